@@ -1,0 +1,73 @@
+// Content-addressed blobs: files stored read-only under their sha256. A blob enters by being
+// hashed, fsynced, then renamed into place, so a blob path either holds the full content or
+// nothing — a crash mid-write leaves only temp files.
+import { existsSync, statSync } from "node:fs"
+import { dirname } from "node:path"
+import { Effect, FileSystem } from "effect"
+import { CacheError } from "../engine/errors.ts"
+import { sha256File } from "./file-digest.ts"
+import { type CacheLayout, shard } from "./layout.ts"
+
+export const blobPath = (layout: CacheLayout, digest: string): string => shard(layout.cas, digest)
+
+export const hasBlob = (layout: CacheLayout, digest: string): boolean => existsSync(blobPath(layout, digest))
+
+export const blobSize = (layout: CacheLayout, digest: string): number => statSync(blobPath(layout, digest)).size
+
+/** Wraps a filesystem failure of a cache operation; ENOSPC gets its own hint. */
+export const cacheFailure = (what: string, path: string) => (cause: unknown) => {
+  const text = String((cause as { message?: unknown })?.message ?? cause)
+  const full = /ENOSPC|no space/i.test(text)
+  return new CacheError({
+    message: `cache: ${what} failed for ${path}: ${full ? "no space left on device" : text}`,
+    path,
+    cause,
+    hint: full ? "free disk space or point --cache-dir / KILN_CACHE_DIR at a larger filesystem" : "check the cache directory's permissions and free space",
+  })
+}
+
+/** Durably writes `data` to `path` via a temp file in the same directory and a rename. */
+export const writeFileAtomic = (path: string, data: Uint8Array) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const temp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`
+    yield* fs.makeDirectory(dirname(path), { recursive: true })
+    yield* fs.writeFile(temp, data)
+    yield* Effect.scoped(Effect.flatMap(fs.open(temp, { flag: "r+" }), (file) => file.sync))
+    yield* fs.rename(temp, path).pipe(Effect.tapError(() => fs.remove(temp, { force: true }).pipe(Effect.ignore)))
+  }).pipe(Effect.mapError(cacheFailure("write", path)))
+
+/**
+ * Moves a file (in the cache's tmp dir) into the blob store and returns its digest. The source
+ * file is consumed: renamed into place, or removed when the blob already exists.
+ */
+export const putBlobFromFile = (layout: CacheLayout, file: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const digest = yield* Effect.try({ try: () => sha256File(file), catch: cacheFailure("hash", file) })
+    const target = blobPath(layout, digest)
+    if (existsSync(target)) {
+      yield* fs.remove(file).pipe(Effect.mapError(cacheFailure("remove", file)))
+      return digest
+    }
+    yield* Effect.gen(function* () {
+      yield* Effect.scoped(Effect.flatMap(fs.open(file, { flag: "r+" }), (f) => f.sync))
+      yield* fs.chmod(file, 0o444)
+      yield* fs.makeDirectory(dirname(target), { recursive: true })
+      yield* fs.rename(file, target)
+    }).pipe(Effect.mapError(cacheFailure("store blob", target)))
+    return digest
+  })
+
+/** Stores bytes as a blob (through a temp file, like every other blob). */
+export const putBlobBytes = (layout: CacheLayout, data: Uint8Array) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    yield* fs.makeDirectory(layout.tmp, { recursive: true }).pipe(Effect.mapError(cacheFailure("create", layout.tmp)))
+    const temp = `${layout.tmp}/blob-${process.pid}-${Math.random().toString(36).slice(2)}`
+    yield* fs.writeFile(temp, data).pipe(
+      Effect.mapError(cacheFailure("write", temp)),
+      Effect.tapError(() => fs.remove(temp, { force: true }).pipe(Effect.ignore)),
+    )
+    return yield* putBlobFromFile(layout, temp)
+  })

@@ -1,0 +1,107 @@
+// Trees: an artifact is a directory of files; its manifest (sorted relative paths, sizes, blob
+// digests, executable bits) is itself a blob, and the manifest's digest is the artifact's digest.
+// Tools that need a real directory get one materialised by hard links into the blob store.
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs"
+import { join, relative, sep } from "node:path"
+import { Effect, FileSystem } from "effect"
+import { z } from "zod"
+import { canonicalJson, sha256Hex } from "../engine/action-key.ts"
+import { CacheError } from "../engine/errors.ts"
+import { blobPath, cacheFailure, putBlobBytes, putBlobFromFile } from "./blobs.ts"
+import type { CacheLayout } from "./layout.ts"
+import type { StatMemo } from "./stat-memo.ts"
+
+const TreeEntry = z.object({
+  path: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  digest: z.string().regex(/^[0-9a-f]{64}$/),
+  executable: z.boolean(),
+})
+export const TreeManifest = z.object({ kilnTree: z.literal(1), entries: z.array(TreeEntry) })
+export type TreeManifest = z.infer<typeof TreeManifest>
+export type TreeDigest = string & { readonly _brand: "TreeDigest" }
+
+/** Regular files under `dir`, sorted by relative path; anything else is an error naming it. */
+export const listFiles = (dir: string): { readonly rel: string; readonly abs: string; readonly size: number; readonly executable: boolean }[] => {
+  const out: { rel: string; abs: string; size: number; executable: boolean }[] = []
+  const walk = (current: string): void => {
+    for (const name of readdirSync(current).sort()) {
+      const abs = join(current, name)
+      const st = lstatSync(abs)
+      if (st.isDirectory()) walk(abs)
+      else if (st.isFile()) out.push({ rel: relative(dir, abs).split(sep).join("/"), abs, size: st.size, executable: (st.mode & 0o111) !== 0 })
+      else throw new Error(`${abs} is not a regular file or directory (symlinks and devices cannot be artifacts)`)
+    }
+  }
+  walk(dir)
+  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
+}
+
+export const manifestBytes = (manifest: TreeManifest): Uint8Array => new TextEncoder().encode(canonicalJson(manifest))
+
+/** Digest of a directory or single file in place (sources), using the stat memo. Nothing is stored. */
+export const digestInPlace = (path: string, memo: StatMemo): TreeDigest => {
+  const st = lstatSync(path)
+  const files = st.isDirectory() ? listFiles(path) : [{ rel: path.split(sep).pop()!, abs: path, size: st.size, executable: (st.mode & 0o111) !== 0 }]
+  const entries = files.map((f) => {
+    const { digest, size } = memo.digestOf(f.abs)
+    return { path: f.rel, size, digest, executable: f.executable }
+  })
+  return sha256Hex(manifestBytes({ kilnTree: 1, entries })) as TreeDigest
+}
+
+/** Moves every file of `dir` into the blob store and stores its manifest. */
+export const ingestTree = (layout: CacheLayout, dir: string) =>
+  Effect.gen(function* () {
+    const files = yield* Effect.try({ try: () => listFiles(dir), catch: (e) => new CacheError({ message: `cache: cannot read output ${dir}: ${String((e as Error).message ?? e)}`, path: dir }) })
+    const entries: TreeManifest["entries"] = []
+    for (const file of files) {
+      const digest = yield* putBlobFromFile(layout, file.abs)
+      entries.push({ path: file.rel, size: file.size, digest, executable: file.executable })
+    }
+    const manifest: TreeManifest = { kilnTree: 1, entries }
+    const digest = (yield* putBlobBytes(layout, manifestBytes(manifest))) as TreeDigest
+    return { digest, manifest }
+  })
+
+export const readManifest = (layout: CacheLayout, digest: string): TreeManifest | undefined => {
+  const path = blobPath(layout, digest)
+  if (!existsSync(path)) return undefined
+  try {
+    const parsed = TreeManifest.safeParse(JSON.parse(readFileSync(path, "utf8")))
+    return parsed.success ? parsed.data : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** True when the manifest blob and every blob it lists are present. */
+export const treeComplete = (layout: CacheLayout, digest: string): boolean => {
+  const manifest = readManifest(layout, digest)
+  return manifest !== undefined && manifest.entries.every((e) => existsSync(blobPath(layout, e.digest)))
+}
+
+/** A directory holding the tree's files (hard links to blobs), created once per digest. */
+export const materialiseTree = (layout: CacheLayout, digest: TreeDigest) =>
+  Effect.gen(function* () {
+    const target = join(layout.out, digest)
+    if (existsSync(target)) return target
+    const manifest = readManifest(layout, digest)
+    if (manifest === undefined) return yield* new CacheError({ message: `cache: tree ${digest} is missing or unreadable`, hint: "run `bun run kiln cache verify`" })
+    const fs = yield* FileSystem.FileSystem
+    yield* Effect.gen(function* () {
+      yield* fs.makeDirectory(layout.tmp, { recursive: true })
+      yield* fs.makeDirectory(layout.out, { recursive: true })
+      const staging = yield* fs.makeTempDirectory({ directory: layout.tmp, prefix: "materialise-" })
+      for (const entry of manifest.entries) {
+        const dest = join(staging, ...entry.path.split("/"))
+        yield* fs.makeDirectory(join(dest, ".."), { recursive: true })
+        yield* fs.link(blobPath(layout, entry.digest), dest)
+      }
+      yield* fs.rename(staging, target).pipe(
+        // Another process materialised the same tree first: theirs is as good as ours.
+        Effect.catch((error) => (existsSync(target) ? fs.remove(staging, { recursive: true }) : Effect.fail(error))),
+      )
+    }).pipe(Effect.mapError(cacheFailure("materialise", target)))
+    return target
+  })

@@ -1,0 +1,29 @@
+// Events a run emits for renderers (TTY lines, plain logs, JSON), as a service so tests and the
+// CLI choose where they go.
+import { Context, Effect } from "effect"
+
+export type NodeStatus = "ran" | "cached" | "failed" | "skipped"
+
+export interface NodeResult {
+  readonly id: string
+  readonly step: string
+  readonly status: NodeStatus
+  readonly key: string
+  readonly ms: number
+  readonly outputs: Readonly<Record<string, { readonly digest: string; readonly path: string }>>
+  /** Why a node ran, will run, failed or was skipped. */
+  readonly reason?: string
+  readonly error?: { readonly message: string; readonly hint?: string; readonly logPath?: string; readonly logTail?: readonly string[] }
+}
+
+export type RunEvent =
+  | { readonly type: "start"; readonly id: string; readonly step: string; readonly reason: string }
+  | { readonly type: "waiting"; readonly id: string; readonly why: string }
+  | { readonly type: "progress"; readonly id: string; readonly done: number; readonly total: number }
+  | { readonly type: "log"; readonly id: string; readonly line: string }
+  | { readonly type: "finish"; readonly result: NodeResult }
+
+export class RunEvents extends Context.Service<RunEvents, { readonly emit: (event: RunEvent) => Effect.Effect<void> }>()("kiln/RunEvents") {
+  static readonly collect = (into: RunEvent[]) => RunEvents.of({ emit: (event) => Effect.sync(() => void into.push(event)) })
+  static readonly silent = RunEvents.of({ emit: () => Effect.void })
+}
