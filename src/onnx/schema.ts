@@ -183,7 +183,7 @@ export const OnnxDataLocation = { DEFAULT: 0, EXTERNAL: 1 } as const
 // Plain-object shapes of the messages as protobufjs encodes them (keepCase). int64 fields
 // accept number | Long on encode and decode to Long (the `long` package is present).
 export interface LongLike { toNumber(): number; toString(): string; high: number; low: number }
-export type Int64 = number | LongLike
+export type Int64 = number | string | LongLike
 
 export interface StringStringEntryMsg { key?: string; value?: string }
 export interface OperatorSetIdMsg { domain?: string; version?: Int64 }
