@@ -1,0 +1,14 @@
+// Public surface of the checkpoint library: Hugging Face config and weight readers/writers.
+export type { EncoderConfig, EncoderFamily } from "./encoder-config.ts"
+export { CheckpointError, type CheckpointErrorReason, PickleError, PickleSecurityError } from "./errors.ts"
+export {
+  bfloat16BitsToFloat32,
+  decodeToFloat32,
+  encodeFloat32As,
+  float16BitsToFloat32,
+  float32BitsToBfloat16Bits,
+  float32BitsToFloat16Bits,
+} from "./float-codec.ts"
+export { type SafetensorsWriteOptions, writeSafetensors } from "./safetensors-writer.ts"
+export type { TensorSource, WritableDType } from "./tensor-source.ts"
+export { contiguousStrides, type TorchWriteOptions, torchStateDictPickle, writeTorchStateDict } from "./torch-writer.ts"
