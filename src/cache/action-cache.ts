@@ -2,7 +2,7 @@
 // preimage, so `--dry-run` can say what changed). Written last, after every blob and tree it
 // names, so an entry never points at missing data; a lookup re-checks that anyway.
 import { existsSync, readFileSync, rmSync } from "node:fs"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { z } from "zod"
 import type { ActionKeyInputs } from "../engine/action-key.ts"
 import { blobPath, writeFileAtomic } from "./blobs.ts"

@@ -3,7 +3,8 @@
 // nothing — a crash mid-write leaves only temp files.
 import { existsSync, statSync } from "node:fs"
 import { dirname } from "node:path"
-import { Effect, FileSystem } from "effect"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import { CacheError } from "../engine/errors.ts"
 import { sha256File } from "./file-digest.ts"
 import { type CacheLayout, shard } from "./layout.ts"

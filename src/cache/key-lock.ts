@@ -4,7 +4,7 @@
 import { dlopen, FFIType, suffix } from "bun:ffi"
 import { closeSync, mkdirSync, openSync } from "node:fs"
 import { join } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 const LOCK_EX = 2
 const LOCK_NB = 4

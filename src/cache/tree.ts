@@ -3,7 +3,8 @@
 // Tools that need a real directory get one materialised by hard links into the blob store.
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs"
 import { join, relative, sep } from "node:path"
-import { Effect, FileSystem } from "effect"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import { z } from "zod"
 import { canonicalJson, sha256Hex } from "../engine/action-key.ts"
 import { CacheError } from "../engine/errors.ts"

@@ -1,6 +1,6 @@
 // Tagged errors of the engine. Each names what went wrong (node, field, file) and says how to
 // fix it; the CLI prints `message` and `hint` and never a stack trace for these.
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** A pipeline definition or a CLI argument is wrong; nothing ran. */
 export class PipelineDefinitionError extends Data.TaggedError("PipelineDefinitionError")<{

@@ -1,6 +1,7 @@
 // Events a run emits for renderers (TTY lines, plain logs, JSON), as a service so tests and the
 // CLI choose where they go.
-import { Context, Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 
 export type NodeStatus = "ran" | "cached" | "failed" | "skipped"
 

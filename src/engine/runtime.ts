@@ -4,7 +4,12 @@
 // Independent nodes run concurrently, bounded per resource class.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Cause, Deferred, Effect, Exit, FileSystem, Semaphore } from "effect"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FileSystem from "effect/FileSystem"
+import * as Semaphore from "effect/Semaphore"
 import { lookupAction, readActionEntry, writeActionEntry } from "../cache/action-cache.ts"
 import { blobPath, hasBlob, putBlobFromFile } from "../cache/blobs.ts"
 import { sha256File } from "../cache/file-digest.ts"

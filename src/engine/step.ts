@@ -1,7 +1,7 @@
 // Step definitions: a name, a version, a zod schema for params, typed input and output artifact
 // kinds, what of the environment the result depends on, and `run`, an Effect. Calling a step with
 // params gives an `Applied` step (waiting for its main input) or, for steps without inputs, a Node.
-import type { Effect } from "effect"
+import type * as Effect from "effect/Effect"
 import type { FileSystem } from "effect/FileSystem"
 import type { Path } from "effect/Path"
 import { z } from "zod"

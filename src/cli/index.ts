@@ -1,0 +1,3 @@
+// Command-line entry points: the run CLI every pipeline file gets, and `kiln <command>`.
+export { executePipeline, main, type ExecuteOptions, type ExecuteResult } from "./run-pipeline.ts"
+export { parseRunArgs, RUN_USAGE } from "./run-args.ts"

@@ -1,0 +1,111 @@
+// Parses a pipeline file's command line (`bun run pipelines/x.ts --dry-run …`) into run options.
+// Bad flags produce a usage error naming the flag; nothing runs.
+import { parseArgs } from "node:util"
+import { PipelineDefinitionError } from "../engine/errors.ts"
+
+export interface RunArgs {
+  readonly help: boolean
+  readonly dryRun: boolean
+  readonly force: readonly string[]
+  readonly until: string | undefined
+  readonly set: ReadonlyMap<string, Record<string, unknown>>
+  readonly jobs: number
+  readonly cacheDir: string | undefined
+  readonly frozen: boolean
+  readonly verify: boolean
+  readonly graph: boolean
+  readonly json: boolean
+}
+
+export const RUN_USAGE = `Usage: bun run <pipeline file> [options]
+
+Runs the pipeline, skipping every step whose inputs did not change.
+
+Options:
+  --dry-run               show each node: cached, or will run and why; run nothing
+  --force <node>|all      run a node (or every node) even when cached; repeatable
+  --until <node>          run only this node and what it depends on
+  --set <node>.<param>=<value>
+                          override a param (value parsed as JSON, else taken as text); repeatable
+  --jobs N                CPU-heavy steps run at once (default: 1)
+  --cache-dir DIR         cache root (default: $KILN_CACHE_DIR, else ~/.cache/kiln)
+  --frozen                fail when any node's key or output differs from the lock file
+  --verify                re-hash cached blobs before serving them
+  --graph                 print the pipeline graph as Mermaid and exit
+  --json                  print one JSON summary object as the last line of stdout
+  --help                  show this help`
+
+const usageError = (message: string) => new PipelineDefinitionError({ message, hint: "see --help" })
+
+/** `node.param=value` or `node.a.b=value` → node id and a nested override object. */
+export const parseSet = (text: string, into: Map<string, Record<string, unknown>>): void => {
+  const eq = text.indexOf("=")
+  const dot = text.indexOf(".")
+  if (eq < 0 || dot < 0 || dot > eq || dot === 0 || dot === eq - 1) {
+    throw usageError(`--set ${text}: expected <node>.<param>=<value>, e.g. --set exportOnnx.seqlen=512`)
+  }
+  const node = text.slice(0, dot)
+  const path = text.slice(dot + 1, eq).split(".")
+  const raw = text.slice(eq + 1)
+  let value: unknown
+  try {
+    value = JSON.parse(raw)
+  } catch {
+    value = raw
+  }
+  const root = into.get(node) ?? {}
+  let cursor: Record<string, unknown> = root
+  for (const [i, part] of path.entries()) {
+    if (part === "") throw usageError(`--set ${text}: empty param name`)
+    if (i === path.length - 1) cursor[part] = value
+    else {
+      const next = cursor[part]
+      cursor = (cursor[part] = typeof next === "object" && next !== null ? next : {}) as Record<string, unknown>
+    }
+  }
+  into.set(node, root)
+}
+
+export const parseRunArgs = (argv: readonly string[]): RunArgs => {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: "boolean", short: "h" },
+        "dry-run": { type: "boolean" },
+        force: { type: "string", multiple: true },
+        until: { type: "string" },
+        set: { type: "string", multiple: true },
+        jobs: { type: "string" },
+        "cache-dir": { type: "string" },
+        frozen: { type: "boolean" },
+        verify: { type: "boolean" },
+        graph: { type: "boolean" },
+        json: { type: "boolean" },
+      },
+    })
+  } catch (e) {
+    throw usageError((e as Error).message)
+  }
+  const v = parsed.values
+  const jobs = v.jobs === undefined ? 1 : Number(v.jobs)
+  if (!Number.isInteger(jobs) || jobs < 1) throw usageError(`--jobs ${v.jobs}: expected a positive integer`)
+  const set = new Map<string, Record<string, unknown>>()
+  for (const s of v.set ?? []) parseSet(s, set)
+  return {
+    help: v.help ?? false,
+    dryRun: v["dry-run"] ?? false,
+    force: v.force ?? [],
+    until: v.until,
+    set,
+    jobs,
+    cacheDir: v["cache-dir"],
+    frozen: v.frozen ?? false,
+    verify: v.verify ?? false,
+    graph: v.graph ?? false,
+    json: v.json ?? false,
+  }
+}

@@ -1,0 +1,185 @@
+// The command line every pipeline file gets: `bun run pipelines/x.ts [--dry-run …]`. Parses
+// flags, builds the graph, runs it with the Node platform layers, renders events, writes the
+// lock file, and turns every user-facing error into a message and an exit code — no stack traces.
+import { createHash } from "node:crypto"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import { cacheLayout, resolveCacheRoot } from "../cache/layout.ts"
+import { buildGraph, toMermaid } from "../engine/graph.ts"
+import { RunEvents, type NodeResult } from "../engine/events.ts"
+import { emptyLock, lockFilePath, readLockFile, writeLockFile } from "../engine/lock-file.ts"
+import type { Pipeline } from "../engine/pipeline.ts"
+import { runGraph } from "../engine/runtime.ts"
+import type { Kind } from "../engine/step.ts"
+import { describeResult, plainRenderer, ttyRenderer } from "./render.ts"
+import { parseRunArgs, RUN_USAGE } from "./run-args.ts"
+
+interface Writable {
+  write(text: string): unknown
+  readonly isTTY?: boolean
+}
+
+export interface ExecuteOptions {
+  readonly stdout?: Writable
+  readonly stderr?: Writable
+  /** Replaces the real filesystem (tests inject faults). */
+  readonly fileSystem?: Layer.Layer<FileSystem.FileSystem>
+  /** Called with an interrupt function once the run starts (the CLI wires SIGINT to it). */
+  readonly onStart?: (interrupt: () => void) => void
+}
+
+export interface ExecuteResult {
+  readonly exitCode: number
+  readonly summary?: { readonly pipeline: string; readonly ok: boolean; readonly steps: readonly unknown[] }
+}
+
+const jsonStep = (r: NodeResult) => ({
+  id: r.id,
+  step: r.step,
+  status: r.status,
+  key: r.key,
+  ms: r.ms,
+  outputs: r.outputs,
+  ...(r.reason !== undefined ? { reason: r.reason } : {}),
+  ...(r.error !== undefined ? { error: r.error } : {}),
+})
+
+const userMessage = (error: unknown): string => {
+  const e = error as { message?: string; hint?: string }
+  return `error: ${e?.message ?? String(error)}${e?.hint !== undefined ? `\n  hint: ${e.hint}` : ""}`
+}
+
+/** Runs a pipeline for the given argv and returns the exit code instead of exiting. */
+export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: string, argv: readonly string[], options: ExecuteOptions = {}): Promise<ExecuteResult> => {
+  const stdout = options.stdout ?? process.stdout
+  const stderr = options.stderr ?? process.stderr
+  let args
+  try {
+    args = parseRunArgs(argv)
+  } catch (e) {
+    stderr.write(userMessage(e) + "\n")
+    return { exitCode: 2 }
+  }
+  if (args.help) {
+    stdout.write(RUN_USAGE + "\n")
+    return { exitCode: 0 }
+  }
+  const human = args.json ? stderr : stdout
+  let graph
+  let lock
+  const lockPath = lockFilePath(resolve(file))
+  try {
+    graph = buildGraph(p.ends)
+    lock = readLockFile(lockPath)
+  } catch (e) {
+    stderr.write(userMessage(e) + "\n")
+    return { exitCode: 2 }
+  }
+  if (args.graph) {
+    stdout.write(toMermaid(graph) + "\n")
+    return { exitCode: 0 }
+  }
+  if (args.frozen && lock === undefined) {
+    stderr.write(`error: --frozen: ${lockPath} does not exist\n  hint: run once without --frozen and commit the lock file\n`)
+    return { exitCode: 1 }
+  }
+  const cacheRoot = resolve(resolveCacheRoot(args.cacheDir))
+  const renderer = human.isTTY === true && !args.json ? ttyRenderer(human) : plainRenderer(human)
+  const platform = Layer.mergeAll(options.fileSystem ?? NodeFileSystem.layer, NodePath.layer, Layer.succeed(RunEvents)(renderer))
+  const program = Effect.scoped(
+    runGraph(graph, {
+      cacheRoot,
+      jobs: args.jobs,
+      force: args.force.includes("all") ? "all" : new Set(args.force),
+      until: args.until,
+      overrides: args.set,
+      frozen: args.frozen,
+      verify: args.verify,
+      dryRun: args.dryRun,
+      lock,
+    }),
+  ).pipe(Effect.provide(platform))
+
+  const fiber = Effect.runFork(program)
+  let interrupted = false
+  options.onStart?.(() => {
+    interrupted = true
+    Effect.runFork(Fiber.interrupt(fiber))
+  })
+  const exit = await new Promise<Exit.Exit<Effect.Success<typeof program>, Effect.Error<typeof program>>>((done) => fiber.addObserver(done))
+
+  if (Exit.isFailure(exit)) {
+    if (interrupted || Cause.hasInterruptsOnly(exit.cause)) {
+      stderr.write("interrupted: in-flight steps were stopped and their temp files removed; nothing partial was cached\n")
+      return { exitCode: 130 }
+    }
+    const error = Cause.squash(exit.cause)
+    const known = typeof error === "object" && error !== null && "_tag" in error
+    stderr.write((known ? userMessage(error) : `internal error: ${Cause.pretty(exit.cause)}`) + "\n")
+    const summary = { pipeline: p.name, ok: false, steps: [] }
+    if (args.json) stdout.write(JSON.stringify({ ...summary, error: userMessage(error) }) + "\n")
+    return { exitCode: 1, summary }
+  }
+  const outcome = exit.value
+  if (args.dryRun) {
+    human.write("dry run:\n" + outcome.results.map((r) => `  ${r.status === "cached" ? "cached   " : r.status === "skipped" && r.key !== "" ? "will run " : "         "}${r.id} (${r.step})${r.reason !== undefined && r.status !== "cached" ? ` — ${r.reason}` : ""}`).join("\n") + "\n")
+  } else {
+    for (const r of outcome.results.filter((r) => r.status === "failed")) stderr.write(describeResult(r) + "\n")
+    const ran = outcome.results.filter((r) => r.status === "ran").length
+    const cached = outcome.results.filter((r) => r.status === "cached").length
+    const failed = outcome.results.filter((r) => r.status === "failed").length
+    human.write(`${p.name}: ${outcome.ok ? "ok" : "FAILED"} — ${ran} ran, ${cached} cached, ${failed} failed\n`)
+  }
+  if (!args.dryRun) {
+    recordRun(cacheRoot, p.name, lockPath, outcome.results)
+    if (outcome.ok && !args.frozen) {
+      const next = { ...(lock ?? emptyLock(p.name)), pipeline: p.name }
+      const nodes = args.until !== undefined ? { ...next.nodes, ...outcome.locked } : outcome.locked
+      writeLockFile(lockPath, { ...next, nodes })
+    }
+  }
+  const summary = { pipeline: p.name, ok: outcome.ok, steps: outcome.results.map(jsonStep) }
+  if (args.json) stdout.write(JSON.stringify(summary) + "\n")
+  return { exitCode: outcome.ok ? 0 : 1, summary }
+}
+
+/** Notes which keys and trees a run used, and where its lock file is, for `kiln cache gc`. */
+const recordRun = (cacheRoot: string, pipeline: string, lockPath: string, results: readonly NodeResult[]): void => {
+  try {
+    const layout = cacheLayout(cacheRoot)
+    mkdirSync(layout.runs, { recursive: true })
+    mkdirSync(layout.roots, { recursive: true })
+    const used = results.filter((r) => r.status === "ran" || r.status === "cached")
+    writeFileSync(
+      join(layout.runs, `${Date.now()}-${process.pid}.json`),
+      JSON.stringify({ pipeline, lockFile: lockPath, keys: used.map((r) => r.key), trees: used.flatMap((r) => Object.values(r.outputs).map((o) => o.digest)) }) + "\n",
+    )
+    writeFileSync(join(layout.roots, createHash("sha256").update(lockPath).digest("hex") + ".json"), JSON.stringify({ lockFile: lockPath }) + "\n")
+  } catch {
+    // Bookkeeping for gc only; a failure here must not fail a successful run.
+  }
+}
+
+/**
+ * Runs the pipeline when its file is the program's entry point:
+ * `export default main(import.meta, pipeline(...))`.
+ */
+export const main = <K extends Kind>(meta: { readonly main: boolean; readonly path: string }, p: Pipeline<K>): Pipeline<K> => {
+  if (meta.main) {
+    void executePipeline(p, meta.path, process.argv.slice(2), {
+      onStart: (interrupt) => {
+        process.once("SIGINT", interrupt)
+        process.once("SIGTERM", interrupt)
+      },
+    }).then(({ exitCode }) => process.exit(exitCode))
+  }
+  return p
+}
