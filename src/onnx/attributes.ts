@@ -50,7 +50,7 @@ export const toAttribute = (where: string, name: string, input: AttrInput): Attr
     if (!Number.isSafeInteger(v)) throw fail(`value ${v} is not a safe integer; pass a bigint via attr.int`)
     return v
   }
-  if (typeof input === "number") return Number.isInteger(input) ? { name, type: "int", value: input } : { name, type: "float", value: input }
+  if (typeof input === "number") return Number.isInteger(input) ? { name, type: "int", value: intCheck(input) } : { name, type: "float", value: input }
   if (typeof input === "bigint") return { name, type: "int", value: input }
   if (typeof input === "boolean") return { name, type: "int", value: input ? 1 : 0 }
   if (typeof input === "string") return { name, type: "string", value: input }

@@ -109,12 +109,15 @@ export class GraphBuilder {
    * only called (once) when the model is written, so weights can stream from a checkpoint.
    */
   initializer(name: string, dtype: ElementType, dims: readonly number[], data: TensorInput): string {
-    this.claimValue(name, "initializer")
+    checkName(name, "initializer")
     checkDtype(name, dtype)
     for (const d of dims)
       if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0)
         throw new OnnxBuildError(`initializer "${name}": dims [${dims.join(", ")}] must be non-negative integers`)
-    this.initializers.push({ name, dtype, dims: [...dims], data: toTensorData(name, dtype, dims, data) })
+    // Validate the data before claiming the name, so a failed call leaves the builder unchanged.
+    const tensorData = toTensorData(name, dtype, dims, data)
+    this.claimValue(name, "initializer")
+    this.initializers.push({ name, dtype, dims: [...dims], data: tensorData })
     return name
   }
 
@@ -127,7 +130,8 @@ export class GraphBuilder {
         `node ${options.name ? `"${options.name}" ` : ""}(${opType}) uses domain "${domain}" which has no opset import; ` +
           `add it to GraphBuilder's \`opsets\`, e.g. opsets: { "${domain}": 1 }`,
       )
-    const name = options.name ?? this.autoNodeName(opType)
+    const auto = options.name === undefined ? this.nextAutoNodeName(opType) : undefined
+    const name = options.name ?? auto!.name
     if (this.nodeNames.has(name)) throw new OnnxBuildError(`graph "${this.options.name}": node name "${name}" is already used`)
     const where = `node "${name}" (${opType})`
     inputs.forEach((input, i) => {
@@ -148,10 +152,11 @@ export class GraphBuilder {
         seen.add(out)
       }
     }
-    for (const out of outputs) if (out !== "") this.valueNames.add(out)
     const attributes: Attribute[] = []
     for (const [key, value] of Object.entries(options.attrs ?? {}))
       if (value !== undefined) attributes.push(toAttribute(where, key, value))
+    for (const out of outputs) if (out !== "") this.valueNames.add(out)
+    if (auto) this.opCounters.set(opType, auto.counter)
     this.nodeNames.add(name)
     this.nodes.push({ name, opType, domain, inputs: [...inputs], outputs, attributes, ...(options.docString ? { docString: options.docString } : {}) })
     return outputs as NodeOutputs<O>
@@ -206,12 +211,11 @@ export class GraphBuilder {
     this.valueNames.add(name)
   }
 
-  private autoNodeName(opType: string): string {
-    for (;;) {
-      const n = this.opCounters.get(opType) ?? 0
-      this.opCounters.set(opType, n + 1)
+  /** The next free `<OpType>_<n>` and the counter value to store once the node is added. */
+  private nextAutoNodeName(opType: string): { name: string; counter: number } {
+    for (let n = this.opCounters.get(opType) ?? 0; ; n++) {
       const name = `${opType}_${n}`
-      if (!this.nodeNames.has(name)) return name
+      if (!this.nodeNames.has(name)) return { name, counter: n + 1 }
     }
   }
 }

@@ -89,8 +89,8 @@ describe("writeModel external data", () => {
       { name: "w", location: 1, raw: 0, external: { location: "model.onnx_data", offset: "0", length: "512" } },
       { name: "b", location: 1, raw: 0, external: { location: "model.onnx_data", offset: "512", length: "32" } },
     ])
-    expect(new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + 512))).toEqual(f.weight)
-    expect(new Float32Array(data.buffer.slice(data.byteOffset + 512, data.byteOffset + 544))).toEqual(f.bias)
+    expect(new Float32Array(data.subarray(0, 512).slice().buffer)).toEqual(f.weight)
+    expect(new Float32Array(data.subarray(512, 544).slice().buffer)).toEqual(f.bias)
 
     const rows = 2
     const x = seededFloats(5, rows * f.inFeatures)
