@@ -90,8 +90,8 @@ describe("writeModel external data", () => {
       { name: "b", location: 1, raw: 0, external: { location: "model.onnx_data", offset: "512", length: "32" } },
     ])
     // Copy out of the Buffer (its pool offset need not be 4-aligned) before viewing as float32.
-    expect(new Float32Array(new Uint8Array(data.subarray(0, 512)).buffer)).toEqual(f.weight)
-    expect(new Float32Array(new Uint8Array(data.subarray(512, 544)).buffer)).toEqual(f.bias)
+    expect(Array.from(new Float32Array(new Uint8Array(data.subarray(0, 512)).buffer))).toEqual(Array.from(f.weight))
+    expect(Array.from(new Float32Array(new Uint8Array(data.subarray(512, 544)).buffer))).toEqual(Array.from(f.bias))
 
     const rows = 2
     const x = seededFloats(5, rows * f.inFeatures)
