@@ -1,0 +1,169 @@
+// `kiln cache status | verify | gc`: sizes, re-hashing with quarantine, and collection of what no
+// lock file and no recent run references. Maintenance runs while no pipeline writes the cache is
+// the safe case; concurrent runs at worst re-run a step whose entry was collected.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs"
+import { join } from "node:path"
+import { actionEntryPath, readActionEntry } from "./action-cache.ts"
+import { blobPath } from "./blobs.ts"
+import { sha256File } from "./file-digest.ts"
+import type { CacheLayout } from "./layout.ts"
+import { readManifest, treeComplete } from "./tree.ts"
+
+const listShards = (dir: string, suffix = ""): string[] => {
+  if (!existsSync(dir)) return []
+  const out: string[] = []
+  for (const shard of readdirSync(dir).sort()) {
+    const sub = join(dir, shard)
+    if (!statSync(sub).isDirectory()) continue
+    for (const name of readdirSync(sub).sort()) {
+      if (name.includes(".tmp-")) continue
+      if (suffix === "" ? /^[0-9a-f]{64}$/.test(name) : name.endsWith(suffix)) out.push(suffix === "" ? name : name.slice(0, -suffix.length))
+    }
+  }
+  return out
+}
+
+export const listBlobs = (layout: CacheLayout): string[] => listShards(layout.cas)
+export const listActionKeys = (layout: CacheLayout): string[] => listShards(layout.ac, ".json")
+
+const dirSize = (dir: string): number => {
+  if (!existsSync(dir)) return 0
+  let total = 0
+  for (const name of readdirSync(dir)) {
+    const st = statSync(join(dir, name))
+    total += st.isDirectory() ? dirSize(join(dir, name)) : st.size
+  }
+  return total
+}
+
+export interface CacheStatus {
+  readonly root: string
+  readonly blobs: number
+  readonly blobBytes: number
+  readonly actions: number
+  readonly materialised: number
+  readonly quarantined: number
+  readonly tempDirs: number
+}
+
+export const cacheStatus = (layout: CacheLayout): CacheStatus => ({
+  root: layout.root,
+  blobs: listBlobs(layout).length,
+  blobBytes: dirSize(layout.cas),
+  actions: listActionKeys(layout).length,
+  materialised: existsSync(layout.out) ? readdirSync(layout.out).length : 0,
+  quarantined: existsSync(layout.quarantine) ? readdirSync(layout.quarantine).length : 0,
+  tempDirs: existsSync(layout.tmp) ? readdirSync(layout.tmp).length : 0,
+})
+
+export interface VerifyReport {
+  readonly checked: number
+  readonly corrupt: readonly string[]
+  readonly droppedActions: readonly string[]
+}
+
+/** Re-hashes every blob; corrupt ones go to quarantine, and entries or trees using them are dropped. */
+export const verifyCache = (layout: CacheLayout): VerifyReport => {
+  const corrupt: string[] = []
+  const blobs = listBlobs(layout)
+  for (const digest of blobs) {
+    if (sha256File(blobPath(layout, digest)) !== digest) {
+      mkdirSync(layout.quarantine, { recursive: true })
+      renameSync(blobPath(layout, digest), join(layout.quarantine, `${digest}-${Date.now()}`))
+      corrupt.push(digest)
+    }
+  }
+  const dropped: string[] = []
+  for (const key of listActionKeys(layout)) {
+    const entry = readActionEntry(layout, key)
+    const ok = entry !== undefined && treeComplete(layout, entry.output) && (entry.log === null || existsSync(blobPath(layout, entry.log)))
+    if (!ok) {
+      rmSync(actionEntryPath(layout, key), { force: true })
+      dropped.push(key)
+    }
+  }
+  if (existsSync(layout.out)) {
+    for (const tree of readdirSync(layout.out)) {
+      if (!treeComplete(layout, tree)) rmSync(join(layout.out, tree), { recursive: true, force: true })
+    }
+  }
+  return { checked: blobs.length, corrupt, droppedActions: dropped }
+}
+
+export interface GcReport {
+  readonly keptActions: number
+  readonly removedActions: number
+  readonly removedBlobs: number
+  readonly freedBytes: number
+}
+
+/** Keeps what a registered lock file or a run within `days` references; removes the rest. */
+export const collectGarbage = (layout: CacheLayout, days: number, now = Date.now()): GcReport => {
+  const liveKeys = new Set<string>()
+  const cutoff = now - days * 86_400_000
+  if (existsSync(layout.roots)) {
+    for (const name of readdirSync(layout.roots)) {
+      try {
+        const { lockFile } = JSON.parse(readFileSync(join(layout.roots, name), "utf8")) as { lockFile: string }
+        if (!existsSync(lockFile)) {
+          rmSync(join(layout.roots, name), { force: true })
+          continue
+        }
+        const lock = JSON.parse(readFileSync(lockFile, "utf8")) as { nodes?: Record<string, { key?: string }> }
+        for (const node of Object.values(lock.nodes ?? {})) if (typeof node.key === "string") liveKeys.add(node.key)
+      } catch {
+        // an unreadable root protects nothing
+      }
+    }
+  }
+  if (existsSync(layout.runs)) {
+    for (const name of readdirSync(layout.runs)) {
+      const path = join(layout.runs, name)
+      if (statSync(path).mtimeMs < cutoff) {
+        rmSync(path, { force: true })
+        continue
+      }
+      try {
+        const run = JSON.parse(readFileSync(path, "utf8")) as { keys?: string[] }
+        for (const key of run.keys ?? []) liveKeys.add(key)
+      } catch {
+        // ignore unreadable run records
+      }
+    }
+  }
+  const liveBlobs = new Set<string>()
+  let removedActions = 0
+  let keptActions = 0
+  for (const key of listActionKeys(layout)) {
+    const entry = readActionEntry(layout, key)
+    if (entry === undefined || !liveKeys.has(key)) {
+      rmSync(actionEntryPath(layout, key), { force: true })
+      removedActions++
+      continue
+    }
+    keptActions++
+    liveBlobs.add(entry.output)
+    if (entry.log !== null) liveBlobs.add(entry.log)
+    for (const e of readManifest(layout, entry.output)?.entries ?? []) liveBlobs.add(e.digest)
+  }
+  let removedBlobs = 0
+  let freedBytes = 0
+  for (const digest of listBlobs(layout)) {
+    if (liveBlobs.has(digest)) continue
+    const path = blobPath(layout, digest)
+    freedBytes += statSync(path).size
+    rmSync(path, { force: true })
+    removedBlobs++
+  }
+  if (existsSync(layout.out)) {
+    for (const tree of readdirSync(layout.out)) if (!liveBlobs.has(tree)) rmSync(join(layout.out, tree), { recursive: true, force: true })
+  }
+  // Temp dirs older than a day belong to runs that were killed; younger ones may be in use.
+  if (existsSync(layout.tmp)) {
+    for (const name of readdirSync(layout.tmp)) {
+      const path = join(layout.tmp, name)
+      if (statSync(path).mtimeMs < now - 86_400_000) rmSync(path, { recursive: true, force: true })
+    }
+  }
+  return { keptActions, removedActions, removedBlobs, freedBytes }
+}

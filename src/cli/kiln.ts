@@ -1,0 +1,73 @@
+#!/usr/bin/env bun
+// `bun run kiln <command>`: utility commands beside the per-pipeline run CLI.
+import { parseArgs } from "node:util"
+import { cacheLayout, resolveCacheRoot } from "../cache/layout.ts"
+import { cacheStatus, collectGarbage, verifyCache } from "../cache/maintenance.ts"
+
+const USAGE = `Usage: bun run kiln <command>
+
+Commands:
+  cache status [--cache-dir DIR]            what the cache holds
+  cache verify [--cache-dir DIR]            re-hash every blob; quarantine corrupt ones, drop entries using them
+  cache gc [--days N] [--cache-dir DIR]     remove what no lock file and no run in the last N days (default 7) references
+
+Pipelines run with their own CLI: bun run pipelines/<name>.ts --help`
+
+const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`
+
+/** Runs a kiln command and returns the exit code. */
+export const runKiln = async (argv: readonly string[], out: { write(s: string): unknown } = process.stdout, err: { write(s: string): unknown } = process.stderr): Promise<number> => {
+  const [command, sub, ...rest] = argv
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    out.write(USAGE + "\n")
+    return command === undefined ? 2 : 0
+  }
+  if (command === "cache") {
+    let values
+    try {
+      ;({ values } = parseArgs({ args: rest, strict: true, options: { "cache-dir": { type: "string" }, days: { type: "string" }, json: { type: "boolean" } } }))
+    } catch (e) {
+      err.write(`error: kiln cache ${sub ?? ""}: ${(e as Error).message}\n`)
+      return 2
+    }
+    const layout = cacheLayout(resolveCacheRoot(values["cache-dir"]))
+    switch (sub) {
+      case "status": {
+        const s = cacheStatus(layout)
+        out.write(values.json ? JSON.stringify(s) + "\n" : `cache ${s.root}\n  blobs: ${s.blobs} (${mib(s.blobBytes)})\n  action entries: ${s.actions}\n  materialised trees: ${s.materialised}\n  quarantined blobs: ${s.quarantined}\n  temp dirs: ${s.tempDirs}\n`)
+        return 0
+      }
+      case "verify": {
+        const r = verifyCache(layout)
+        out.write(values.json ? JSON.stringify(r) + "\n" : `verified ${r.checked} blobs: ${r.corrupt.length} corrupt (quarantined), ${r.droppedActions.length} entries dropped\n`)
+        for (const d of r.corrupt) out.write(`  corrupt blob ${d}\n`)
+        return r.corrupt.length === 0 ? 0 : 1
+      }
+      case "gc": {
+        const days = values.days === undefined ? 7 : Number(values.days)
+        if (!Number.isFinite(days) || days < 0) {
+          err.write(`error: --days ${values.days}: expected a non-negative number\n`)
+          return 2
+        }
+        const r = collectGarbage(layout, days)
+        out.write(values.json ? JSON.stringify(r) + "\n" : `gc: kept ${r.keptActions} entries, removed ${r.removedActions} entries and ${r.removedBlobs} blobs (${mib(r.freedBytes)})\n`)
+        return 0
+      }
+      default:
+        err.write(`error: unknown cache command "${sub ?? ""}"; expected status, verify or gc\n`)
+        return 2
+    }
+  }
+  err.write(`error: unknown command "${command}"\n${USAGE}\n`)
+  return 2
+}
+
+if (import.meta.main) {
+  runKiln(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`error: ${(e as Error).message}\n`)
+      process.exit(1)
+    },
+  )
+}

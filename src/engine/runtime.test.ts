@@ -1,0 +1,206 @@
+// What re-runs and what is served from the cache, fan-in/fan-out, and failures of steps.
+import { afterEach, describe, expect, test } from "bun:test"
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import { z } from "zod"
+import { cleanup, countingSteps, runCaptured, tempDir } from "../../tests/support.ts"
+import { defineStep, local, pipeline, StepError } from "./index.ts"
+
+const dirs: string[] = []
+const fresh = () => {
+  const d = tempDir()
+  dirs.push(d)
+  return d
+}
+afterEach(() => cleanup(...dirs.splice(0)))
+
+const diamond = (s: ReturnType<typeof countingSteps>, text = "ab", suffix = "") => {
+  const a = s.emit({ text })
+  const b = s.emit({ text: "cd" }).as("other")
+  const up = s.upper({ suffix }).to(a)
+  return pipeline("diamond", a).then(s.upper({ suffix: "~" }).as("up2")).then(s.join({}, { right: up })).also(b)
+}
+
+describe("cache semantics", () => {
+  test("a second run is served entirely from the cache", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    const first = await runCaptured(diamond(s), dir)
+    expect(first.code).toBe(0)
+    expect(first.json.steps.every((x) => x.status === "ran")).toBe(true)
+    const ranFirst = s.runs.length
+    const second = await runCaptured(diamond(s), dir)
+    expect(second.code).toBe(0)
+    expect(s.runs.length).toBe(ranFirst)
+    expect(Object.values(second.status).every((x) => x === "cached")).toBe(true)
+    const joined = second.json.steps.find((x) => x.id === "join")!
+    expect(readFileSync(join(joined.outputs.out!.path, "text.txt"), "utf8")).toBe("AB~+AB")
+    expect(joined.key).toMatch(/^[0-9a-f]{64}$/)
+  })
+
+  test("a param change re-runs that node and its downstream, nothing else", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    await runCaptured(diamond(s), dir)
+    s.runs.length = 0
+    const r = await runCaptured(diamond(s, "ab", "!"), dir)
+    expect(r.code).toBe(0)
+    expect(s.runs.sort()).toEqual(["join", "upper"])
+    expect(r.status).toMatchObject({ emit: "cached", other: "cached", up2: "cached", upper: "ran", join: "ran" })
+  })
+
+  test("--set overrides a param and is validated by the step's schema", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    await runCaptured(diamond(s), dir)
+    s.runs.length = 0
+    const r = await runCaptured(diamond(s), dir, ["--set", "emit.repeat=2"])
+    expect(r.code).toBe(0)
+    expect(s.runs.sort()).toEqual(["emit", "join", "up2", "upper"])
+    const bad = await runCaptured(diamond(s), dir, ["--set", "emit.repeat=\"many\""])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('node "emit"')
+    expect(bad.stderr).toContain("repeat")
+  })
+
+  test("reordering param keys in source changes nothing", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    await runCaptured(pipeline("p", s.emit({ text: "x", repeat: 2 })), dir)
+    s.runs.length = 0
+    const r = await runCaptured(pipeline("p", s.emit({ repeat: 2, text: "x" })), dir)
+    expect(r.status.emit).toBe("cached")
+    expect(s.runs).toEqual([])
+  })
+
+  test("a step version bump invalidates only that step's nodes and their downstream", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    await runCaptured(diamond(s), dir)
+    s.runs.length = 0
+    const upperV2 = defineStep({ ...s.upper.definition, params: z.object({ suffix: z.string().default("") }), version: 2, run: s.upper.definition.run, inputs: { text: "text" }, output: "text" })
+    const a = s.emit({ text: "ab" })
+    const p = pipeline("diamond", a).then(s.upper({ suffix: "~" }).as("up2")).then(s.join({}, { right: upperV2({}).to(a) })).also(s.emit({ text: "cd" }).as("other"))
+    const r = await runCaptured(p, dir)
+    expect(r.status).toMatchObject({ emit: "cached", other: "cached", up2: "cached", upper: "ran", join: "cached" })
+    // upper's output is identical under v2, so join's key is unchanged: content addressing at work.
+    expect(s.runs).toEqual(["upper"])
+  })
+
+  test("an input file change re-runs its consumers; an unchanged file is not re-hashed", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    const src = join(dir, "input")
+    mkdirSync(src)
+    writeFileSync(join(src, "text.txt"), "hello")
+    const p = () => pipeline("files", local("text", src, "input")).then(s.upper({}))
+    expect((await runCaptured(p(), dir)).status).toMatchObject({ input: "cached", upper: "ran" })
+    expect((await runCaptured(p(), dir)).status.upper).toBe("cached")
+    writeFileSync(join(src, "text.txt"), "world")
+    s.runs.length = 0
+    const r = await runCaptured(p(), dir)
+    expect(r.status.upper).toBe("ran")
+    const out = r.json.steps.find((x) => x.id === "upper")!.outputs.out!.path
+    expect(readFileSync(join(out, "text.txt"), "utf8")).toBe("WORLD")
+  })
+
+  test("--force re-runs a node; --until runs only a node and its ancestors", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    await runCaptured(diamond(s), dir)
+    s.runs.length = 0
+    const forced = await runCaptured(diamond(s), dir, ["--force", "upper"])
+    expect(forced.status.upper).toBe("ran")
+    expect(s.runs).toEqual(["upper"])
+    const d2 = fresh()
+    const s2 = countingSteps()
+    const until = await runCaptured(diamond(s2), d2, ["--until", "up2"])
+    expect(until.code).toBe(0)
+    expect(s2.runs.sort()).toEqual(["emit", "up2"])
+    expect(until.status.join).toBe("skipped")
+  })
+
+  test("--dry-run says which param changed and runs nothing", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    await runCaptured(diamond(s), dir)
+    s.runs.length = 0
+    const r = await runCaptured(diamond(s, "xy"), dir, ["--dry-run"])
+    expect(r.code).toBe(0)
+    expect(s.runs).toEqual([])
+    const emit = r.json.steps.find((x) => x.id === "emit")!
+    expect(emit.reason).toContain('param text: "ab" → "xy"')
+    expect(r.json.steps.find((x) => x.id === "other")!.status).toBe("cached")
+    expect(r.json.steps.find((x) => x.id === "join")!.reason).toContain("upstream")
+  })
+
+  test("the same node used in two pipelines is one cache entry", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    const shared = s.emit({ text: "shared" })
+    await runCaptured(pipeline("one", shared).then(s.upper({})), dir)
+    const r = await runCaptured(pipeline("two", shared).then(s.upper({ suffix: "?" })), dir)
+    expect(r.status.emit).toBe("cached")
+    expect(s.runs.filter((x) => x === "emit")).toHaveLength(1)
+  })
+})
+
+describe("failures", () => {
+  test("a step that throws fails with its message, log path and tail; downstream is skipped", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    const boom = defineStep({
+      name: "boom",
+      version: 1,
+      params: z.object({}),
+      inputs: { text: "text" },
+      output: "text",
+      run: (ctx) =>
+        Effect.gen(function* () {
+          yield* ctx.log("about to fail")
+          throw new Error("kaboom")
+        }),
+    })
+    const r = await runCaptured(pipeline("p", s.emit({ text: "a" })).then(boom()).then(s.upper({})), dir)
+    expect(r.code).toBe(1)
+    expect(r.json.ok).toBe(false)
+    expect(r.status).toMatchObject({ emit: "ran", boom: "failed", upper: "skipped" })
+    const failed = r.json.steps.find((x) => x.id === "boom")!
+    expect(failed.error!.message).toContain("kaboom")
+    expect(readFileSync(failed.error!.logPath!, "utf8")).toContain("about to fail")
+    expect(r.stderr).toContain("about to fail")
+    expect(existsSync(join(dir, "pipeline.lock.json"))).toBe(false)
+  })
+
+  test("a StepError's hint reaches the user", async () => {
+    const dir = fresh()
+    const bad = defineStep({ name: "bad", version: 1, params: z.object({}), inputs: {}, output: "x", run: () => Effect.fail(new StepError({ message: "no model here", hint: "pass --model-dir" })) })
+    const r = await runCaptured(pipeline("p", bad()), dir)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain("no model here")
+    expect(r.stderr).toContain("pass --model-dir")
+  })
+
+  test("a step that writes nothing fails and caches nothing", async () => {
+    const dir = fresh()
+    const lazy = defineStep({ name: "lazy", version: 1, params: z.object({}), inputs: {}, output: "x", run: () => Effect.void })
+    const r = await runCaptured(pipeline("p", lazy()), dir)
+    expect(r.code).toBe(1)
+    expect(r.json.steps[0]!.error!.message).toContain("wrote no output")
+    expect(existsSync(join(dir, "cache", "ac.v1"))).toBe(false)
+    expect(readdirSync(join(dir, "cache", "tmp"))).toEqual([])
+  })
+
+  test("unknown nodes in --force, --until and --set are named", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    for (const args of [["--force", "nope"], ["--until", "nope"], ["--set", "nope.text=1"]]) {
+      const r = await runCaptured(diamond(s), dir, args)
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('unknown node "nope"')
+      expect(r.stderr).toContain("emit")
+    }
+    expect(s.runs).toEqual([])
+  })
+})
