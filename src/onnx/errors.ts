@@ -25,6 +25,15 @@ export class OnnxReadError extends Error {
   }
 }
 
+/** ONNX Runtime could not load or optimize a model. */
+export class OnnxOptimizeError extends Error {
+  override readonly name = "OnnxOptimizeError"
+  readonly _tag = "OnnxOptimizeError"
+  constructor(message: string, readonly path: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
 /** One structural problem found by `checkModel`. */
 export interface OnnxCheckIssue {
   readonly code:

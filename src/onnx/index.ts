@@ -22,7 +22,7 @@ export { attr, tensor, type AttrInput } from "./attributes.ts"
 export { GraphBuilder, irVersionForOpset, type GraphBuilderOptions, type NodeOptions, type NodeOutputs } from "./builder.ts"
 export { checkModel, describeNode, findModelIssues } from "./checker.ts"
 export { elementTypeFromOnnx, isElementType, onnxDataTypeOf, rawByteLength, type ElementType } from "./dtype.ts"
-export { OnnxBuildError, OnnxCheckError, OnnxReadError, OnnxWriteError, type OnnxCheckIssue } from "./errors.ts"
+export { OnnxBuildError, OnnxCheckError, OnnxOptimizeError, OnnxReadError, OnnxWriteError, type OnnxCheckIssue } from "./errors.ts"
 export { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from "./float16.ts"
 export type {
   Attribute,

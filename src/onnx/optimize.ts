@@ -3,7 +3,7 @@
 import { mkdir } from "node:fs/promises"
 import { basename, dirname } from "node:path"
 import * as ort from "onnxruntime-node"
-import { OnnxWriteError } from "./errors.ts"
+import { OnnxOptimizeError } from "./errors.ts"
 import { opTypeCounts } from "./inspect.ts"
 import { readModel } from "./reader.ts"
 
@@ -58,7 +58,7 @@ export const optimizeWithOrt = async (inputPath: string, outputPath: string, opt
   try {
     created = await ort.InferenceSession.create(inputPath, sessionOptions)
   } catch (cause) {
-    throw new OnnxWriteError(`ONNX Runtime could not load or optimize ${inputPath}: ${(cause as Error).message}`, outputPath, { cause })
+    throw new OnnxOptimizeError(`ONNX Runtime could not load or optimize ${inputPath}: ${(cause as Error).message}`, inputPath, { cause })
   }
   await created.release()
   const optimized = await readModel(outputPath)
