@@ -1,0 +1,39 @@
+// Streaming min/max of activations across calibration batches (the "max" calibration method).
+// Non-finite values are counted rather than folded in, so one inf cannot blow up a range.
+
+export class RangeObserver {
+  min = Infinity
+  max = -Infinity
+  /** Finite values seen. */
+  count = 0
+  /** NaN and ±inf values seen and left out of the range. */
+  nonFinite = 0
+
+  observe(data: Float32Array): void {
+    let min = this.min
+    let max = this.max
+    let nonFinite = 0
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!
+      if (v < min) min = v
+      if (v > max) max = v
+      // v - v is 0 for finite v, NaN for ±inf and NaN: one test catches all three.
+      if (v - v !== 0) nonFinite++
+    }
+    if (nonFinite > 0) {
+      // Rare path: redo the batch skipping the non-finite values.
+      min = this.min
+      max = this.max
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i]!
+        if (v - v !== 0) continue
+        if (v < min) min = v
+        if (v > max) max = v
+      }
+    }
+    this.min = min
+    this.max = max
+    this.count += data.length - nonFinite
+    this.nonFinite += nonFinite
+  }
+}
