@@ -22,7 +22,7 @@ export interface CapturedRun {
 }
 
 /** Runs `p` as its CLI would, with --json and a private cache, capturing output. */
-export const runCaptured = async (p: Pipeline<string>, dir: string, args: readonly string[] = [], options: ExecuteOptions = {}): Promise<CapturedRun> => {
+export const runCaptured = async <K extends string>(p: Pipeline<K>, dir: string, args: readonly string[] = [], options: ExecuteOptions = {}): Promise<CapturedRun> => {
   let stdout = ""
   let stderr = ""
   const result = await executePipeline(p, join(dir, "pipeline.ts"), ["--json", "--cache-dir", join(dir, "cache"), ...args], {

@@ -79,7 +79,14 @@ describe("cache semantics", () => {
     const s = countingSteps()
     await runCaptured(diamond(s), dir)
     s.runs.length = 0
-    const upperV2 = defineStep({ ...s.upper.definition, params: z.object({ suffix: z.string().default("") }), version: 2, run: s.upper.definition.run, inputs: { text: "text" }, output: "text" })
+    const upperV2 = defineStep({
+      name: "upper",
+      version: 2,
+      params: z.object({ suffix: z.string().default("") }),
+      inputs: { text: "text" },
+      output: "text",
+      run: s.upper.definition.run,
+    })
     const a = s.emit({ text: "ab" })
     const p = pipeline("diamond", a).then(s.upper({ suffix: "~" }).as("up2")).then(s.join({}, { right: upperV2({}).to(a) })).also(s.emit({ text: "cd" }).as("other"))
     const r = await runCaptured(p, dir)
