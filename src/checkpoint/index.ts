@@ -12,3 +12,10 @@ export {
 export { type SafetensorsWriteOptions, writeSafetensors } from "./safetensors-writer.ts"
 export type { TensorSource, WritableDType } from "./tensor-source.ts"
 export { contiguousStrides, type TorchWriteOptions, torchStateDictPickle, writeTorchStateDict } from "./torch-writer.ts"
+export {
+  MAX_SAFETENSORS_HEADER_BYTES,
+  readSafetensors,
+  readShardedSafetensors,
+  type SafetensorsFile,
+  type TensorCollection,
+} from "./safetensors.ts"
