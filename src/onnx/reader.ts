@@ -198,7 +198,8 @@ const viewBytes = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a
 
 /** raw_data, or the typed repeated field ONNX uses for the dtype, as raw little-endian bytes. */
 const inlineBytes = (t: TensorMsg, dtype: ElementType, fail: (what: string) => OnnxReadError): Uint8Array => {
-  if (t.raw_data && t.raw_data.byteLength > 0) return t.raw_data
+  // A plain Uint8Array view, not the decoder's Buffer, whose slice() shares memory.
+  if (t.raw_data && t.raw_data.byteLength > 0) return new Uint8Array(t.raw_data.buffer, t.raw_data.byteOffset, t.raw_data.byteLength)
   if (t.string_data?.length) throw fail("string tensors are not supported")
   const int32 = t.int32_data ?? []
   switch (dtype) {

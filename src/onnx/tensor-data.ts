@@ -31,18 +31,20 @@ export type TensorInput = TypedArray | readonly number[] | readonly bigint[] | (
 // Raw data in ONNX is little-endian; typed-array views are host-endian.
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
-const NATIVE_ARRAY: Partial<Record<ElementType, string>> = {
-  float32: "Float32Array",
-  float64: "Float64Array",
-  float16: "Uint16Array",
-  bfloat16: "Uint16Array",
-  int8: "Int8Array",
-  int16: "Int16Array",
-  int32: "Int32Array",
-  int64: "BigInt64Array",
-  uint16: "Uint16Array",
-  uint32: "Uint32Array",
-  uint64: "BigUint64Array",
+type TypedArrayConstructor = { readonly name: string; new (length: number): TypedArray }
+
+const NATIVE_ARRAY: Partial<Record<ElementType, TypedArrayConstructor>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
 }
 
 const viewBytes = (a: TypedArray): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
@@ -64,10 +66,10 @@ export const encodeTensorContents = (tensor: string, dtype: ElementType, dims: r
     bytes = viewBytes(bits)
   } else if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     const native = NATIVE_ARRAY[dtype]
-    if (value.constructor.name !== native)
+    if (!native || !(value instanceof native))
       throw new OnnxBuildError(
         `tensor "${tensor}": a ${value.constructor.name} does not fit dtype ${dtype}; ` +
-          `expected ${native ?? "a Uint8Array of raw bytes"}${native ? " or a Uint8Array of raw little-endian bytes" : ""}`,
+          `expected ${native ? `${native.name} or a Uint8Array of raw little-endian bytes` : "a Uint8Array of raw bytes"}`,
       )
     bytes = viewBytes(value as TypedArray)
   } else if (Array.isArray(value)) bytes = encodeList(tensor, dtype, value)
@@ -178,8 +180,8 @@ const readExternalRange = (tensor: string, data: Extract<TensorData, { kind: "ex
 /** The tensor's values as a fresh Float32Array; float32, float16, bfloat16 and float64 only. */
 export const tensorToFloat32 = (t: OnnxTensor): Float32Array => {
   const bytes = readTensorBytes(t)
-  // Copy so the typed views below are aligned whatever the source offset.
-  const buf = bytes.slice().buffer
+  // Copy (a Node Buffer's slice() would be a view) so the typed views below start aligned.
+  const buf = new Uint8Array(bytes).buffer
   switch (t.dtype) {
     case "float32": return new Float32Array(buf)
     case "float64": return Float32Array.from(new Float64Array(buf))

@@ -137,6 +137,25 @@ describe("writeModel thunks", () => {
     expect(calls).toEqual(["w", "b", "w", "b"])
   })
 
+  test("weights stream: an earlier tensor is on disk before the next thunk is called", async () => {
+    const dir = join(scratch.dir, "stream")
+    const dataTempSize = () => {
+      const temp = readdirSync(dir).find((f) => f.startsWith(".model.onnx_data.tmp-"))
+      return temp === undefined ? -1 : statSync(join(dir, temp)).size
+    }
+    const seen: number[] = []
+    const g = new GraphBuilder({ name: "stream", opset: 17 })
+    const x = g.input("x", "float32", [1])
+    for (const name of ["t0", "t1", "t2"])
+      g.initializer(name, "float32", [2 ** 18], () => {
+        seen.push(dataTempSize())
+        return new Float32Array(2 ** 18) // 1 MiB each
+      })
+    g.output(x, "float32", [1])
+    await writeModel(g.build(), dir, { externalData: "always" })
+    expect(seen).toEqual([0, 2 ** 20, 2 ** 21])
+  })
+
   test("a thunk returning the wrong number of bytes fails naming the tensor, leaving no files", async () => {
     const g = new GraphBuilder({ name: "bad", opset: 17 })
     const x = g.input("x", "float32", [2])
