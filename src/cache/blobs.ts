@@ -56,7 +56,10 @@ export const putBlobFromFile = (layout: CacheLayout, file: string) =>
       yield* fs.chmod(file, 0o444)
       yield* fs.makeDirectory(dirname(target), { recursive: true })
       yield* fs.rename(file, target)
-    }).pipe(Effect.mapError(cacheFailure("store blob", target)))
+    }).pipe(
+      Effect.tapError(() => fs.remove(file, { force: true }).pipe(Effect.ignore)),
+      Effect.mapError(cacheFailure("store blob", target)),
+    )
     return digest
   })
 
