@@ -1,3 +1,4 @@
+// Attribute encoding as ONNX Runtime reads it (negative ints, floats, lists, tensor attributes).
 import { afterAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
 import * as ort from "onnxruntime-node"

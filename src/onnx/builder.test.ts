@@ -1,3 +1,4 @@
+// GraphBuilder: deterministic auto-naming, attribute inference, early build errors, tensor data checks.
 import { describe, expect, test } from "bun:test"
 import { attr, tensor } from "./attributes.ts"
 import { GraphBuilder, irVersionForOpset } from "./builder.ts"

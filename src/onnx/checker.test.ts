@@ -1,3 +1,4 @@
+// checkModel: each structural problem is reported with the node and tensor it concerns.
 import { describe, expect, test } from "bun:test"
 import { GraphBuilder } from "./builder.ts"
 import { checkModel, findModelIssues } from "./checker.ts"

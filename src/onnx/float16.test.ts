@@ -1,3 +1,4 @@
+// float16/bfloat16 bit conversions against known encodings and an exhaustive half round trip.
 import { describe, expect, test } from "bun:test"
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from "./float16.ts"
 

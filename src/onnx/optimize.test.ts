@@ -1,3 +1,4 @@
+// optimizeWithOrt: the fusions ORT 1.30 applies to MatMul+Add+Relu at each level, and its options.
 import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"

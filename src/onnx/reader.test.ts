@@ -1,3 +1,5 @@
+// readModel: round trip equals the built model, lazy external data, typed-field tensors, and refusal
+// of external locations outside the model directory.
 import { afterAll, describe, expect, test } from "bun:test"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"

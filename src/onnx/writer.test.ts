@@ -1,3 +1,5 @@
+// writeModel: ORT runs what it writes, external data layout and alignment, thunks called at write
+// time only and streamed, byte-identical output for identical input.
 import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
