@@ -1,7 +1,7 @@
 // readModel: round trip equals the built model, lazy external data, typed-field tensors, and refusal
 // of external locations outside the model directory.
 import { afterAll, describe, expect, test } from "bun:test"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { GraphBuilder } from "./builder.ts"
 import { OnnxReadError } from "./errors.ts"
@@ -146,6 +146,14 @@ describe("readModel refuses unsafe or broken files", () => {
     expect(error).toBeInstanceOf(OnnxReadError)
     expect(error.message).toContain(`initializer "w"`)
     expect(error.message).toContain(JSON.stringify(location))
+  })
+
+  test("a symlink inside the model directory that leads outside it is rejected", async () => {
+    const outside = join(scratch.dir, "secret.bin")
+    writeFileSync(outside, new Uint8Array(8))
+    const path = writeWithLocation("symlinked", "link.bin")
+    symlinkSync(outside, join(scratch.dir, "symlinked", "link.bin"))
+    await expect(readModel(path)).rejects.toThrow(/"link.bin" is not a relative path inside the model directory/)
   })
 
   test("locations inside the model directory resolve", () => {

@@ -1,6 +1,7 @@
 // Reads an .onnx file into the in-memory model. External initializer data stays on disk (read on
 // demand by path, offset and length) unless asked for; locations that leave the model's directory
 // are refused, since a model file must not make us read arbitrary files.
+import { realpathSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { dirname, isAbsolute, relative, resolve, win32 } from "node:path"
 import { type ElementType, elementTypeFromOnnx } from "./dtype.ts"
@@ -156,6 +157,16 @@ export const resolveExternalLocation = (modelDir: string, location: string): str
   const path = resolve(modelDir, location)
   const rel = relative(modelDir, path)
   if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) return undefined
+  // A symlink inside the directory must not lead out of it either. A file that does not exist
+  // yet passes here; reading it later fails with its own error.
+  let real: string
+  try {
+    real = realpathSync(path)
+  } catch {
+    return path
+  }
+  const realRel = relative(realpathSync(modelDir), real)
+  if (realRel === "" || realRel.startsWith("..") || isAbsolute(realRel)) return undefined
   return path
 }
 
