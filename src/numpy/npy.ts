@@ -14,8 +14,8 @@ const assertLittleEndianHost = (source: NpySource) => {
   if (!hostIsLittleEndian) throw new NpyError("big-endian", source, "this host is big-endian; kiln's .npy code assumes a little-endian host")
 }
 
-/** Checks dtype, shape and data agree; returns the element count. */
-const checkArray = (array: NpyArray, source: NpySource): number => {
+/** Checks dtype, shape and data agree (as encodeNpy will); returns the element count. */
+export const validateNpyArray = (array: NpyArray, source: NpySource = memory): number => {
   const spec = dtypeSpecs[array.dtype as NpyDType] as (typeof dtypeSpecs)[NpyDType] | undefined
   if (spec === undefined) throw new NpyError("bad-array", source, `unsupported dtype '${String(array.dtype)}'`)
   let count = 1
@@ -40,7 +40,7 @@ const describeValue = (v: unknown): string =>
 /** The complete .npy file for an array. */
 export const encodeNpy = (array: NpyArray, source: NpySource = memory): Uint8Array => {
   assertLittleEndianHost(source)
-  checkArray(array, source)
+  validateNpyArray(array, source)
   const spec = dtypeSpecs[array.dtype]
   const dict = formatHeader({ descr: spec.descr, fortranOrder: false, shape: array.shape })
   // Version 1.0 stores the header length in 16 bits; only absurd shapes need 2.0's 32 bits.
