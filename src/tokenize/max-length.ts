@@ -1,0 +1,58 @@
+// Works out a tokenizer folder's maximum sequence length: an explicit value, else
+// tokenizer_config.json `model_max_length`, else config.json's position table.
+
+import { existsSync } from "node:fs"
+import { readFile } from "node:fs/promises"
+import { join } from "node:path"
+import { z } from "zod"
+import { TokenizerError } from "./errors.ts"
+
+/**
+ * Hugging Face writes 1e30 (VERY_LARGE_INTEGER) when a tokenizer has no known limit; anything
+ * above this is treated as "not set" rather than as a usable length.
+ */
+export const largestPlausibleMaxLength = 1_000_000
+
+const TokenizerConfig = z.looseObject({ model_max_length: z.number().optional() })
+const ModelConfig = z.looseObject({ model_type: z.string().optional(), max_position_embeddings: z.number().int().positive().optional() })
+
+const readJson = async <T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> => {
+  if (!existsSync(path)) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(await readFile(path, "utf8"))
+  } catch (cause) {
+    throw new TokenizerError("invalid-file", `${path}: not valid JSON (${cause instanceof Error ? cause.message : String(cause)})`, { path, cause })
+  }
+  const parsed = schema.safeParse(value)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const field = issue === undefined || issue.path.length === 0 ? "" : `field "${issue.path.join(".")}": `
+    throw new TokenizerError("invalid-file", `${path}: ${field}${issue?.message ?? "unexpected content"}`, { path })
+  }
+  return parsed.data
+}
+
+export interface ResolvedMaxLength {
+  readonly maxLength: number
+  /** Where the value came from, for reports. */
+  readonly source: "option" | "tokenizer_config.json" | "config.json"
+}
+
+export const resolveMaxLength = async (dir: string, explicit: number | undefined): Promise<ResolvedMaxLength> => {
+  if (explicit !== undefined) return { maxLength: explicit, source: "option" }
+  const tokenizerConfig = await readJson(join(dir, "tokenizer_config.json"), TokenizerConfig)
+  const declared = tokenizerConfig?.model_max_length
+  if (declared !== undefined && Number.isInteger(declared) && declared > 0 && declared <= largestPlausibleMaxLength) {
+    return { maxLength: declared, source: "tokenizer_config.json" }
+  }
+  const modelConfig = await readJson(join(dir, "config.json"), ModelConfig)
+  const positions = modelConfig?.max_position_embeddings
+  if (positions !== undefined) {
+    // XLM-R numbers positions from padding_idx + 1 = 2, so two table rows are never used.
+    const usable = modelConfig?.model_type === "xlm-roberta" ? positions - 2 : positions
+    if (usable > 0) return { maxLength: usable, source: "config.json" }
+  }
+  const seen = declared === undefined ? "no model_max_length" : `model_max_length ${declared}, which is not a usable length`
+  throw new TokenizerError("invalid-option", `${dir}: tokenizer_config.json has ${seen} and config.json has no max_position_embeddings; pass maxLength explicitly`, { path: dir })
+}
