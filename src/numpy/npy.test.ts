@@ -185,6 +185,7 @@ describe("npy errors name the file and key", () => {
     expectNpyError(() => encodeNpy({ dtype: "float32", shape: [2, 2], data: new Float32Array(3) }, source), "bad-array", "4 elements", "3")
     expectNpyError(() => encodeNpy({ dtype: "int32", shape: [1], data: new Float32Array(1) } as unknown as NpyArray, source), "bad-array", "Int32Array", "Float32Array")
     expectNpyError(() => encodeNpy({ dtype: "float32", shape: [1.5], data: new Float32Array(1) }, source), "bad-array", "non-negative integers")
+    expectNpyError(() => encodeNpy({ dtype: "bool", shape: [3], data: new Uint8Array([1, 0, 2]) }, source), "bad-array", "found 2 at index 2")
   })
 })
 

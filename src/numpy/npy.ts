@@ -31,6 +31,11 @@ export const validateNpyArray = (array: NpyArray, source: NpySource = memory): n
   if (array.data.length !== count) {
     throw new NpyError("bad-array", source, `shape [${array.shape.join(", ")}] holds ${count} elements but the data has ${array.data.length}`)
   }
+  // numpy's bool is one byte that must be 0 or 1; anything else loads as a corrupt True.
+  if (array.dtype === "bool") {
+    const at = array.data.findIndex((v) => v > 1)
+    if (at >= 0) throw new NpyError("bad-array", source, `bool data must hold only 0 and 1, found ${array.data[at]} at index ${at}`)
+  }
   return count
 }
 

@@ -1,8 +1,5 @@
-// Entropy (KL-divergence) calibration after TensorRT: for each candidate threshold (a bin edge of
-// the |x| histogram), clip the distribution there (outliers piled into the last kept bin) to get P,
-// quantize the unclipped-in-range bins to `levels` levels and spread each level back over its
-// non-empty bins to get Q, and keep the threshold whose KL(P || Q) is smallest. Clipping costs KL
-// through the outlier pile Q cannot see; a wide threshold costs KL through coarse levels.
+// Entropy (KL-divergence) calibration after TensorRT: pick the symmetric threshold whose clipped
+// |x| distribution P is best approximated, in KL(P||Q), by its own 128-level quantization Q.
 
 import type { AbsHistogram } from "./abs-histogram.ts"
 import { QuantError } from "./quant-error.ts"
@@ -21,7 +18,14 @@ export interface EntropySearch {
   readonly divergence: number
 }
 
-/** Symmetric threshold minimising KL(P||Q); `levels` is 128 for int8 (the levels of |x|). */
+/**
+ * Symmetric threshold minimising KL(P||Q); `levels` is 128 for int8 (the levels of |x|). Each
+ * candidate keeps the first `kept` bins: P piles the outliers beyond them onto the last kept bin;
+ * Q quantizes the kept bins (without the pile) to `levels` groups and spreads each group's mass
+ * over its bins where P is non-zero. Clipping costs KL through the pile Q cannot see; a wide
+ * threshold costs KL through coarse groups. Candidates run from `levels` bins to the last occupied
+ * one, so the threshold is never below max|x|·levels/bins.
+ */
 export const entropyThreshold = (histogram: AbsHistogram, levels = 128, subject?: string): EntropySearch => {
   if (!Number.isInteger(levels) || levels < 2) throw new QuantError("bad-option", "quantizedBins", `must be an integer ≥ 2, got ${levels}`)
   if (histogram.total === 0) throw new QuantError("no-observations", subject, "no finite values were observed")
