@@ -78,7 +78,7 @@ describe("run CLI process", () => {
     expect(summary.steps.map((s: { id: string; status: string }) => `${s.id}:${s.status}`)).toEqual(["slow:ran", "wrap:ran"])
     expect(readFileSync(join(summary.steps[1].outputs.out.path, "out.txt"), "utf8")).toBe("[a]")
     expect(existsSync(join(dir, "slow.lock.json"))).toBe(true)
-  })
+  }, 60_000)
 
   test("--graph prints Mermaid and --help the usage, running nothing", async () => {
     const dir = tempDir()
@@ -92,7 +92,7 @@ describe("run CLI process", () => {
     expect(await bad.exited).toBe(2)
     expect(await new Response(bad.stderr).text()).toContain("--jobs zero: expected a positive integer")
     expect(counterLines(dir)).toEqual([])
-  })
+  }, 60_000)
 
   test("SIGINT interrupts the step, removes its temp dir, exits 130 and caches nothing", async () => {
     const dir = tempDir()
@@ -105,7 +105,7 @@ describe("run CLI process", () => {
     expect(await proc.exited).toBe(130)
     expect(readdirSync(join(dir, "cache", "tmp"))).toEqual([])
     expect(existsSync(join(dir, "cache", "ac.v1"))).toBe(false)
-  })
+  }, 60_000)
 
   test("kill -9 mid-step, then a re-run succeeds with no corrupt entry", async () => {
     const dir = tempDir()
@@ -122,7 +122,7 @@ describe("run CLI process", () => {
     const verify = Bun.spawn(["bun", "run", join(repo, "src/cli/kiln.ts"), "cache", "verify", "--cache-dir", join(dir, "cache")], { stdout: "pipe" })
     expect(await new Response(verify.stdout).text()).toContain("0 corrupt")
     expect(await verify.exited).toBe(0)
-  })
+  }, 60_000)
 
   test("two processes on one pipeline at once both succeed and each step runs once", async () => {
     const dir = tempDir()
@@ -137,5 +137,5 @@ describe("run CLI process", () => {
     // Per step, exactly one process ran it and the other was served its entry.
     for (const i of [0, 1]) expect([stepsA![i]!.status, stepsB![i]!.status].sort()).toEqual(["cached", "ran"])
     expect(counterLines(dir).filter((l) => l.endsWith("start")).sort()).toEqual(["slow start", "wrap start"])
-  })
+  }, 60_000)
 })
