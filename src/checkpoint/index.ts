@@ -19,3 +19,5 @@ export {
   type SafetensorsFile,
   type TensorCollection,
 } from "./safetensors.ts"
+export { isAllowedGlobal, type PickleValue, type StorageRef, type TensorRef, unpickleTorch } from "./pickle.ts"
+export { gatherStrided, readTorchStateDict } from "./torch.ts"

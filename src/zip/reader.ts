@@ -114,6 +114,10 @@ export class ZipReader {
     }
   }
 
+  get isOpen(): boolean {
+    return this.file.isOpen
+  }
+
   close(): void {
     this.file.close()
   }
