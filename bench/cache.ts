@@ -2,7 +2,7 @@
 // first run, the no-op re-run as a whole process (bun start-up included), and sha256 of the file
 // alone in the same run. Goal: no-op re-run ≤ 0.25 s and ≤ 1/5 of the plain sha256 time.
 //   bun run bench/cache.ts [--size-gib 2] [--repeats 5]
-import { mkdtempSync, openSync, closeSync, rmSync, writeSync } from "node:fs"
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
@@ -14,6 +14,7 @@ const sizeGiB = Number(values["size-gib"])
 const repeats = Number(values.repeats)
 const repo = resolve(import.meta.dir, "..")
 const dir = mkdtempSync(join(process.env.KILN_BENCH_DIR ?? tmpdir(), "kiln-bench-cache-"))
+mkdirSync(join(repo, ".work"), { recursive: true })
 
 const generate = (path: string, bytes: number): void => {
   const chunk = Buffer.alloc(16 * 1024 * 1024)
@@ -44,7 +45,9 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 try {
   const data = join(dir, "weights.bin")
-  const pipelineFile = join(dir, "big.ts")
+  // The pipeline file lives inside the repo so its imports resolve to the repo's node_modules.
+  const workDir = mkdtempSync(join(repo, ".work", "bench-cache-"))
+  const pipelineFile = join(workDir, "big.ts")
   await Bun.write(
     pipelineFile,
     `import * as Effect from "effect/Effect"
@@ -87,4 +90,5 @@ export default main(import.meta, pipeline("big", local("blob", ${JSON.stringify(
   console.log(`wrote ${path}`)
 } finally {
   rmSync(dir, { recursive: true, force: true })
+  rmSync(join(repo, ".work"), { recursive: true, force: true })
 }

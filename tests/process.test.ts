@@ -1,6 +1,6 @@
 // The run CLI as a real process: SIGINT, kill -9 mid-step, two runners at once, --json, --graph.
 import { afterEach, describe, expect, test } from "bun:test"
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { cleanup, tempDir } from "./support.ts"
 
@@ -10,7 +10,11 @@ afterEach(() => cleanup(...dirs.splice(0)))
 
 /** Writes a pipeline file whose `slow` step sleeps while reporting progress and counts its starts. */
 const writePipeline = (dir: string, ms: number): string => {
-  const file = join(dir, "slow.ts")
+  // Inside the repo, so the file's imports resolve to the repo's node_modules.
+  mkdirSync(join(repo, ".work"), { recursive: true })
+  const own = mkdtempSync(join(repo, ".work", "process-test-"))
+  dirs.push(own)
+  const file = join(own, "slow.ts")
   writeFileSync(
     file,
     `import { join } from "node:path"
@@ -77,7 +81,7 @@ describe("run CLI process", () => {
     expect(summary.ok).toBe(true)
     expect(summary.steps.map((s: { id: string; status: string }) => `${s.id}:${s.status}`)).toEqual(["slow:ran", "wrap:ran"])
     expect(readFileSync(join(summary.steps[1].outputs.out.path, "out.txt"), "utf8")).toBe("[a]")
-    expect(existsSync(join(dir, "slow.lock.json"))).toBe(true)
+    expect(existsSync(file.replace(/\.ts$/, ".lock.json"))).toBe(true)
   }, 60_000)
 
   test("--graph prints Mermaid and --help the usage, running nothing", async () => {
