@@ -1,0 +1,2 @@
+// Artifact formats shared by steps and runtimes.
+export * from "./model-manifest.ts"

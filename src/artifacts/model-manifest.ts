@@ -1,0 +1,96 @@
+// kiln.json: what an exported (or quantized, or optimised) model folder holds and how to feed it.
+// Written by the exporter, rewritten by quantize/compile, read by deploy and the runtimes. The
+// folder itself follows the transformers.js layout (config.json, tokenizer files, onnx/…).
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { z } from "zod"
+
+export const ModelTask = z.enum(["embedding", "reranker", "m3"])
+export type ModelTask = z.infer<typeof ModelTask>
+
+export const TensorDType = z.enum(["float32", "float16", "int64", "int32", "int8", "uint8"])
+
+/** A dimension: a fixed size, or a symbolic name such as "batch" or "sequence". */
+export const Dim = z.union([z.number().int().positive(), z.string().min(1)])
+
+export const TensorSpec = z.object({
+  name: z.string().min(1),
+  dtype: TensorDType,
+  shape: z.array(Dim),
+})
+export type TensorSpec = z.infer<typeof TensorSpec>
+
+export const Quantization = z.object({
+  /** "dynamic-int8" | "static-int8" | "fp16" … as the quantizer records it. */
+  scheme: z.string(),
+  /** Everything else the quantizer wants to record: calibration method, excluded layers and why. */
+  details: z.record(z.string(), z.unknown()).default({}),
+})
+
+export const ModelManifest = z.object({
+  kiln: z.literal(1),
+  task: ModelTask,
+  family: z.enum(["bert", "xlm-roberta"]),
+  /** Path of the ONNX file relative to the folder, e.g. "onnx/model.onnx" or "onnx/model_quantized.onnx". */
+  model: z.string().min(1),
+  /** External-data file relative to the folder, when the weights are outside the .onnx file. */
+  externalData: z.string().min(1).nullable().default(null),
+  opset: z.number().int().positive(),
+  inputs: z.array(TensorSpec).min(1),
+  outputs: z.array(TensorSpec).min(1),
+  /** Fixed sequence length for static-shape exports; null when the sequence axis is dynamic. */
+  seqlen: z.number().int().positive().nullable(),
+  /** Longest input the model accepts (position table size minus offsets). */
+  maxLength: z.number().int().positive(),
+  hiddenSize: z.number().int().positive(),
+  /** How `dense` embeddings were pooled inside the graph, and whether they are L2-normalised. */
+  pooling: z.enum(["cls", "mean"]).nullable(),
+  normalized: z.boolean(),
+  /** Storage type of the weights. */
+  weights: z.enum(["fp32", "fp16", "int8", "mixed"]),
+  quantization: Quantization.nullable().default(null),
+  /** Present after the local compile step: ORT version and fused-op counts of the optimised graph. */
+  optimization: z
+    .object({ engine: z.string(), level: z.string(), fusedOps: z.record(z.string(), z.number()) })
+    .nullable()
+    .default(null),
+})
+export type ModelManifest = z.infer<typeof ModelManifest>
+
+/**
+ * Output names by task (inputs are always input_ids, attention_mask and, when the model uses
+ * them, token_type_ids):
+ *   embedding → last_hidden_state [batch, sequence, hidden], sentence_embedding [batch, hidden]
+ *   reranker  → logits [batch, 1]
+ *   m3        → dense_vecs [batch, hidden], sparse_vecs [batch, sequence], colbert_vecs [batch, sequence-1, hidden]
+ */
+export const OUTPUT_NAMES = {
+  embedding: ["last_hidden_state", "sentence_embedding"],
+  reranker: ["logits"],
+  m3: ["dense_vecs", "sparse_vecs", "colbert_vecs"],
+} as const satisfies Record<ModelTask, readonly string[]>
+
+export const MANIFEST_FILE = "kiln.json"
+
+export class ManifestError extends Error {
+  override readonly name = "ManifestError"
+}
+
+/** Reads and validates `<dir>/kiln.json`; the error names the file and the field. */
+export const readModelManifest = (dir: string): ModelManifest => {
+  const path = join(dir, MANIFEST_FILE)
+  let json: unknown
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"))
+  } catch (e) {
+    throw new ManifestError(`${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "missing (is this a kiln model folder?)" : `not valid JSON: ${(e as Error).message}`}`)
+  }
+  const parsed = ModelManifest.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new ManifestError(`${path}: field "${issue.path.join(".")}": ${issue.message}`)
+  }
+  return parsed.data
+}
+
+export const renderModelManifest = (manifest: ModelManifest): string => JSON.stringify(ModelManifest.parse(manifest), null, 2) + "\n"
