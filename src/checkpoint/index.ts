@@ -12,12 +12,9 @@ export {
 export { type SafetensorsWriteOptions, writeSafetensors } from "./safetensors-writer.ts"
 export type { TensorSource, WritableDType } from "./tensor-source.ts"
 export { contiguousStrides, type TorchWriteOptions, torchStateDictPickle, writeTorchStateDict } from "./torch-writer.ts"
-export {
-  MAX_SAFETENSORS_HEADER_BYTES,
-  readSafetensors,
-  readShardedSafetensors,
-  type SafetensorsFile,
-  type TensorCollection,
-} from "./safetensors.ts"
+export { MAX_SAFETENSORS_HEADER_BYTES, readSafetensors, readShardedSafetensors, type SafetensorsFile } from "./safetensors.ts"
+export { readShardedIndex, type TensorCollection } from "./sharded-index.ts"
 export { isAllowedGlobal, type PickleValue, type StorageRef, type TensorRef, unpickleTorch } from "./pickle.ts"
 export { gatherStrided, readTorchStateDict } from "./torch.ts"
+export { parseEncoderConfig, readEncoderConfig } from "./config.ts"
+export { type Checkpoint, openCheckpoint, type WeightsFormat } from "./open.ts"

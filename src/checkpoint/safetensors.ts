@@ -1,23 +1,16 @@
 // safetensors reader for single files and sharded checkpoints (model.safetensors.index.json).
 // The header is validated up front; tensor data is read on demand by positional reads into a
 // fresh buffer, so misaligned offsets are fine and the file is never held in memory.
-import { readFileSync } from "node:fs"
-import { dirname, join } from "node:path"
 import { z } from "zod"
 import { bytesPerElement, type DType, elementCount, type LazyTensor } from "../tensor/index.ts"
 import { RandomAccessFile, ShortReadError } from "../zip/index.ts"
 import { CheckpointError } from "./errors.ts"
 import { decodeToFloat32 } from "./float-codec.ts"
 import { safetensorsToDType } from "./safetensors-dtype.ts"
+import { readShardedIndex, type TensorCollection } from "./sharded-index.ts"
 
 /** Headers beyond this are refused before any allocation (real ones are a few hundred KB). */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100 * 1024 * 1024
-
-export interface TensorCollection {
-  readonly tensors: ReadonlyMap<string, LazyTensor>
-  /** Releases the file handles; reading a tensor afterwards throws CheckpointError("Closed"). */
-  close(): void
-}
 
 export interface SafetensorsFile extends TensorCollection {
   readonly path: string
@@ -170,54 +163,8 @@ export const readSafetensors = (path: string): SafetensorsFile => {
   }
 }
 
-const indexSchema = z.object({
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  weight_map: z.record(z.string(), z.string()),
-})
-
 /**
  * Opens a sharded checkpoint from its index (model.safetensors.index.json): every shard in
  * weight_map is opened once; tensors appear in weight_map order.
  */
-export const readShardedSafetensors = (indexPath: string): TensorCollection => {
-  let json: unknown
-  try {
-    json = JSON.parse(readFileSync(indexPath, "utf8"))
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === "ENOENT"
-    throw new CheckpointError(missing ? "NotFound" : "InvalidHeader", indexPath, `cannot read the index as JSON (${(error as Error).message})`)
-  }
-  const parsed = indexSchema.safeParse(json)
-  if (!parsed.success) {
-    throw new CheckpointError("InvalidHeader", indexPath, `expected {weight_map: {tensor: shard file}} (${describeIssues(parsed.error)})`)
-  }
-  const shards = new Map<string, SafetensorsFile>()
-  const closeAll = (): void => {
-    for (const shard of shards.values()) shard.close()
-  }
-  try {
-    const tensors = new Map<string, LazyTensor>()
-    for (const [name, shardName] of Object.entries(parsed.data.weight_map)) {
-      // Shards must sit beside the index: a path here could point anywhere on the machine.
-      if (shardName.length === 0 || /[/\\]/.test(shardName) || shardName === "." || shardName === "..") {
-        throw new CheckpointError("InvalidHeader", indexPath, `shard "${shardName}" must be a file name beside the index`, { tensor: name })
-      }
-      let shard = shards.get(shardName)
-      if (shard === undefined) {
-        shard = readSafetensors(join(dirname(indexPath), shardName))
-        shards.set(shardName, shard)
-      }
-      const tensor = shard.tensors.get(name)
-      if (tensor === undefined) {
-        throw new CheckpointError("InvalidHeader", indexPath, `the index places this tensor in "${shardName}" but that shard lacks it`, {
-          tensor: name,
-        })
-      }
-      tensors.set(name, tensor)
-    }
-    return { tensors, close: closeAll }
-  } catch (error) {
-    closeAll()
-    throw error
-  }
-}
+export const readShardedSafetensors = (indexPath: string): TensorCollection => readShardedIndex(indexPath, readSafetensors)

@@ -7,7 +7,7 @@ import { ZipError, ZipReader } from "../zip/index.ts"
 import { CheckpointError } from "./errors.ts"
 import { decodeToFloat32 } from "./float-codec.ts"
 import { type PickleValue, type TensorRef, unpickleTorch } from "./pickle.ts"
-import type { TensorCollection } from "./safetensors.ts"
+import type { TensorCollection } from "./sharded-index.ts"
 
 /** Row-major strides of `shape` (dims of size 1 may have any stride, see `isContiguous`). */
 const rowMajorStrides = (shape: readonly number[]): number[] => {
