@@ -1,6 +1,23 @@
 // Public surface of the checkpoint library: Hugging Face config and weight readers/writers.
+
+// Model folders and config.json
 export type { EncoderConfig, EncoderFamily } from "./encoder-config.ts"
+export { parseEncoderConfig, readEncoderConfig } from "./config.ts"
+export { type Checkpoint, openCheckpoint, type WeightsFormat } from "./open.ts"
 export { CheckpointError, type CheckpointErrorReason, PickleError, PickleSecurityError } from "./errors.ts"
+
+// Readers (lazy tensors)
+export { MAX_SAFETENSORS_HEADER_BYTES, readSafetensors, readShardedSafetensors, type SafetensorsFile } from "./safetensors.ts"
+export { readShardedIndex, type TensorCollection } from "./sharded-index.ts"
+export { gatherStrided, readTorchStateDict } from "./torch.ts"
+export { isAllowedGlobal, type PickleValue, type StorageRef, type TensorRef, unpickleTorch } from "./pickle.ts"
+
+// Writers (for synthetic checkpoints)
+export type { TensorSource, WritableDType } from "./tensor-source.ts"
+export { type SafetensorsWriteOptions, writeSafetensors } from "./safetensors-writer.ts"
+export { contiguousStrides, type TorchWriteOptions, torchStateDictPickle, writeTorchStateDict } from "./torch-writer.ts"
+
+// Element conversions
 export {
   bfloat16BitsToFloat32,
   decodeToFloat32,
@@ -9,12 +26,3 @@ export {
   float32BitsToBfloat16Bits,
   float32BitsToFloat16Bits,
 } from "./float-codec.ts"
-export { type SafetensorsWriteOptions, writeSafetensors } from "./safetensors-writer.ts"
-export type { TensorSource, WritableDType } from "./tensor-source.ts"
-export { contiguousStrides, type TorchWriteOptions, torchStateDictPickle, writeTorchStateDict } from "./torch-writer.ts"
-export { MAX_SAFETENSORS_HEADER_BYTES, readSafetensors, readShardedSafetensors, type SafetensorsFile } from "./safetensors.ts"
-export { readShardedIndex, type TensorCollection } from "./sharded-index.ts"
-export { isAllowedGlobal, type PickleValue, type StorageRef, type TensorRef, unpickleTorch } from "./pickle.ts"
-export { gatherStrided, readTorchStateDict } from "./torch.ts"
-export { parseEncoderConfig, readEncoderConfig } from "./config.ts"
-export { type Checkpoint, openCheckpoint, type WeightsFormat } from "./open.ts"
