@@ -28,8 +28,9 @@ const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n
 
 export const openStatMemo = (file: string): StatMemo => {
   const db = new Database(file, { create: true, safeIntegers: true })
-  db.exec("PRAGMA journal_mode = WAL")
+  // Wait for other runners' transactions (set first: switching to WAL itself needs the lock).
   db.exec("PRAGMA busy_timeout = 10000")
+  db.exec("PRAGMA journal_mode = WAL")
   db.exec(`CREATE TABLE IF NOT EXISTS stat_memo_v1 (
     path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, digest TEXT NOT NULL, hashed_at_ns INTEGER NOT NULL)`)
