@@ -103,6 +103,7 @@ describe("corrupt blob", () => {
     const verified = await runCaptured(p, dir, ["--verify"])
     expect(verified.code).toBe(0)
     expect(verified.status.emit).toBe("ran")
+    expect(readFileSync(join(verified.json.steps[0]!.outputs.out!.path, "text.txt"), "utf8")).toBe("payload")
     expect(readdirSync(cacheLayout(join(dir, "cache")).quarantine)).toHaveLength(1)
   })
 })

@@ -2,7 +2,7 @@
 // fingerprint, serves hits from the cache, runs misses in scoped temp dirs under a per-key
 // cross-process lock, commits outputs (blobs → tree → action entry), and reports events.
 // Independent nodes run concurrently, bounded per resource class.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -346,6 +346,8 @@ export const verifyEntryBlobs = (layout: CacheLayout, output: string, log: strin
       ok = false
     }
   }
+  // A materialised copy hard-links the bad blob; it must not be served again.
+  if (!ok) rmSync(join(layout.out, output), { recursive: true, force: true })
   return ok
 }
 
