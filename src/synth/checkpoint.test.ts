@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { AutoTokenizer, env } from "@huggingface/transformers"
-import { readEncoderConfig, readSafetensors, readTorchStateDict } from "../checkpoint/index.ts"
+import { openCheckpoint, readEncoderConfig } from "../checkpoint/index.ts"
 import { referenceForward, type ReferenceBatch } from "../reference/index.ts"
 import type { LazyTensor } from "../tensor/index.ts"
 import { synthesizeCheckpoint, type SynthesizeCheckpointOptions, type SynthesizedCheckpoint } from "./checkpoint.ts"
@@ -24,10 +24,7 @@ let folderCount = 0
 const synth = (options: Omit<SynthesizeCheckpointOptions, "out">, name = `ckpt-${folderCount++}`) =>
   synthesizeCheckpoint({ ...options, out: join(root, name) })
 
-const openWeights = (checkpoint: SynthesizedCheckpoint) => {
-  const path = join(checkpoint.dir, checkpoint.weightsFile)
-  return checkpoint.weightsFile === "model.safetensors" ? readSafetensors(path) : readTorchStateDict(path)
-}
+const openWeights = (checkpoint: SynthesizedCheckpoint) => openCheckpoint(checkpoint.dir)
 
 const shapesOf = (tensors: ReadonlyMap<string, LazyTensor>): Record<string, readonly number[]> =>
   Object.fromEntries([...tensors].map(([name, tensor]) => [name, [...tensor.shape]]))
@@ -95,6 +92,8 @@ describe("layout and config of each architecture and task", () => {
 
       const weights = openWeights(checkpoint)
       try {
+        expect(weights.format).toBe(task === "m3" ? "pytorch" : "safetensors")
+        expect([...weights.extras.keys()]).toEqual(task === "m3" ? ["colbert_linear", "sparse_linear"] : [])
         const prefix = task === "reranker" ? (bert ? "bert." : "roberta.") : ""
         const expected: Record<string, number[]> = expectedBaseShapes(prefix, 1000, bert ? 512 : 514, bert ? 2 : 1, !(task === "reranker" && !bert))
         if (task === "reranker" && bert) Object.assign(expected, { "classifier.weight": [1, 32], "classifier.bias": [1] })
@@ -108,16 +107,12 @@ describe("layout and config of each architecture and task", () => {
         }
         expect(shapesOf(weights.tensors)).toEqual(expected)
         expect([...weights.tensors.values()].every((tensor) => tensor.dtype === "float32")).toBe(true)
+        if (task === "m3") {
+          expect(shapesOf(weights.extras.get("sparse_linear")!)).toEqual({ weight: [1, 32], bias: [1] })
+          expect(shapesOf(weights.extras.get("colbert_linear")!)).toEqual({ weight: [32, 32], bias: [32] })
+        }
       } finally {
         weights.close()
-      }
-      if (task === "m3") {
-        const sparse = readTorchStateDict(join(checkpoint.dir, "sparse_linear.pt"))
-        const colbert = readTorchStateDict(join(checkpoint.dir, "colbert_linear.pt"))
-        expect(shapesOf(sparse.tensors)).toEqual({ weight: [1, 32], bias: [1] })
-        expect(shapesOf(colbert.tensors)).toEqual({ weight: [32, 32], bias: [32] })
-        sparse.close()
-        colbert.close()
       }
     })
   }
@@ -220,16 +215,9 @@ describe("behaviour under the reference forward", () => {
 
     const m3 = await synth({ arch: "xlm-roberta", size: "tiny", task: "m3", seed: 8 })
     const m3Weights = openWeights(m3)
-    const sparseLinear = readTorchStateDict(join(m3.dir, "sparse_linear.pt"))
-    const colbertLinear = readTorchStateDict(join(m3.dir, "colbert_linear.pt"))
-    const out = referenceForward(
-      readEncoderConfig(m3.dir),
-      m3Weights.tensors,
-      { sparseLinear: sparseLinear.tensors, colbertLinear: colbertLinear.tensors },
-      await tokenize(m3.dir, sentences),
-      "m3",
-    )
-    for (const collection of [m3Weights, sparseLinear, colbertLinear]) collection.close()
+    const extras = { sparseLinear: m3Weights.extras.get("sparse_linear")!, colbertLinear: m3Weights.extras.get("colbert_linear")! }
+    const out = referenceForward(m3Weights.config, m3Weights.tensors, extras, await tokenize(m3.dir, sentences), "m3")
+    m3Weights.close()
     const sparse = [...out.sparse!.data]
     const positive = sparse.filter((w) => w > 0).length
     expect(positive).toBeGreaterThan(sparse.length / 5)
