@@ -10,6 +10,8 @@ Commands:
   cache status [--cache-dir DIR]            what the cache holds
   cache verify [--cache-dir DIR]            re-hash every blob; quarantine corrupt ones, drop entries using them
   cache gc [--days N] [--cache-dir DIR]     remove what no lock file and no run in the last N days (default 7) references
+  synth --arch A --size S --task T --seed N --out DIR   write a seeded synthetic checkpoint (kiln synth --help)
+  export <checkpoint dir> --task T --out DIR            export a checkpoint to ONNX (kiln export --help)
 
 Pipelines run with their own CLI: bun run pipelines/<name>.ts --help`
 
@@ -22,6 +24,9 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
     out.write(USAGE + "\n")
     return command === undefined ? 2 : 0
   }
+  // Loaded on demand: they pull in ONNX Runtime and the model libraries, which `cache` does not need.
+  if (command === "synth") return (await import("../synth/index.ts")).runSynthCli(argv.slice(1), out, err)
+  if (command === "export") return (await import("../export/index.ts")).exportCli(argv.slice(1), out, err)
   if (command === "cache") {
     let values
     try {

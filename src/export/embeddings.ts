@@ -1,0 +1,63 @@
+// The embedding block: word + position + token-type embeddings, then LayerNorm. Position ids are
+// computed in the graph per family, as Hugging Face does: BERT counts 0..L-1 (per row); XLM-R counts real
+// tokens from pad_id + 1 (pad_id + cumsum(ids ≠ pad) · (ids ≠ pad)), so padding gets pad_id.
+import { attr } from "../onnx/index.ts"
+import type { EncoderConfig } from "../checkpoint/index.ts"
+import type { LazyTensor } from "../tensor/index.ts"
+import type { CheckpointWeights } from "./checkpoint-weights.ts"
+import type { GraphContext } from "./graph-context.ts"
+import { asIs, tableRow } from "./weight-layout.ts"
+
+export interface EmbeddingInputs {
+  readonly inputIds: string
+  /** Undefined when the graph has no token_type_ids input (every token is type 0). */
+  readonly tokenTypeIds: string | undefined
+}
+
+const positionIds = (ctx: GraphContext, config: EncoderConfig, inputIds: string): string => {
+  if (config.modelType === "xlm-roberta") {
+    const notPad = ctx.cast(ctx.op("Not", [ctx.op("Equal", [inputIds, ctx.idScalar(config.padTokenId)])]), ctx.idType)
+    const counted = ctx.op("Mul", [ctx.op("CumSum", [notPad, ctx.int64s([1], true)]), notPad])
+    return ctx.op("Add", [counted, ctx.idScalar(config.padTokenId)])
+  }
+  // cumsum(1) - 1 over a [batch, sequence] tensor of ones rather than Range(0, L): the result keeps
+  // input_ids' symbolic shape, which ORT's SkipLayerNormalization fusion needs to see.
+  const ones = ctx.op("Add", [ctx.op("Mul", [inputIds, ctx.idScalar(0)]), ctx.idScalar(1)])
+  return ctx.op("Sub", [ctx.op("CumSum", [ones, ctx.int64s([1], true)]), ctx.idScalar(1)])
+}
+
+/** Returns the embedded sequence [batch, sequence, hidden] after LayerNorm. */
+export const embeddings = (ctx: GraphContext, config: EncoderConfig, weights: CheckpointWeights, inputs: EmbeddingInputs): string => {
+  const H = config.hiddenSize
+  const word = weights.require("embeddings.word_embeddings.weight", [config.vocabSize, H])
+  const position = weights.require("embeddings.position_embeddings.weight", [config.maxPositions, H])
+  const tokenType = weights.require("embeddings.token_type_embeddings.weight", [config.typeVocabSize, H])
+  const gamma = weights.require("embeddings.LayerNorm.weight", [H])
+  const beta = weights.require("embeddings.LayerNorm.bias", [H])
+
+  const wordTable = ctx.weight("embeddings.word_embeddings.weight", [config.vocabSize, H], asIs(word))
+  const positionTable = ctx.weight("embeddings.position_embeddings.weight", [config.maxPositions, H], asIs(position))
+  let x = ctx.op("Gather", [wordTable, inputs.inputIds], { axis: 0 })
+  if (inputs.tokenTypeIds !== undefined) {
+    const typeTable = ctx.weight("embeddings.token_type_embeddings.weight", [config.typeVocabSize, H], asIs(tokenType))
+    x = ctx.op("Add", [x, ctx.op("Gather", [typeTable, inputs.tokenTypeIds], { axis: 0 })])
+  } else {
+    x = ctx.op("Add", [x, ctx.weight("embeddings.token_type_embeddings.row0", [H], tableRow(tokenType, 0))])
+  }
+  x = ctx.op("Add", [x, ctx.op("Gather", [positionTable, positionIds(ctx, config, inputs.inputIds)], { axis: 0 })])
+  return layerNorm(ctx, x, "embeddings.LayerNorm", [gamma, beta], config.layerNormEps)
+}
+
+/** LayerNormalization over the hidden axis; statistics in float32 (stash_type 1) even for float16. */
+export const layerNorm = (
+  ctx: GraphContext,
+  x: string,
+  prefix: string,
+  [gamma, beta]: readonly [LazyTensor, LazyTensor],
+  epsilon: number,
+): string => {
+  const H = gamma.shape[0]!
+  const g = ctx.weight(`${prefix}.weight`, [H], asIs(gamma))
+  const b = ctx.weight(`${prefix}.bias`, [H], asIs(beta))
+  return ctx.op("LayerNormalization", [x, g, b], { axis: -1, epsilon: attr.float(epsilon), stash_type: 1 })
+}

@@ -1,0 +1,79 @@
+// exportEncoder: a Hugging Face BertModel / XLMRobertaModel checkpoint folder in, a
+// transformers.js-layout ONNX folder out (config.json, tokenizer files, onnx/model.onnx
+// [+ model.onnx_data past 2 GB], kiln.json). Weights stream from the checkpoint into the file one
+// tensor at a time, and the output bytes depend only on the checkpoint and the options.
+import { mkdir, rm } from "node:fs/promises"
+import { join, relative } from "node:path"
+import type { ModelManifest } from "../artifacts/index.ts"
+import { type Checkpoint, CheckpointError, openCheckpoint, PickleError, PickleSecurityError } from "../checkpoint/index.ts"
+import { writeModel } from "../onnx/index.ts"
+import { buildEncoderGraph } from "./encoder-graph.ts"
+import { ExportError } from "./errors.ts"
+import { copyModelFiles, exportManifest, writeManifest } from "./model-folder.ts"
+import { type ExportEncoderOptions, parseExportSettings } from "./options.ts"
+
+export interface ExportResult {
+  readonly outDir: string
+  readonly manifest: ModelManifest
+  readonly modelPath: string
+  /** Undefined when the weights are inside model.onnx. */
+  readonly dataPath: string | undefined
+  /** Files copied from the checkpoint (config.json, tokenizer files). */
+  readonly copied: readonly string[]
+}
+
+const asExportError = (error: unknown, checkpointDir: string): unknown => {
+  if (error instanceof CheckpointError)
+    return new ExportError(error.reason === "UnsupportedModelType" ? "UnsupportedModel" : "InvalidCheckpoint", error.message, { file: error.file }, { cause: error })
+  if (error instanceof PickleError || error instanceof PickleSecurityError)
+    return new ExportError("InvalidCheckpoint", error.message, { file: error.file }, { cause: error })
+  if (error instanceof Error && !(error instanceof ExportError) && (error as NodeJS.ErrnoException).code !== undefined)
+    return new ExportError("InvalidCheckpoint", `${checkpointDir}: ${error.message}`, { file: checkpointDir }, { cause: error })
+  return error
+}
+
+const open = (dir: string): Checkpoint => {
+  try {
+    return openCheckpoint(dir)
+  } catch (error) {
+    throw asExportError(error, dir)
+  }
+}
+
+export const exportEncoder = async (options: ExportEncoderOptions): Promise<ExportResult> => {
+  const { checkpointDir, outDir, onProgress, ...rest } = options
+  if (typeof checkpointDir !== "string" || checkpointDir === "") throw new ExportError("InvalidOptions", "exportEncoder: option \"checkpointDir\" must be a folder path")
+  if (typeof outDir !== "string" || outDir === "") throw new ExportError("InvalidOptions", "exportEncoder: option \"outDir\" must be a folder path")
+  const settings = parseExportSettings(rest)
+  const checkpoint = open(checkpointDir)
+  try {
+    let done = 0
+    const graph = buildEncoderGraph(checkpoint, settings, (tensor, bytes) => {
+      done += bytes
+      onProgress?.({ done, total: graph.weightBytes, tensor })
+    })
+    const onnxDir = join(outDir, "onnx")
+    try {
+      await mkdir(onnxDir, { recursive: true })
+      // A previous export into the same folder may have left a data file this one does not need.
+      await rm(join(onnxDir, "model.onnx_data"), { force: true })
+    } catch (cause) {
+      throw new ExportError("WriteFailed", `cannot create ${onnxDir}: ${(cause as Error).message}`, { file: onnxDir }, { cause })
+    }
+    let written
+    try {
+      written = await writeModel(graph.model, onnxDir, { externalData: "auto" })
+    } catch (cause) {
+      // A read failure inside a weight thunk (truncated file …) surfaces here, wrapped by the writer.
+      const inner = (cause as Error).cause
+      if (inner instanceof CheckpointError) throw asExportError(inner, checkpointDir)
+      throw new ExportError("WriteFailed", `writing the ONNX model failed: ${(cause as Error).message}`, { file: onnxDir }, { cause })
+    }
+    const copied = await copyModelFiles(checkpointDir, outDir)
+    const manifest = exportManifest(checkpoint.config, settings, graph, written.dataPath === undefined ? null : relative(outDir, written.dataPath))
+    await writeManifest(outDir, manifest)
+    return { outDir, manifest, modelPath: written.modelPath, dataPath: written.dataPath, copied }
+  } finally {
+    checkpoint.close()
+  }
+}

@@ -1,0 +1,65 @@
+// The non-ONNX parts of an exported folder (transformers.js layout): config.json and the
+// tokenizer files copied byte for byte, and kiln.json describing the model.
+import { copyFile, writeFile } from "node:fs/promises"
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { MANIFEST_FILE, type ModelManifest, renderModelManifest, type TensorSpec } from "../artifacts/index.ts"
+import type { EncoderConfig } from "../checkpoint/index.ts"
+import type { ExportSettings } from "./options.ts"
+
+/** Files a Hugging Face tokenizer may consist of; whichever exist are copied. */
+export const TOKENIZER_FILES = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "added_tokens.json",
+  "sentencepiece.bpe.model",
+  "spiece.model",
+  "vocab.txt",
+  "vocab.json",
+  "merges.txt",
+] as const
+
+/** Copies config.json and the tokenizer files present; returns the names copied (sorted). */
+export const copyModelFiles = async (checkpointDir: string, outDir: string): Promise<string[]> => {
+  const copied: string[] = []
+  for (const file of ["config.json", ...TOKENIZER_FILES]) {
+    const source = join(checkpointDir, file)
+    if (!existsSync(source)) continue
+    await copyFile(source, join(outDir, file))
+    copied.push(file)
+  }
+  return copied.sort()
+}
+
+/** Longest input the position table allows: XLM-R spends pad_id + 1 rows before the first token. */
+export const maxInputLength = (config: EncoderConfig): number =>
+  config.modelType === "xlm-roberta" ? config.maxPositions - config.padTokenId - 1 : config.maxPositions
+
+export const exportManifest = (
+  config: EncoderConfig,
+  settings: ExportSettings,
+  io: { readonly inputs: readonly TensorSpec[]; readonly outputs: readonly TensorSpec[] },
+  externalData: string | null,
+): ModelManifest => ({
+  kiln: 1,
+  task: settings.task,
+  family: config.modelType,
+  model: "onnx/model.onnx",
+  externalData,
+  opset: settings.opset,
+  inputs: [...io.inputs],
+  outputs: [...io.outputs],
+  seqlen: settings.seqlen ?? null,
+  maxLength: maxInputLength(config),
+  hiddenSize: config.hiddenSize,
+  pooling: settings.task === "reranker" ? null : settings.task === "m3" ? "cls" : settings.pooling,
+  normalized: settings.task !== "reranker",
+  weights: settings.dtype,
+  quantization: null,
+  optimization: null,
+})
+
+export const writeManifest = async (outDir: string, manifest: ModelManifest): Promise<void> => {
+  await writeFile(join(outDir, MANIFEST_FILE), renderModelManifest(manifest))
+}
