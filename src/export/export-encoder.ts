@@ -41,9 +41,10 @@ const open = (dir: string): Checkpoint => {
 }
 
 export const exportEncoder = async (options: ExportEncoderOptions): Promise<ExportResult> => {
-  const { checkpointDir, outDir, onProgress, ...rest } = options
+  const { checkpointDir, outDir, onProgress, externalData = "auto", ...rest } = options
   if (typeof checkpointDir !== "string" || checkpointDir === "") throw new ExportError("InvalidOptions", "exportEncoder: option \"checkpointDir\" must be a folder path")
   if (typeof outDir !== "string" || outDir === "") throw new ExportError("InvalidOptions", "exportEncoder: option \"outDir\" must be a folder path")
+  if (externalData !== "auto" && externalData !== "always") throw new ExportError("InvalidOptions", `exportEncoder: option "externalData" must be "auto" or "always", got ${JSON.stringify(externalData)}`)
   const settings = parseExportSettings(rest)
   const checkpoint = open(checkpointDir)
   try {
@@ -62,7 +63,7 @@ export const exportEncoder = async (options: ExportEncoderOptions): Promise<Expo
     }
     let written
     try {
-      written = await writeModel(graph.model, onnxDir, { externalData: "auto" })
+      written = await writeModel(graph.model, onnxDir, { externalData })
     } catch (cause) {
       // A read failure inside a weight thunk (truncated file …) surfaces here, wrapped by the writer.
       const inner = (cause as Error).cause

@@ -35,6 +35,8 @@ export interface ExportEncoderOptions extends z.input<typeof ExportSettings> {
   readonly checkpointDir: string
   readonly outDir: string
   readonly onProgress?: (progress: ExportProgress) => void
+  /** "auto" (default): weights go to onnx/model.onnx_data only past 2 GB; "always": whatever the size. */
+  readonly externalData?: "auto" | "always"
 }
 
 export const parseExportSettings = (input: unknown): ExportSettings => {
