@@ -1,0 +1,80 @@
+// A loaded deployment bundle: runtime.json, its tokenizer and a pool of ORT sessions, plus the
+// batch loop Embedder and Reranker share (sort by length, pad per batch, scatter back by index).
+import { existsSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { loadTokenizer, type TextTokenizer, type TokenBatch } from "../tokenize/index.ts"
+import { gatherRows, longestRow, planBatches } from "./batching.ts"
+import { cpuFingerprint, hostMismatch } from "./cpu-fingerprint.ts"
+import { RuntimeError } from "./errors.ts"
+import { toRunRequest } from "./feeds.ts"
+import type { RunRequest, RunResult } from "./model-session.ts"
+import { readRuntimeConfig, type RuntimeConfig } from "./runtime-config.ts"
+import { openSessionPool, type SessionPool, type SessionPoolOptions } from "./session-pool.ts"
+
+export interface LoadOptions extends SessionPoolOptions {
+  /** Run a level-"all" graph even though it was optimised on another ORT version or CPU. */
+  readonly allowForeignHost?: boolean
+}
+
+export interface BundleSession {
+  readonly dir: string
+  readonly config: RuntimeConfig
+  readonly tokenizer: TextTokenizer
+  readonly pool: SessionPool
+  /**
+   * Runs every row of `tokens` in batches of `batchSize` (a fixed batch dimension wins), sorted by
+   * length for dynamic shapes; `consume` gets each batch's source row indices, the packed batch
+   * and its outputs, in completion order.
+   */
+  runBatches(tokens: TokenBatch, batchSize: number, fetches: readonly string[], consume: (rows: readonly number[], packed: TokenBatch, result: RunResult) => void): Promise<void>
+  /** The request for exactly these rows, padded the way this bundle runs them (for benchmarks). */
+  request(tokens: TokenBatch, fetches: readonly string[]): RunRequest
+  close(): Promise<void>
+}
+
+/** Texts are tokenized in windows of this many so memory stays bounded for large inputs. */
+export const tokenizeWindow = 8192
+
+export const openBundleSession = async (bundleDir: string, options: LoadOptions = {}): Promise<BundleSession> => {
+  const dir = resolve(bundleDir)
+  const config = readRuntimeConfig(dir)
+  const modelPath = join(dir, config.model)
+  for (const file of [config.model, ...(config.externalData ? [config.externalData] : [])]) {
+    if (!existsSync(join(dir, file))) throw new RuntimeError("invalid-bundle", `${join(dir, "runtime.json")}: names ${file}, which is missing from the bundle`, { path: join(dir, file) })
+  }
+  if (config.compiledFor !== null && !options.allowForeignHost) {
+    const why = hostMismatch(config.compiledFor, cpuFingerprint())
+    if (why !== undefined) {
+      throw new RuntimeError("incompatible-host", `${dir}: the graph was saved at optimisation level "all" and is tied to its host: ${why}; re-run compile on this machine (or load with allowForeignHost)`, { path: dir })
+    }
+  }
+  const tokenizer = await loadTokenizer(join(dir, config.tokenizer), { maxLength: config.maxLength })
+  const pool = await openSessionPool(modelPath, config.sessionOptions, options)
+  const fixedBatch = config.io.batch
+  const pack = (tokens: TokenBatch, rows: readonly number[]): TokenBatch =>
+    gatherRows(tokens, rows, config.seqlen ?? longestRow(tokens, rows), tokenizer.padTokenId, fixedBatch ?? rows.length)
+
+  return {
+    dir,
+    config,
+    tokenizer,
+    pool,
+    async runBatches(tokens, batchSize, fetches, consume) {
+      const plan = planBatches(tokens.lengths, fixedBatch ?? batchSize, config.seqlen === null)
+      await Promise.all(
+        plan.map(async (rows) => {
+          const packed = pack(tokens, rows)
+          consume(rows, packed, await pool.run(toRunRequest(packed, config.io.inputs, fetches)))
+        }),
+      )
+    },
+    request(tokens, fetches) {
+      const rows = Array.from({ length: tokens.dims[0] }, (_, i) => i)
+      if (fixedBatch !== null && rows.length !== fixedBatch) {
+        throw new RuntimeError("invalid-input", `${dir}: the graph's batch dimension is fixed at ${fixedBatch}, got a batch of ${rows.length}`, { path: dir })
+      }
+      return toRunRequest(pack(tokens, rows), config.io.inputs, fetches)
+    },
+    close: () => pool.close(),
+  }
+}

@@ -1,0 +1,34 @@
+// The local ONNX Runtime backend: compile (offline graph optimisation with fusion checks), the
+// deployment bundle and runtime.json, Embedder / Reranker over session pools (worker threads
+// for several instances), and benchmarks printed in vamp's layout.
+//
+//   const compiled = await compileForCpu("out/model", "out/compiled")          // throws if a fusion is missing
+//   await writeBundle("out/compiled", "out/bundle", { instruction: bgeEnglishQueryInstruction })
+//   const embedder = await Embedder.load("out/bundle", { threads: 2, instances: 1 })
+//   const { dense } = await embedder.embed(texts, { batchSize: 32 })          // [n, hidden], caller's order
+//   const result = await benchmark(bundleBenchTarget((n) => openBundleSession("out/bundle", { instances: n })), texts, { batchSizes: [1, 32] })
+//   console.log(formatVampReport(result))
+
+export { benchmark, bundleBenchTarget, type BenchConfigResult, type BenchOptions, type BenchResult, type BenchRunner, type BenchTarget, type LatencySummary } from "./bench.ts"
+export { gatherRows, planBatches } from "./batching.ts"
+export { defaultSessionOptions, writeBundle, type WriteBundleOptions, type WrittenBundle } from "./bundle.ts"
+export { openBundleSession, type BundleSession, type LoadOptions } from "./bundle-session.ts"
+export { cpuFingerprint, hostMismatch, ortVersion, type CpuFingerprint } from "./cpu-fingerprint.ts"
+export { Embedder, type EmbedOptions, type Embeddings } from "./embedder.ts"
+export { RuntimeError, type RuntimeErrorReason } from "./errors.ts"
+export { openModelSession, type FeedTensor, type ModelSession, type OutputTensor, type RunRequest, type RunResult } from "./model-session.ts"
+export {
+  compileForCpu,
+  expectFusions,
+  fusedOpCounts,
+  readOptimizationHost,
+  type CompileForCpuOptions,
+  type CompileResult,
+  type FusionCounts,
+  type FusionKind,
+  type OptimizationLevel,
+} from "./optimize.ts"
+export { Reranker, type ScoreOptions } from "./reranker.ts"
+export { parseRuntimeConfig, readRuntimeConfig, renderRuntimeConfig, RUNTIME_FILE, RuntimeConfig, SessionOptionsSpec } from "./runtime-config.ts"
+export { openSessionPool, type SessionPool, type SessionPoolOptions } from "./session-pool.ts"
+export { formatVampReport } from "./vamp-report.ts"

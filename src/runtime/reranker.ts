@@ -1,0 +1,59 @@
+// Reranker: loads a reranker deployment bundle and scores (query, passage) pairs with FlagEmbedding's
+// truncation (query ≤ ¾ of max length, passage cut to fit), batching for throughput in the caller's order.
+import { type BundleSession, type LoadOptions, openBundleSession, tokenizeWindow } from "./bundle-session.ts"
+import { RuntimeError } from "./errors.ts"
+import type { RuntimeConfig } from "./runtime-config.ts"
+
+export interface ScoreOptions {
+  /** Pairs per ORT run; default 32. Ignored when the graph fixes its batch dimension. */
+  readonly batchSize?: number
+  /** Map logits through a sigmoid into (0, 1); default false (the raw logit, as FlagEmbedding's compute_score). */
+  readonly sigmoid?: boolean
+}
+
+export class Reranker {
+  private constructor(private readonly session: BundleSession) {}
+
+  /** Loads a bundle written by writeBundle for task "reranker". */
+  static async load(bundleDir: string, options: LoadOptions = {}): Promise<Reranker> {
+    const session = await openBundleSession(bundleDir, options)
+    if (session.config.task !== "reranker") {
+      await session.close()
+      throw new RuntimeError("invalid-bundle", `${session.dir}: task is "${session.config.task}"; load it with Embedder.load`, { path: session.dir })
+    }
+    return new Reranker(session)
+  }
+
+  get config(): RuntimeConfig {
+    return this.session.config
+  }
+
+  get bundle(): BundleSession {
+    return this.session
+  }
+
+  /** One score per pair, in the order given. */
+  async score(pairs: readonly (readonly [string, string])[], options: ScoreOptions = {}): Promise<number[]> {
+    if (!Array.isArray(pairs) || pairs.length === 0) throw new RuntimeError("invalid-input", "Reranker.score: expected a non-empty array of [query, passage] pairs")
+    const logitsName = this.session.config.io.outputs.logits!
+    const scores = new Array<number>(pairs.length)
+    for (let start = 0; start < pairs.length; start += tokenizeWindow) {
+      const tokens = this.session.tokenizer.encodePairs(pairs.slice(start, start + tokenizeWindow), { padding: "longest" })
+      await this.session.runBatches(tokens, options.batchSize ?? 32, [logitsName], (rows, _packed, result) => {
+        const logits = result.outputs[logitsName]
+        if (logits === undefined) throw new RuntimeError("session-failed", `the model returned no "${logitsName}" output`)
+        // [batch, 1]: one logit per row.
+        const width = logits.dims[1] ?? 1
+        rows.forEach((source, r) => {
+          const logit = logits.data[r * width] as number
+          scores[start + source] = options.sigmoid ? 1 / (1 + Math.exp(-logit)) : logit
+        })
+      })
+    }
+    return scores
+  }
+
+  async close(): Promise<void> {
+    await this.session.close()
+  }
+}

@@ -1,0 +1,84 @@
+// N model sessions behind one `run`: one in this thread, or several in worker threads sharing the
+// intra-op threads between them. Requests queue and go to whichever session is free first.
+import { availableParallelism } from "node:os"
+import { RuntimeError } from "./errors.ts"
+import { type ModelSession, openModelSession, type RunRequest, type RunResult } from "./model-session.ts"
+import { toOrtSessionOptions } from "./session-options.ts"
+import type { SessionOptionsSpec } from "./runtime-config.ts"
+import { openWorkerSession } from "./worker-session.ts"
+
+export interface SessionPoolOptions {
+  /** Intra-op threads in total, split evenly between instances (at least one each). Default: every core. */
+  readonly threads?: number
+  /** Concurrent sessions; > 1 puts each in a worker thread. Default 1 (in this thread). */
+  readonly instances?: number
+}
+
+export interface SessionPool extends ModelSession {
+  readonly instances: number
+  /** Intra-op threads each session was given. */
+  readonly threadsPerInstance: number
+}
+
+interface Queued {
+  readonly request: RunRequest
+  readonly resolve: (result: RunResult) => void
+  readonly reject: (error: unknown) => void
+}
+
+const positiveInteger = (value: number | undefined, name: string, fallback: number): number => {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1) throw new RuntimeError("invalid-option", `option "${name}": ${value}, expected a positive integer`)
+  return value
+}
+
+export const openSessionPool = async (modelPath: string, spec: SessionOptionsSpec, options: SessionPoolOptions = {}): Promise<SessionPool> => {
+  const instances = positiveInteger(options.instances, "instances", 1)
+  const threads = positiveInteger(options.threads, "threads", spec.intraOpNumThreads ?? availableParallelism())
+  const threadsPerInstance = Math.max(1, Math.floor(threads / instances))
+  const ortOptions = toOrtSessionOptions({ ...spec, intraOpNumThreads: threadsPerInstance }, threadsPerInstance)
+  const opened = await Promise.allSettled(
+    Array.from({ length: instances }, () => (instances === 1 ? openModelSession(modelPath, ortOptions) : openWorkerSession(modelPath, ortOptions))),
+  )
+  const sessions = opened.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []))
+  const failure = opened.find((o) => o.status === "rejected")
+  if (failure !== undefined) {
+    await Promise.all(sessions.map((s) => s.close()))
+    throw failure.reason
+  }
+
+  const idle = [...sessions]
+  const queue: Queued[] = []
+  let closed = false
+  const dispatch = (): void => {
+    while (idle.length > 0 && queue.length > 0) {
+      const session = idle.pop()!
+      const job = queue.shift()!
+      session
+        .run(job.request)
+        .then(job.resolve, job.reject)
+        .finally(() => {
+          idle.push(session)
+          dispatch()
+        })
+    }
+  }
+  return {
+    instances,
+    threadsPerInstance,
+    run(request) {
+      if (closed) return Promise.reject(new RuntimeError("closed", `${modelPath}: the session pool is closed`, { path: modelPath }))
+      return new Promise<RunResult>((resolve, reject) => {
+        queue.push({ request, resolve, reject })
+        dispatch()
+      })
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      const error = new RuntimeError("closed", `${modelPath}: the session pool was closed before this request ran`, { path: modelPath })
+      for (const job of queue.splice(0)) job.reject(error)
+      await Promise.all(sessions.map((s) => s.close()))
+    },
+  }
+}
