@@ -1,5 +1,12 @@
-// Public surface of the quantization math: parameters, quantize/dequantize, float16 conversion and
-// activation calibration. Pure TypeScript on typed arrays; nothing here touches ONNX.
+// Public surface of quantization: the math (parameters, quantize/dequantize, float16, activation
+// calibration) and the ONNX → ONNX passes built on it (dynamic int8, static int8 QDQ, fp16, mixed
+// precision with exclusions or an automatic sensitivity search), the integer-kernel proof, and the
+// vamc quantize config for the VastAI toolchain.
+//
+//   const r = await quantizeModel("m/onnx/model.onnx", "out", { scheme: "static-int8", calibration: "calib", exclude: "auto" })
+//   r.file            // "onnx/model_quantized.onnx"
+//   r.record          // { scheme: "static-int8", details: { … } } → kiln.json `quantization`
+//   await verifyIntegerKernels(join("out", r.file))   // { integerKernels: { "com.microsoft:MatMulIntegerToFloat": 48, … } }
 
 export { AbsHistogram } from "./abs-histogram.ts"
 export {
@@ -38,3 +45,23 @@ export { QuantError, type QuantErrorReason } from "./quant-error.ts"
 export { dequantize, dequantizePerChannel, quantize, quantizePerChannel } from "./quantize.ts"
 export { RangeObserver } from "./range-observer.ts"
 export { roundHalfToEven } from "./round.ts"
+
+export { globToRegExp, resolveExclusions, type ExcludeSpec, type Exclusions } from "./exclude.ts"
+export { compareOutputs, fidelityOutput, type Fidelity } from "./fidelity.ts"
+export { convertToFloat16, type Fp16Conversion, type Fp16ConversionOptions } from "./fp16.ts"
+export { Int8Planner, type Int8Build, type Int8PlannerOptions } from "./int8-planner.ts"
+export { type ActivationMode, type QuantizedNode } from "./int8-rewrite.ts"
+export { INTEGER_KERNELS, verifyIntegerKernels, type IntegerKernelReport } from "./integer-kernels.ts"
+export { layerIndexInName, nodeLayerIndex } from "./layer-index.ts"
+export { quantizeModel, quantizeOnnxModel, type QuantizeContext, type QuantizedOnnxModel, type QuantizeModelResult } from "./quantize-model.ts"
+export {
+  DynamicInt8OptionsSchema,
+  Fp16OptionsSchema,
+  QuantizeOptionsSchema,
+  StaticInt8OptionsSchema,
+  parseQuantizeOptions,
+  type QuantizeOptions,
+  type ResolvedQuantizeOptions,
+} from "./quantize-options.ts"
+export { manifestWeights, quantizedModelFile, type QuantizationRecord, type QuantizationScheme } from "./record.ts"
+export { searchExclusions, type SensitivityRecord } from "./sensitivity.ts"

@@ -1,0 +1,54 @@
+// Static calibration's data pass: run the float model in ONNX Runtime over calibration samples with
+// the activations to quantize added as extra graph outputs (in a temporary copy), and stream each
+// into an ActivationCalibrator — real tokens only when asked, so padding does not skew ranges.
+
+import { join } from "node:path"
+import type { CalibrationSample } from "../calibration/index.ts"
+import { writeModel, type OnnxModel } from "../onnx/index.ts"
+import type { ActivationCalibrator } from "./calibration.ts"
+import { sampleFeeds, withSession } from "./ort-feeds.ts"
+
+export interface CollectedActivations {
+  /** Rank of each tensor as observed. */
+  readonly ranks: Map<string, number>
+  readonly samples: number
+}
+
+export const collectActivations = async (
+  model: OnnxModel,
+  tensors: readonly string[],
+  samples: readonly CalibrationSample[],
+  calibrator: ActivationCalibrator,
+  options: { readonly tmpDir: string; readonly ignorePadding: boolean; readonly threads?: number },
+): Promise<CollectedActivations> => {
+  const existing = new Set(model.graph.outputs.map((o) => o.name))
+  const probe: OnnxModel = {
+    ...model,
+    graph: {
+      ...model.graph,
+      outputs: [...model.graph.outputs, ...tensors.filter((t) => !existing.has(t)).map((name) => ({ name, dtype: "float32" as const, dims: undefined }))],
+    },
+  }
+  const path = join(options.tmpDir, "calibration-probe", "model.onnx")
+  await writeModel(probe, path)
+  const ranks = new Map<string, number>()
+  await withSession(
+    path,
+    async (session) => {
+      for (const [i, sample] of samples.entries()) {
+        const { feeds, seq, length } = sampleFeeds(model.graph.inputs, sample, `calibration sample ${i}`)
+        const results = await session.run(feeds, [...tensors])
+        for (const name of tensors) {
+          const tensor = results[name]!
+          const data = tensor.data as Float32Array
+          ranks.set(name, tensor.dims.length)
+          // [1, seq, …] activations: keep the rows of real tokens.
+          const perToken = tensor.dims.length >= 3 && tensor.dims[0] === 1 && tensor.dims[1] === seq && length < seq
+          calibrator.observe(name, options.ignorePadding && perToken ? data.subarray(0, (data.length / seq) * length) : data)
+        }
+      }
+    },
+    options.threads !== undefined ? { threads: options.threads } : {},
+  )
+  return { ranks, samples: samples.length }
+}

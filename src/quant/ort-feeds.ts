@@ -1,0 +1,63 @@
+// Calibration samples as ONNX Runtime feeds for a particular model: int64 or int32 as its inputs are
+// declared, trimmed to the real tokens when the sequence axis is dynamic (no padding to compute or
+// to skew statistics), padded to the fixed length when it is static.
+
+import * as ort from "onnxruntime-node"
+import type { CalibrationSample } from "../calibration/index.ts"
+import type { ValueInfo } from "../onnx/index.ts"
+import { QuantError } from "./quant-error.ts"
+
+const SOURCES: Record<string, keyof Pick<CalibrationSample, "inputIds" | "attentionMask" | "tokenTypeIds">> = {
+  input_ids: "inputIds",
+  attention_mask: "attentionMask",
+  token_type_ids: "tokenTypeIds",
+}
+
+export interface SampleFeeds {
+  readonly feeds: Record<string, ort.Tensor>
+  /** Sequence length fed. */
+  readonly seq: number
+  /** Real tokens among them. */
+  readonly length: number
+}
+
+export const sampleFeeds = (inputs: readonly ValueInfo[], sample: CalibrationSample, where: string): SampleFeeds => {
+  const fixed = inputs.map((i) => i.dims?.[1]).find((d): d is number => typeof d === "number")
+  const seq = fixed ?? sample.length
+  if (sample.length > seq)
+    throw new QuantError("bad-shape", where, `a calibration sample has ${sample.length} tokens but the model's inputs are fixed at ${seq}; write the calibration set at seqlen ${seq}`)
+  const feeds: Record<string, ort.Tensor> = {}
+  for (const input of inputs) {
+    const source = SOURCES[input.name]
+    if (source === undefined)
+      throw new QuantError("bad-shape", where, `model input "${input.name}" is not one a calibration set provides (${Object.keys(SOURCES).join(", ")})`)
+    const values = new Int32Array(seq)
+    values.set(sample[source].subarray(0, Math.min(seq, sample[source].length)))
+    // Padding beyond the stored seqlen (a longer static model): pad id for ids, 0 elsewhere.
+    if (seq > sample[source].length && source === "inputIds") values.fill(sample.inputIds[sample.length] ?? 0, sample[source].length)
+    if (input.dtype === "int64") feeds[input.name] = new ort.Tensor("int64", BigInt64Array.from(values, (v) => BigInt(v)), [1, seq])
+    else if (input.dtype === "int32") feeds[input.name] = new ort.Tensor("int32", values, [1, seq])
+    else throw new QuantError("bad-shape", where, `model input "${input.name}" is ${input.dtype ?? "untyped"}; expected int64 or int32 token ids`)
+  }
+  return { feeds, seq, length: sample.length }
+}
+
+/** Opens a session on a model file, runs `body`, always releases it. */
+export const withSession = async <T>(path: string, body: (session: ort.InferenceSession) => Promise<T>, options: { threads?: number } = {}): Promise<T> => {
+  let session: ort.InferenceSession
+  try {
+    session = await ort.InferenceSession.create(path, {
+      executionProviders: ["cpu"],
+      logSeverityLevel: 3,
+      graphOptimizationLevel: "all",
+      ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
+    })
+  } catch (cause) {
+    throw new QuantError("bad-params", path, `ONNX Runtime could not load the model: ${(cause as Error).message}`)
+  }
+  try {
+    return await body(session)
+  } finally {
+    await session.release()
+  }
+}

@@ -1,0 +1,161 @@
+// The quantizer's entry points: quantizeOnnxModel (in memory) and quantizeModel (a model file in, a
+// transformers.js-layout file out). They validate options, read the calibration set, calibrate,
+// run the sensitivity search for exclude: "auto", rewrite, and return the kiln.json record.
+
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { readCalibrationSet, type CalibrationSample } from "../calibration/index.ts"
+import { readModel, writeModel, type OnnxModel, type WrittenModel } from "../onnx/index.ts"
+import { ActivationCalibrator, calibratedRange } from "./calibration.ts"
+import { collectActivations } from "./collect-activations.ts"
+import { resolveExclusions, type Exclusions } from "./exclude.ts"
+import { fidelityOutput, measureFidelity, runOutput, type Fidelity } from "./fidelity.ts"
+import { convertToFloat16 } from "./fp16.ts"
+import { GraphEditor } from "./graph-editor.ts"
+import { Int8Planner } from "./int8-planner.ts"
+import type { ActivationMode } from "./int8-rewrite.ts"
+import { paramsForRange, type QuantParams } from "./params.ts"
+import { QuantError } from "./quant-error.ts"
+import { parseQuantizeOptions, type DynamicInt8Options, type QuantizeOptions, type StaticInt8Options } from "./quantize-options.ts"
+import { quantizedModelFile, type QuantizationRecord } from "./record.ts"
+import { searchExclusions } from "./sensitivity.ts"
+
+export interface QuantizeContext {
+  /** Scratch directory (default: a fresh one under the OS temp dir, removed afterwards). */
+  readonly tmpDir?: string
+  /** ORT intra-op threads for calibration and evaluation runs. */
+  readonly threads?: number
+  readonly log?: (line: string) => void
+}
+
+export interface QuantizedOnnxModel {
+  readonly model: OnnxModel
+  readonly record: QuantizationRecord
+}
+
+const splitSamples = (samples: readonly CalibrationSample[], options: DynamicInt8Options | StaticInt8Options, needHeldOut: boolean) => {
+  const all = samples.slice(0, options.samples ?? samples.length)
+  if (!needHeldOut) return { calibrate: all, heldOut: [] as CalibrationSample[] }
+  const heldOut = options.heldOut ?? Math.max(1, Math.floor(all.length / 5))
+  if (heldOut >= all.length && options.scheme === "static-int8")
+    throw new QuantError("bad-option", "heldOut", `${heldOut} held-out samples leave none of the ${all.length} for calibration`)
+  return { calibrate: options.scheme === "static-int8" ? all.slice(0, all.length - heldOut) : all, heldOut: all.slice(all.length - heldOut) }
+}
+
+const withTmp = async <T>(context: QuantizeContext, body: (dir: string) => Promise<T>): Promise<T> => {
+  if (context.tmpDir !== undefined) return body(context.tmpDir)
+  const dir = mkdtempSync(join(tmpdir(), "kiln-quantize-"))
+  try {
+    return await body(dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const int8 = async (model: OnnxModel, options: DynamicInt8Options | StaticInt8Options, context: QuantizeContext, tmp: string): Promise<QuantizedOnnxModel> => {
+  const planner = new Int8Planner(model, { weights: options.weights, attention: options.attention, embeddings: options.embeddings })
+  const editor = new GraphEditor(model)
+  const base: Exclusions =
+    options.exclude === undefined || options.exclude === "auto" ? new Map() : resolveExclusions(editor.nodes, (n) => editor.initializer(n) !== undefined, options.exclude)
+  const auto = options.exclude === "auto"
+  const set = options.calibration === undefined ? undefined : readCalibrationSet(options.calibration)
+  const { calibrate, heldOut } = splitSamples(set?.samples ?? [], options, auto)
+  const details: Record<string, unknown> = { weights: `${options.weights} symmetric int8`, attention: options.attention, embeddings: options.embeddings }
+  const threads = context.threads
+
+  let activations: ActivationMode
+  if (options.scheme === "dynamic-int8") {
+    activations = { kind: "dynamic", form: options.form }
+    details.activations = "uint8 per tensor, quantized at run time (DynamicQuantizeLinear)"
+    details.form = options.form
+  } else {
+    const calibrator = new ActivationCalibrator({ method: options.method, percentile: options.percentile })
+    const tensors = planner.activationTensors()
+    const started = Date.now()
+    const collected = await collectActivations(model, tensors, calibrate, calibrator, { tmpDir: tmp, ignorePadding: options.ignorePadding, ...(threads !== undefined ? { threads } : {}) })
+    const scheme = options.activations === "symmetric" ? "symmetric-int8" : "asymmetric-uint8"
+    const params = new Map<string, QuantParams>()
+    for (const t of tensors) {
+      const range = calibratedRange(calibrator.result(t))
+      params.set(t, paramsForRange(scheme, range.min, range.max, t))
+    }
+    context.log?.(`calibrated ${tensors.length} activations on ${calibrate.length} samples in ${Date.now() - started} ms`)
+    activations = {
+      kind: "static",
+      params: (t) => params.get(t) ?? (() => { throw new QuantError("no-observations", t, "activation was not calibrated") })(),
+      rank: (t) => collected.ranks.get(t),
+      staticShapes: model.graph.inputs.every((i) => i.dims !== undefined && i.dims.every((d) => typeof d === "number")),
+    }
+    details.activations = `${scheme === "symmetric-int8" ? "symmetric int8" : "asymmetric uint8"} per tensor, static`
+    details.calibration = {
+      method: options.method,
+      ...(options.method === "percentile" ? { percentile: options.percentile } : {}),
+      samples: calibrate.length,
+      ignorePadding: options.ignorePadding,
+      set: options.calibration,
+    }
+  }
+
+  let exclusions = base
+  if (auto) {
+    const output = fidelityOutput(model)
+    const reference = await runOutput(model, join(tmp, "reference", "model.onnx"), output, heldOut, threads)
+    const search = await searchExclusions({ planner, activations, base, reference, samples: heldOut, output, budget: options.budget, tmpDir: tmp, ...(threads !== undefined ? { threads } : {}), ...(context.log ? { log: context.log } : {}) })
+    exclusions = search.exclusions
+    details.sensitivity = search.record
+  }
+  const built = planner.build(activations, exclusions)
+  details.exclude = options.exclude ?? null
+  details.quantizedNodes = built.quantized.length
+  details.quantizedAs = countBy(built.quantized.map((q) => q.as))
+  details.floatNodes = built.float
+  if (heldOut.length > 0 && !auto) details.fidelity = await heldOutFidelity(model, built.model, heldOut, tmp, threads)
+  return { model: built.model, record: { scheme: options.scheme, details } }
+}
+
+const heldOutFidelity = async (model: OnnxModel, quantized: OnnxModel, samples: readonly CalibrationSample[], tmp: string, threads?: number): Promise<Fidelity & { output: string }> => {
+  const output = fidelityOutput(model)
+  const reference = await runOutput(model, join(tmp, "reference", "model.onnx"), output, samples, threads)
+  return { output, ...(await measureFidelity(quantized, reference, samples, output, join(tmp, "final"), threads)) }
+}
+
+const countBy = (values: readonly string[]): Record<string, number> => {
+  const out: Record<string, number> = {}
+  for (const v of values) out[v] = (out[v] ?? 0) + 1
+  return out
+}
+
+/** Quantizes an in-memory model. Options are validated here (QuantError naming the field). */
+export const quantizeOnnxModel = async (model: OnnxModel, input: QuantizeOptions, context: QuantizeContext = {}): Promise<QuantizedOnnxModel> => {
+  const options = parseQuantizeOptions(input)
+  if (options.scheme === "fp16") {
+    const converted = convertToFloat16(model, { keepFp32: options.keepFp32, keepIoFloat32: options.keepIoFloat32, ...(options.exclude ? { exclude: options.exclude } : {}) })
+    return {
+      model: converted.model,
+      record: {
+        scheme: "fp16",
+        details: { keepFp32: options.keepFp32, keepIoFloat32: options.keepIoFloat32, exclude: options.exclude ?? null, keptFp32Nodes: converted.keptFp32, convertedInitializers: converted.convertedInitializers, casts: converted.casts },
+      },
+    }
+  }
+  return withTmp(context, (tmp) => int8(model, options, context, tmp))
+}
+
+export interface QuantizeModelResult extends QuantizedOnnxModel {
+  /** Relative to the output folder: "onnx/model_quantized.onnx" or "onnx/model_fp16.onnx". */
+  readonly file: string
+  readonly written: WrittenModel
+}
+
+/** Reads `inputPath`, quantizes it and writes `<outDir>/onnx/model_quantized.onnx` (int8) or `model_fp16.onnx`. */
+export const quantizeModel = async (inputPath: string, outDir: string, input: QuantizeOptions, context: QuantizeContext = {}): Promise<QuantizeModelResult> => {
+  const options = parseQuantizeOptions(input)
+  const model = await readModel(inputPath)
+  const started = Date.now()
+  const result = await quantizeOnnxModel(model, options, context)
+  const file = quantizedModelFile(options.scheme)
+  const written = await writeModel(result.model, join(outDir, file))
+  const details = { ...result.record.details, source: inputPath, seconds: (Date.now() - started) / 1000 }
+  return { ...result, record: { ...result.record, details }, file, written }
+}

@@ -1,0 +1,107 @@
+// The options of the graph passes, validated with zod at the boundary: one schema per scheme, with
+// errors that name the field ("percentile", "calibration", "exclude.layers[0]") and what was expected.
+
+import { z } from "zod"
+import { QuantError } from "./quant-error.ts"
+
+export const ExcludeSpecSchema = z
+  .object({
+    nodes: z.array(z.string().min(1)).optional(),
+    opTypes: z.array(z.string().min(1)).optional(),
+    layers: z.array(z.number().int().nonnegative()).optional(),
+  })
+  .strict()
+
+/** "auto": search which encoder layers to keep in float until `budget` holds (see sensitivity.ts). */
+export const ExcludeOptionSchema = z.union([z.literal("auto"), ExcludeSpecSchema])
+
+export const BudgetSchema = z
+  .object({
+    /** Mean over held-out samples of the cosine between quantized and fp32 outputs. */
+    meanCosine: z.number().gt(0).lte(1).default(0.999),
+  })
+  .strict()
+
+const int8Common = {
+  /** Weight scales: one per output channel (default) or one per tensor. */
+  weights: z.enum(["per-channel", "per-tensor"]).default("per-channel"),
+  /**
+   * com.microsoft:Attention's packed QKV projection: "quantize" (→ com.microsoft:QAttention, default)
+   * or "float". It is a quarter of an encoder layer's weight FLOPs, so leaving it float caps the speed-up.
+   */
+  attention: z.enum(["quantize", "float"]).default("quantize"),
+  /** Quantize embedding tables (Gather), dequantizing after the Gather. Off by default. */
+  embeddings: z.boolean().default(false),
+  exclude: ExcludeOptionSchema.optional(),
+  budget: BudgetSchema.default({ meanCosine: 0.999 }),
+  /** Calibration-set folder (writeCalibrationSet). Static int8 calibrates on it; "auto" exclusion evaluates on it. */
+  calibration: z.string().min(1).optional(),
+  /** Use at most this many calibration samples. */
+  samples: z.number().int().positive().optional(),
+  /** Samples held out of calibration to judge fidelity for exclude: "auto" (default: a fifth, at least 1). */
+  heldOut: z.number().int().positive().optional(),
+}
+
+export const DynamicInt8OptionsSchema = z
+  .object({
+    scheme: z.literal("dynamic-int8"),
+    ...int8Common,
+    /** "onnx": standard ops ORT fuses (portable); "contrib": com.microsoft:DynamicQuantizeMatMul directly. */
+    form: z.enum(["onnx", "contrib"]).default("onnx"),
+  })
+  .strict()
+
+export const StaticInt8OptionsSchema = z
+  .object({
+    scheme: z.literal("static-int8"),
+    ...int8Common,
+    method: z.enum(["max", "percentile", "entropy"]).default("percentile"),
+    /** Share of |x| the percentile range covers, in (0, 100]. */
+    percentile: z.number().default(99.999),
+    /** "asymmetric": uint8 with a zero point (default); "symmetric": int8, zero point 0. */
+    activations: z.enum(["asymmetric", "symmetric"]).default("asymmetric"),
+    /** Observe activations at real tokens only, not at padding (default true). */
+    ignorePadding: z.boolean().default(true),
+  })
+  .strict()
+
+export const Fp16OptionsSchema = z
+  .object({
+    scheme: z.literal("fp16"),
+    /** Op types computed in float32 (inputs cast up, outputs cast down). */
+    keepFp32: z.array(z.string().min(1)).default(["LayerNormalization", "Softmax"]),
+    /** Keep float32 graph inputs and outputs (a Cast at each), default true. */
+    keepIoFloat32: z.boolean().default(true),
+    exclude: ExcludeSpecSchema.optional(),
+  })
+  .strict()
+
+export const QuantizeOptionsSchema = z.discriminatedUnion("scheme", [DynamicInt8OptionsSchema, StaticInt8OptionsSchema, Fp16OptionsSchema])
+
+export type QuantizeOptions = z.input<typeof QuantizeOptionsSchema>
+export type ResolvedQuantizeOptions = z.output<typeof QuantizeOptionsSchema>
+export type DynamicInt8Options = z.output<typeof DynamicInt8OptionsSchema>
+export type StaticInt8Options = z.output<typeof StaticInt8OptionsSchema>
+export type Fp16Options = z.output<typeof Fp16OptionsSchema>
+export type ExcludeOption = z.output<typeof ExcludeOptionSchema>
+
+/** Validates quantize options; throws QuantError("bad-option") naming the field. */
+export const parseQuantizeOptions = (input: unknown): ResolvedQuantizeOptions => {
+  const parsed = QuantizeOptionsSchema.safeParse(input)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const field = issue.path.length > 0 ? issue.path.join(".") : "scheme"
+    const detail = issue.path.length === 0 && issue.code === "invalid_union" ? `must be "dynamic-int8", "static-int8" or "fp16"` : issue.message
+    throw new QuantError("bad-option", field, `invalid quantize option: ${detail}`)
+  }
+  const options = parsed.data
+  if (options.scheme === "static-int8") {
+    if (!(options.percentile > 0 && options.percentile <= 100))
+      throw new QuantError("bad-option", "percentile", `must be a number in (0, 100], got ${options.percentile}`)
+    if (options.calibration === undefined)
+      throw new QuantError("bad-option", "calibration", "static int8 needs a calibration set (a folder written by writeCalibrationSet) to compute activation ranges")
+  }
+  if (options.scheme !== "fp16" && options.exclude === "auto" && options.calibration === undefined)
+    throw new QuantError("bad-option", "calibration", `exclude: "auto" needs a calibration set: it measures fidelity on held-out calibration samples`)
+  return options
+}
