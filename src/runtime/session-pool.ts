@@ -18,6 +18,8 @@ export interface SessionPool extends ModelSession {
   readonly instances: number
   /** Intra-op threads each session was given. */
   readonly threadsPerInstance: number
+  /** Requests each instance has run so far (how the work was spread). */
+  readonly runsPerInstance: readonly number[]
 }
 
 interface Queued {
@@ -47,18 +49,20 @@ export const openSessionPool = async (modelPath: string, spec: SessionOptionsSpe
     throw failure.reason
   }
 
-  const idle = [...sessions]
+  const idle = sessions.map((_, i) => i)
+  const runs = sessions.map(() => 0)
   const queue: Queued[] = []
   let closed = false
   const dispatch = (): void => {
     while (idle.length > 0 && queue.length > 0) {
-      const session = idle.pop()!
+      const index = idle.pop()!
       const job = queue.shift()!
-      session
+      runs[index] = (runs[index] as number) + 1
+      sessions[index]!
         .run(job.request)
         .then(job.resolve, job.reject)
         .finally(() => {
-          idle.push(session)
+          idle.push(index)
           dispatch()
         })
     }
@@ -66,6 +70,7 @@ export const openSessionPool = async (modelPath: string, spec: SessionOptionsSpe
   return {
     instances,
     threadsPerInstance,
+    runsPerInstance: runs,
     run(request) {
       if (closed) return Promise.reject(new RuntimeError("closed", `${modelPath}: the session pool is closed`, { path: modelPath }))
       return new Promise<RunResult>((resolve, reject) => {
