@@ -91,7 +91,12 @@ export const parseQuantizeOptions = (input: unknown): ResolvedQuantizeOptions =>
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
     const field = issue.path.length > 0 ? issue.path.join(".") : "scheme"
-    const detail = issue.path.length === 0 && issue.code === "invalid_union" ? `must be "dynamic-int8", "static-int8" or "fp16"` : issue.message
+    const detail =
+      issue.path.length === 0 && issue.code === "invalid_union"
+        ? `must be "dynamic-int8", "static-int8" or "fp16"`
+        : issue.path[0] === "percentile"
+          ? `must be a number in (0, 100], got ${String((input as { percentile?: unknown }).percentile)}`
+          : issue.message
     throw new QuantError("bad-option", field, `invalid quantize option: ${detail}`)
   }
   const options = parsed.data

@@ -143,3 +143,12 @@ export const testEncoderFeeds = (options: { vocab: number; batch: number; seq: n
   }
   return { input_ids: ids, attention_mask: mask, token_type_ids: types, dims: [options.batch, options.seq] as const }
 }
+
+/** Seeded token rows (CLS=1 … SEP=2, 4 to 15 tokens) for calibration sets of the test encoder. */
+export const testTokenRows = (count: number, vocab: number, seed = 5): { ids: number[] }[] => {
+  const random = seededRandom(seed)
+  return Array.from({ length: count }, () => {
+    const n = 4 + Math.floor(random() * 12)
+    return { ids: [1, ...Array.from({ length: n - 2 }, () => 3 + Math.floor(random() * (vocab - 3))), 2] }
+  })
+}

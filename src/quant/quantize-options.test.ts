@@ -1,0 +1,58 @@
+// Bad quantize configs fail before any work, with a QuantError naming the field: percentile outside
+// (0, 100], static int8 or exclude: "auto" without a calibration set, an exclude pattern, op type
+// or layer that matches nothing, an unknown scheme.
+
+import { describe, expect, test } from "bun:test"
+import { quantizeOnnxModel } from "./quantize-model.ts"
+import { parseQuantizeOptions } from "./quantize-options.ts"
+import { QuantError } from "./quant-error.ts"
+import { buildTestEncoder } from "./test-encoder.ts"
+
+const expectBadOption = async (run: () => unknown, subject: string, pattern: RegExp) => {
+  let caught: unknown
+  try {
+    await run()
+  } catch (e) {
+    caught = e
+  }
+  expect(caught).toBeInstanceOf(QuantError)
+  expect((caught as QuantError).reason).toBe("bad-option")
+  expect((caught as QuantError).subject).toBe(subject)
+  expect((caught as QuantError).message).toMatch(pattern)
+}
+
+const model = buildTestEncoder({ layers: 2 }).model
+
+describe("bad quantize options are named", () => {
+  for (const percentile of [0, -1, 100.5, Number.NaN]) {
+    test(`percentile ${percentile}`, async () => {
+      await expectBadOption(() => parseQuantizeOptions({ scheme: "static-int8", calibration: "calib", percentile }), "percentile", /must be a number in \(0, 100\]/)
+    })
+  }
+
+  test("static int8 without a calibration set", async () => {
+    await expectBadOption(() => parseQuantizeOptions({ scheme: "static-int8" }), "calibration", /static int8 needs a calibration set/)
+  })
+
+  test('exclude: "auto" without a calibration set', async () => {
+    await expectBadOption(() => parseQuantizeOptions({ scheme: "dynamic-int8", exclude: "auto" }), "calibration", /held-out calibration samples/)
+  })
+
+  test("an exclude glob that matches no node", async () => {
+    await expectBadOption(() => quantizeOnnxModel(model, { scheme: "dynamic-int8", exclude: { nodes: ["/encoder/layer/0/*", "*/pooler/*"] } }), "exclude.nodes[1]", /pattern "\*\/pooler\/\*" matches no node/)
+  })
+
+  test("an exclude op type that matches no node", async () => {
+    await expectBadOption(() => quantizeOnnxModel(model, { scheme: "dynamic-int8", exclude: { opTypes: ["Conv"] } }), "exclude.opTypes[0]", /op type "Conv" matches no node/)
+  })
+
+  test("an exclude layer the model does not have", async () => {
+    await expectBadOption(() => quantizeOnnxModel(model, { scheme: "fp16", exclude: { layers: [5] } }), "exclude.layers[0]", /layer 5 matches no node \(layers found in node and weight names: 0…1\)/)
+  })
+
+  test("an unknown scheme, method or field", async () => {
+    await expectBadOption(() => parseQuantizeOptions({ scheme: "int4" }), "scheme", /dynamic-int8/)
+    await expectBadOption(() => parseQuantizeOptions({ scheme: "static-int8", calibration: "c", method: "mse" }), "method", /invalid quantize option/)
+    await expectBadOption(() => parseQuantizeOptions({ scheme: "dynamic-int8", perChannel: true }), "scheme", /perChannel/)
+  })
+})
