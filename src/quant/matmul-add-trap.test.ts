@@ -22,7 +22,7 @@ const normal = gaussian(seededRandom(3))
 const randn = (n: number) => Float32Array.from({ length: n }, () => normal() * 0.1)
 
 /** x → MatMul(W) + b → Relu, with x of the given dims. */
-const linearModel = (dims: readonly number[], gemm = false) => {
+const linearModel = (dims: readonly (number | string)[], gemm = false) => {
   const g = new GraphBuilder({ name: "linear", opset: 17 })
   const x = g.input("x", "float32", dims)
   const w = g.initializer("dense.weight", "float32", [16, 8], randn(128))
