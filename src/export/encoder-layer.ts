@@ -7,7 +7,7 @@ import type { LazyTensor } from "../tensor/index.ts"
 import type { CheckpointWeights } from "./checkpoint-weights.ts"
 import { layerNorm } from "./embeddings.ts"
 import type { GraphContext } from "./graph-context.ts"
-import { asIs, concatenated, packedLinears, transposedLinear } from "./weight-layout.ts"
+import { concatenated, packedLinears } from "./weight-layout.ts"
 
 export type AttentionForm = "contrib" | "onnx"
 
@@ -41,8 +41,7 @@ const requireLinear = (weights: CheckpointWeights, prefix: string, out: number, 
   bias: weights.require(`${prefix}.bias`, [out]),
 })
 
-const applyLinear = (ctx: GraphContext, x: string, prefix: string, linear: Linear): string =>
-  ctx.linear(x, prefix, linear.weight, linear.bias, transposedLinear(linear.weight), asIs(linear.bias))
+const applyLinear = (ctx: GraphContext, x: string, prefix: string, linear: Linear): string => ctx.linear(x, prefix, linear.weight, linear.bias)
 
 const selfAttention = (ctx: GraphContext, config: EncoderConfig, weights: CheckpointWeights, p: string, x: string, mask: AttentionMask): string => {
   const H = config.hiddenSize
@@ -50,7 +49,7 @@ const selfAttention = (ctx: GraphContext, config: EncoderConfig, weights: Checkp
   const k = requireLinear(weights, `${p}.attention.self.key`, H, H)
   const v = requireLinear(weights, `${p}.attention.self.value`, H, H)
   if (mask.form === "contrib") {
-    const w = ctx.weight(`${p}.attention.self.qkv.weight`, [H, 3 * H], packedLinears([q.weight, k.weight, v.weight]))
+    const w = ctx.weight(`${p}.attention.self.qkv.weight`, [H, 3 * H], packedLinears([q.weight, k.weight, v.weight], ctx.scratch))
     const b = ctx.weight(`${p}.attention.self.qkv.bias`, [3 * H], concatenated([q.bias, k.bias, v.bias]))
     return ctx.op("Attention", [x, w, b, mask.value], { num_heads: config.numHeads }, "com.microsoft")
   }

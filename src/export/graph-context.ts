@@ -3,6 +3,7 @@
 // attribute before opset 18, as an input from 18), constants and weight initializers.
 import { type AttrInput, GraphBuilder, type ElementType, onnxDataTypeOf } from "../onnx/index.ts"
 import type { LazyTensor } from "../tensor/index.ts"
+import { asIs, ScratchBuffer, transposedLinear } from "./weight-layout.ts"
 
 export type IdType = "int64" | "int32"
 
@@ -24,6 +25,9 @@ export class GraphContext {
   readonly opset: number
   private readonly onWeight: ((name: string, bytes: number) => void) | undefined
   private readonly constants = new Map<string, string>()
+  /** Borrowed by the thunks that rearrange weights (see weight-layout.ts). */
+  readonly scratch = new ScratchBuffer()
+  private lastWeightBytes = 0
 
   constructor(options: GraphContextOptions) {
     this.g = new GraphBuilder({
@@ -44,7 +48,12 @@ export class GraphContext {
   weight(name: string, dims: readonly number[], load: () => Float32Array): string {
     const bytes = dims.reduce((a, b) => a * b, 1) * (this.float === "float16" ? 2 : 4)
     return this.g.initializer(name, this.float, dims, () => {
+      // The previous tensor has been written. After a big one (bge-m3's 1 GB embedding table),
+      // collect now rather than let the next allocations stack on top of it: peak RSS stays at
+      // one big tensor plus the runtime.
+      if (this.lastWeightBytes >= BIG_TENSOR_BYTES) collectGarbage()
       const data = load()
+      this.lastWeightBytes = bytes
       this.onWeight?.(name, bytes)
       return data
     })
@@ -95,11 +104,11 @@ export class GraphContext {
     return this.op("Squeeze", [x, this.int64s(axes)])
   }
 
-  /** x · Wᵀ + b for a PyTorch Linear stored [out, in]. */
-  linear(x: string, prefix: string, weight: LazyTensor, bias: LazyTensor, transposed: () => Float32Array, loadBias: () => Float32Array): string {
+  /** x · Wᵀ + b for a PyTorch Linear stored [out, in] (written transposed, [in, out]). */
+  linear(x: string, prefix: string, weight: LazyTensor, bias: LazyTensor): string {
     const [out, inp] = weight.shape as [number, number]
-    const w = this.weight(`${prefix}.weight`, [inp, out], transposed)
-    const b = this.weight(`${prefix}.bias`, [out], loadBias)
+    const w = this.weight(`${prefix}.weight`, [inp, out], transposedLinear(weight, this.scratch))
+    const b = this.weight(`${prefix}.bias`, [out], asIs(bias))
     return this.op("Add", [this.op("MatMul", [x, w]), b])
   }
 
@@ -110,4 +119,11 @@ export class GraphContext {
     this.constants.set(key, name)
     return name
   }
+}
+
+const BIG_TENSOR_BYTES = 64 * 2 ** 20
+
+const collectGarbage = (): void => {
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun
+  bun?.gc(true)
 }

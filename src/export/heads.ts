@@ -9,7 +9,6 @@ import { CheckpointWeights } from "./checkpoint-weights.ts"
 import { ExportError } from "./errors.ts"
 import type { GraphContext } from "./graph-context.ts"
 import type { ExportSettings } from "./options.ts"
-import { asIs, transposedLinear } from "./weight-layout.ts"
 
 /** A graph output: the value that feeds it and its declared float32 shape. */
 export interface HeadOutput {
@@ -51,7 +50,7 @@ const linearOf = (ctx: GraphContext, weights: CheckpointWeights, x: string, tens
   const dot = tensorPrefix === "" ? "" : `${tensorPrefix}.`
   const weight = weights.require(`${dot}weight`, [out, inp])
   const bias = weights.require(`${dot}bias`, [out])
-  return ctx.linear(x, name, weight, bias, transposedLinear(weight), asIs(bias))
+  return ctx.linear(x, name, weight, bias)
 }
 
 const labelsOf = (config: EncoderConfig, weights: CheckpointWeights, outName: string): number =>

@@ -1,28 +1,54 @@
 // Rearranges checkpoint weights into the layout ONNX ops want, inside initializer thunks so each
 // weight is read only while it is written. PyTorch Linear stores [out, in]; MatMul wants [in, out].
+//
+// Speed and memory: touching freshly allocated memory is what an export of a 2 GB model spends
+// its time on (page faults), so rearranged weights are built in one scratch buffer reused from
+// tensor to tensor. That is safe because writeModel calls each thunk only when it writes that
+// tensor and has written (or copied) the bytes before it calls the next one.
 import type { LazyTensor } from "../tensor/index.ts"
 
-/** Cache-friendly transpose of a row-major [rows, cols] matrix into `out` at column offset `colOffset` of a [cols, outCols] matrix. */
-const transposeInto = (src: Float32Array, rows: number, cols: number, out: Float32Array, outCols: number, colOffset: number): void => {
-  const block = 64
-  for (let r0 = 0; r0 < rows; r0 += block) {
-    const r1 = Math.min(r0 + block, rows)
-    for (let c0 = 0; c0 < cols; c0 += block) {
-      const c1 = Math.min(c0 + block, cols)
-      for (let r = r0; r < r1; r++) {
-        const rowBase = r * cols
-        const outCol = colOffset + r
-        for (let c = c0; c < c1; c++) out[c * outCols + outCol] = src[rowBase + c]!
+/** One growable buffer that each thunk's result borrows until the next thunk runs. */
+export class ScratchBuffer {
+  private buffer = new ArrayBuffer(0)
+
+  /** A zero-length-safe Float32Array of `elements`, valid until the next `take`. */
+  take(elements: number): Float32Array {
+    if (this.buffer.byteLength < elements * 4) this.buffer = new ArrayBuffer(elements * 4)
+    return new Float32Array(this.buffer, 0, elements)
+  }
+}
+
+/**
+ * Writes the transpose of a row-major [rows, cols] matrix into columns [colOffset, colOffset+rows)
+ * of a row-major [cols, outCols] matrix. Copies 32-bit patterns (bit-exact, NaN payloads kept),
+ * walking 16×16 tiles so both sides stay in cache.
+ */
+const transposeInto = (source: Float32Array, rows: number, cols: number, target: Float32Array, outCols: number, colOffset: number): void => {
+  const src = new Uint32Array(source.buffer, source.byteOffset, source.length)
+  const dst = new Uint32Array(target.buffer, target.byteOffset, target.length)
+  const tile = 16
+  for (let c0 = 0; c0 < cols; c0 += tile) {
+    const c1 = Math.min(c0 + tile, cols)
+    for (let r0 = 0; r0 < rows; r0 += tile) {
+      const r1 = Math.min(r0 + tile, rows)
+      for (let c = c0; c < c1; c++) {
+        let out = c * outCols + colOffset + r0
+        let at = r0 * cols + c
+        for (let r = r0; r < r1; r++) {
+          dst[out++] = src[at]!
+          at += cols
+        }
       }
     }
   }
 }
 
 /** [out, in] → [in, out]. */
-export const transposedLinear = (weight: LazyTensor): (() => Float32Array) => () => {
+export const transposedLinear = (weight: LazyTensor, scratch: ScratchBuffer): (() => Float32Array) => () => {
   const [rows, cols] = weight.shape as [number, number]
-  const out = new Float32Array(rows * cols)
-  transposeInto(weight.readFloat32(), rows, cols, out, rows, 0)
+  const source = weight.readFloat32()
+  const out = scratch.take(rows * cols)
+  transposeInto(source, rows, cols, out, rows, 0)
   return out
 }
 
@@ -30,10 +56,10 @@ export const transposedLinear = (weight: LazyTensor): (() => Float32Array) => ()
  * Several Linear weights [out_i, in] side by side as one [in, Σ out_i] matrix: the packed
  * Q|K|V weight of com.microsoft:Attention.
  */
-export const packedLinears = (weights: readonly LazyTensor[]): (() => Float32Array) => () => {
+export const packedLinears = (weights: readonly LazyTensor[], scratch: ScratchBuffer): (() => Float32Array) => () => {
   const cols = weights[0]!.shape[1]!
   const outCols = weights.reduce((sum, w) => sum + w.shape[0]!, 0)
-  const out = new Float32Array(cols * outCols)
+  const out = scratch.take(cols * outCols)
   let offset = 0
   for (const weight of weights) {
     const rows = weight.shape[0]!
