@@ -9,7 +9,7 @@ export const EXPORT_USAGE = `Usage: kiln export <checkpoint dir> --task TASK --o
 
 Exports a Hugging Face BERT / XLM-RoBERTa checkpoint (BGE embedding, reranker or bge-m3) to an
 ONNX folder in the transformers.js layout: config.json, tokenizer files, onnx/model.onnx
-(+ onnx/model.onnx_data past 2 GB) and kiln.json.
+(onnx/model_fp16.onnx for --dtype fp16; + …_data past 2 GB) and kiln.json.
 
 Required:
   --task embedding|reranker|m3

@@ -1,6 +1,6 @@
 // exportEncoder: a Hugging Face BertModel / XLMRobertaModel checkpoint folder in, a
-// transformers.js-layout ONNX folder out (config.json, tokenizer files, onnx/model.onnx
-// [+ model.onnx_data past 2 GB], kiln.json). Weights stream from the checkpoint into the file one
+// transformers.js-layout ONNX folder out (config.json, tokenizer files, onnx/model.onnx or
+// onnx/model_fp16.onnx [+ …_data past 2 GB], kiln.json). Weights stream from the checkpoint into the file one
 // tensor at a time, and the output bytes depend only on the checkpoint and the options.
 import { mkdir, rm } from "node:fs/promises"
 import { join, relative } from "node:path"
@@ -54,16 +54,18 @@ export const exportEncoder = async (options: ExportEncoderOptions): Promise<Expo
       onProgress?.({ done, total: graph.weightBytes, tensor })
     })
     const onnxDir = join(outDir, "onnx")
+    // transformers.js picks the file by dtype: model.onnx for fp32, model_fp16.onnx for fp16.
+    const modelFile = settings.dtype === "fp16" ? "model_fp16.onnx" : "model.onnx"
     try {
       await mkdir(onnxDir, { recursive: true })
       // A previous export into the same folder may have left a data file this one does not need.
-      await rm(join(onnxDir, "model.onnx_data"), { force: true })
+      await rm(join(onnxDir, `${modelFile}_data`), { force: true })
     } catch (cause) {
       throw new ExportError("WriteFailed", `cannot create ${onnxDir}: ${(cause as Error).message}`, { file: onnxDir }, { cause })
     }
     let written
     try {
-      written = await writeModel(graph.model, onnxDir, { externalData })
+      written = await writeModel(graph.model, join(onnxDir, modelFile), { externalData })
     } catch (cause) {
       // A read failure inside a weight thunk (truncated file …) surfaces here, wrapped by the writer.
       const inner = (cause as Error).cause
@@ -71,7 +73,7 @@ export const exportEncoder = async (options: ExportEncoderOptions): Promise<Expo
       throw new ExportError("WriteFailed", `writing the ONNX model failed: ${(cause as Error).message}`, { file: onnxDir }, { cause })
     }
     const copied = await copyModelFiles(checkpointDir, outDir)
-    const manifest = exportManifest(checkpoint.config, settings, graph, written.dataPath === undefined ? null : relative(outDir, written.dataPath))
+    const manifest = exportManifest(checkpoint.config, settings, graph, relative(outDir, written.modelPath), written.dataPath === undefined ? null : relative(outDir, written.dataPath))
     await writeManifest(outDir, manifest)
     return { outDir, manifest, modelPath: written.modelPath, dataPath: written.dataPath, copied }
   } finally {

@@ -57,3 +57,23 @@ describe.each(["bert", "xlm-roberta"] as readonly SynthArch[])("%s", (arch) => {
     }
   }, 30_000)
 })
+
+test("an fp16 export loads as transformers.js dtype fp16 (onnx/model_fp16.onnx) and agrees with fp32", async () => {
+  const ckpt = await tinyCheckpoint(dir, "bert", "embedding")
+  await exportEncoder({ checkpointDir: ckpt, outDir: join(dir, "both"), task: "embedding" })
+  const half = await exportEncoder({ checkpointDir: ckpt, outDir: join(dir, "both"), task: "embedding", dtype: "fp16" })
+  expect(half.manifest.model).toBe("onnx/model_fp16.onnx")
+  env.allowRemoteModels = false
+  env.allowLocalModels = true
+  env.localModelPath = `${dir}/`
+  const full = await pipeline("feature-extraction", "both", { dtype: "fp32", device: "cpu" })
+  const fp16 = await pipeline("feature-extraction", "both", { dtype: "fp16", device: "cpu" })
+  try {
+    const a = (await full(sentences, { pooling: "cls", normalize: true })).data as Float32Array
+    const b = (await fp16(sentences, { pooling: "cls", normalize: true })).data as Float32Array
+    for (let i = 0; i < sentences.length; i++) expect(cosine(a.slice(i * 32, (i + 1) * 32), b.slice(i * 32, (i + 1) * 32))).toBeGreaterThanOrEqual(0.999)
+  } finally {
+    await full.dispose()
+    await fp16.dispose()
+  }
+}, 30_000)
