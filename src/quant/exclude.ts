@@ -7,7 +7,11 @@ import { nodeLayerIndex } from "./layer-index.ts"
 import { QuantError } from "./quant-error.ts"
 
 export interface ExcludeSpec {
-  /** Globs over node names: `*` any run of characters (slashes included), `?` one character. */
+  /**
+   * Globs over node names and the names of the weights a node reads: `*` any run of characters
+   * (dots and slashes included), `?` one character. kiln's exporter auto-names nodes ("MatMul_3")
+   * but keeps Hugging Face weight names, so "encoder.layer.23.output.dense.*" finds that Linear.
+   */
   readonly nodes?: readonly string[]
   /** Op types: "MatMul", or with a domain, "com.microsoft:Attention" ("Attention" matches any domain). */
   readonly opTypes?: readonly string[]
@@ -38,8 +42,8 @@ export const resolveExclusions = (
   }
   for (const [i, glob] of (spec.nodes ?? []).entries()) {
     const re = globToRegExp(glob)
-    const hits = nodes.filter((n) => re.test(n.name))
-    if (hits.length === 0) throw new QuantError("bad-option", `${field}.nodes[${i}]`, `pattern "${glob}" matches no node name in the graph`)
+    const hits = nodes.filter((n) => re.test(n.name) || n.inputs.some((x) => isInitializer(x) && re.test(x)))
+    if (hits.length === 0) throw new QuantError("bad-option", `${field}.nodes[${i}]`, `pattern "${glob}" matches no node name or weight name in the graph`)
     for (const n of hits) add(n, `${field}.nodes "${glob}"`)
   }
   for (const [i, op] of (spec.opTypes ?? []).entries()) {

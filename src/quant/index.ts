@@ -65,3 +65,13 @@ export {
 } from "./quantize-options.ts"
 export { manifestWeights, quantizedModelFile, type QuantizationRecord, type QuantizationScheme } from "./record.ts"
 export { searchExclusions, type SensitivityRecord } from "./sensitivity.ts"
+export {
+  VaccDatasetBlockSchema,
+  VaccQuantizeBlockSchema,
+  VaccQuantizeOptionsSchema,
+  renderVaccQuantizeYaml,
+  vaccQuantizeConfig,
+  type VaccQuantizeConfig,
+  type VaccQuantizeOptions,
+} from "./vacc-config.ts"
+export { bgeM3VaccPreset, bgeRerankerV2M3VaccPreset, presetOptions, type VaccPreset } from "./vacc-presets.ts"

@@ -120,3 +120,11 @@ describe("static int8 (QDQ)", () => {
     expect((await fidelityOf(join(root, "embeddings", result.file))).mean).toBeGreaterThan(0.99)
   }, 15_000)
 })
+
+describe("exclusions by weight name", () => {
+  test("a glob over Hugging Face weight names finds auto-named nodes", async () => {
+    const result = await quantizeModel(source, join(root, "by-weight"), { scheme: "dynamic-int8", exclude: { nodes: ["encoder.layer.2.output.dense.*"] } })
+    const floatNodes = result.record.details.floatNodes as { node: string; opType: string; reason: string }[]
+    expect(floatNodes).toEqual([{ node: "/encoder/layer/2/output/dense/MatMul", opType: "MatMul", reason: 'excluded by exclude.nodes "encoder.layer.2.output.dense.*"' }])
+  }, 10_000)
+})
