@@ -2,7 +2,7 @@
 // folder, the fused-op counts it produced, and a check that the fusions that make an encoder fast
 // on CPU (attention, SkipLayerNormalization, int8 MatMul kernels) actually happened.
 import { existsSync, readFileSync, statSync } from "node:fs"
-import { cp, mkdir, writeFile } from "node:fs/promises"
+import { cp, mkdir, rm, writeFile } from "node:fs/promises"
 import { dirname, join, resolve, sep } from "node:path"
 import { z } from "zod"
 import { MANIFEST_FILE, ModelManifest, readModelManifest } from "../artifacts/index.ts"
@@ -137,6 +137,8 @@ export const compileForCpu = async (modelDir: string, outDir: string, options: C
     throw new RuntimeError("invalid-model", `${modelPath}: cannot read the ONNX graph: ${messageOf(cause)}`, { path: modelPath, cause })
   }
   await mkdir(target, { recursive: true })
+  // A manifest left by an earlier compile into this folder must not survive a failed one.
+  await rm(join(target, MANIFEST_FILE), { force: true })
   const optimizedPath = join(target, manifest.model)
   const result = await optimizeWithOrt(modelPath, optimizedPath, {
     level,

@@ -77,4 +77,37 @@ describe("failures", () => {
       await expect(pool.run({ feeds: {}, fetches: [] })).rejects.toThrow("the session pool is closed")
     }
   })
+
+  test("closing lets running requests finish and rejects the queued ones", async () => {
+    const pool = await openSessionPool(join(bundle, "onnx", "model.onnx"), spec, { threads: 2, instances: 2 })
+    const embedder = await Embedder.load(bundle, { threads: 1 })
+    try {
+      const request = embedder.bundle.request(embedder.bundle.tokenizer.encode(fixtureTexts(8, 9)), ["dense_vecs"])
+      const runs = Array.from({ length: 5 }, () => pool.run(request).then(() => "done", (e: Error) => e.message))
+      await pool.close()
+      const outcomes = await Promise.all(runs)
+      expect(outcomes.slice(0, 2)).toEqual(["done", "done"])
+      for (const outcome of outcomes.slice(2)) expect(outcome).toContain("closed before this request ran")
+    } finally {
+      await embedder.close()
+    }
+  })
+
+  test("a process that forgets close() still exits once its work is done", async () => {
+    const script = join(root, "forgetful.ts")
+    writeFileSync(
+      script,
+      [
+        `import { Embedder } from ${JSON.stringify(join(import.meta.dir, "embedder.ts"))}`,
+        `const embedder = await Embedder.load(${JSON.stringify(bundle)}, { threads: 2, instances: 2 })`,
+        `const { dense } = await embedder.embed(["a text", "another text"])`,
+        `console.log(dense.shape.join("x"))`,
+      ].join("\n"),
+    )
+    const child = Bun.spawn(["bun", script], { stdout: "pipe", stderr: "pipe" })
+    const timer = setTimeout(() => child.kill(), 10_000)
+    const code = await child.exited
+    clearTimeout(timer)
+    expect({ code, out: (await new Response(child.stdout).text()).trim() }).toEqual({ code: 0, out: "2x16" })
+  }, 15_000)
 })

@@ -52,19 +52,22 @@ export const openSessionPool = async (modelPath: string, spec: SessionOptionsSpe
   const idle = sessions.map((_, i) => i)
   const runs = sessions.map(() => 0)
   const queue: Queued[] = []
+  const inFlight = new Set<Promise<void>>()
   let closed = false
   const dispatch = (): void => {
     while (idle.length > 0 && queue.length > 0) {
       const index = idle.pop()!
       const job = queue.shift()!
       runs[index] = (runs[index] as number) + 1
-      sessions[index]!
+      const running = sessions[index]!
         .run(job.request)
         .then(job.resolve, job.reject)
         .finally(() => {
+          inFlight.delete(running)
           idle.push(index)
           dispatch()
         })
+      inFlight.add(running)
     }
   }
   return {
@@ -83,6 +86,8 @@ export const openSessionPool = async (modelPath: string, spec: SessionOptionsSpe
       closed = true
       const error = new RuntimeError("closed", `${modelPath}: the session pool was closed before this request ran`, { path: modelPath })
       for (const job of queue.splice(0)) job.reject(error)
+      // Requests already running finish first: releasing a session under a run is undefined in ORT.
+      await Promise.allSettled([...inFlight])
       await Promise.all(sessions.map((s) => s.close()))
     },
   }

@@ -19,6 +19,11 @@ export const openWorkerSession = (modelPath: string, options: ort.InferenceSessi
     let state: "opening" | "open" | "closing" | "closed" = "opening"
     let onClosed: (() => void) | undefined
 
+    // An idle worker must not keep the process alive if the caller forgets close(); while a
+    // request is pending it must, or the process could exit under an awaiting caller.
+    const idle = (): void => {
+      if (pending.size === 0) worker.unref()
+    }
     const failAll = (error: Error): void => {
       for (const p of pending.values()) p.reject(error)
       pending.clear()
@@ -31,6 +36,7 @@ export const openWorkerSession = (modelPath: string, options: ort.InferenceSessi
         const id = nextId++
         return new Promise<RunResult>((resolve, reject) => {
           pending.set(id, { resolve, reject })
+          worker.ref()
           // Copied, not transferred: a caller (a benchmark) may run the same request again, and
           // the inputs are tiny next to the model's work.
           post({ type: "run", id, request })
@@ -53,10 +59,12 @@ export const openWorkerSession = (modelPath: string, options: ort.InferenceSessi
       const reply = event.data
       if (reply.type === "opened") {
         state = "open"
+        idle()
         resolveOpen(session)
       } else if (reply.type === "result") {
         pending.get(reply.id)?.resolve(reply.result)
         pending.delete(reply.id)
+        idle()
       } else if (reply.type === "failed") {
         const error = new RuntimeError("session-failed", reply.message, { path: modelPath })
         if (reply.id === null) {
@@ -68,6 +76,7 @@ export const openWorkerSession = (modelPath: string, options: ort.InferenceSessi
         } else {
           pending.get(reply.id)?.reject(error)
           pending.delete(reply.id)
+          idle()
         }
       } else {
         state = "closed"
