@@ -211,3 +211,31 @@ describe("failures", () => {
     expect(s.runs).toEqual([])
   })
 })
+
+describe("concurrency", () => {
+  const sleeper = (log: string[]) =>
+    defineStep({
+      name: "sleeper",
+      version: 1,
+      params: z.object({ tag: z.string() }),
+      inputs: {},
+      output: "x",
+      run: (ctx) =>
+        Effect.gen(function* () {
+          log.push(`+${ctx.params.tag}`)
+          yield* Effect.sleep("150 millis")
+          log.push(`-${ctx.params.tag}`)
+          yield* Effect.promise(() => Bun.write(join(ctx.outDir, "x"), ctx.params.tag))
+        }),
+    })
+  test("--jobs 1 runs independent cpu steps one at a time; --jobs 2 overlaps them", async () => {
+    for (const [jobs, overlapped] of [["1", false], ["2", true]] as const) {
+      const dir = fresh()
+      const log: string[] = []
+      const s = sleeper(log)
+      const r = await runCaptured(pipeline("p", s({ tag: "a" })).also(s({ tag: "b" })), dir, ["--jobs", jobs])
+      expect(r.code).toBe(0)
+      expect(log[1]!.startsWith("+")).toBe(overlapped)
+    }
+  })
+})

@@ -176,6 +176,10 @@ export const runGraph = (graph: Graph, options: RunOptions) =>
           // Another runner may have committed the entry while we waited for the lock.
           const raced = options.force !== "all" && !options.force.has(gn.id) ? lookupAction(layout, key) : undefined
           if (raced !== undefined) return { entry: raced, ran: false as const }
+          // Hold a permit of the step's resource class from start to commit; waiting for another
+          // process's key lock (above) does not occupy one.
+          const semaphore = semaphores[step.resources]
+          yield* Effect.acquireRelease(semaphore.take(1), () => semaphore.release(1))
           yield* events.emit({ type: "start", id: gn.id, step: step.name, reason })
           const started = Date.now()
           const work = yield* fs.makeTempDirectoryScoped({ directory: layout.tmp, prefix: `${gn.id.replace(/[^A-Za-z0-9_.-]/g, "_")}-` }).pipe(
@@ -201,7 +205,7 @@ export const runGraph = (graph: Graph, options: RunOptions) =>
             progress: (done: number, total: number) => events.emit({ type: "progress", id: gn.id, done, total }),
           }
           const exit = yield* Effect.exit(
-            semaphores[step.resources].withPermits(1)(Effect.suspend(() => step.run(ctx)) as Effect.Effect<void, unknown, StepServices>),
+            Effect.suspend(() => step.run(ctx)) as Effect.Effect<void, unknown, StepServices>,
           )
           const failedLog = (): string => {
             const dir = join(layout.root, "logs")

@@ -1,0 +1,29 @@
+// A loaded deployment bundle, whichever its task: embedders embed, rerankers score. The evaluation
+// functions take this so one step serves both kinds of model.
+import { Embedder, readRuntimeConfig, Reranker } from "../runtime/index.ts"
+import type { FloatTensor } from "../tensor/index.ts"
+
+export type Deployment =
+  | { readonly kind: "embedder"; readonly dir: string; readonly embedder: Embedder }
+  | { readonly kind: "reranker"; readonly dir: string; readonly reranker: Reranker }
+
+export interface OpenOptions {
+  readonly threads?: number
+  readonly instances?: number
+}
+
+export const openDeployment = async (dir: string, options: OpenOptions = {}): Promise<Deployment> => {
+  const config = readRuntimeConfig(dir)
+  return config.task === "reranker"
+    ? { kind: "reranker", dir, reranker: await Reranker.load(dir, options) }
+    : { kind: "embedder", dir, embedder: await Embedder.load(dir, options) }
+}
+
+export const closeDeployment = async (d: Deployment): Promise<void> => {
+  if (d.kind === "embedder") await d.embedder.close()
+  else await d.reranker.close()
+}
+
+/** Dense embeddings of texts, in order. */
+export const embedTexts = async (d: Deployment & { kind: "embedder" }, texts: readonly string[], batchSize = 32, input: "query" | "passage" = "passage"): Promise<FloatTensor> =>
+  (await d.embedder.embed(texts, { batchSize, input, sparse: false, colbert: false })).dense

@@ -1,0 +1,84 @@
+// Accuracy of one deployment: STS (MTEB's evaluator for embedders; correlation of scores with gold
+// for rerankers), reranking MAP / MRR@10 (rerankers score pairs; embedders rank by cosine), and
+// fidelity against a reference deployment on the same texts.
+import type { RerankQuery, StsPair } from "../datasets/index.ts"
+import { embeddingFidelity, pearson, rerankingScores, spearman, stsScores } from "../metrics/index.ts"
+import type { FloatTensor } from "../tensor/index.ts"
+import { type Deployment, embedTexts } from "./deployment.ts"
+import { distinctTexts } from "./dataset-files.ts"
+
+export type Metrics = Readonly<Record<string, number>>
+
+const rowsOf = (t: FloatTensor, index: readonly number[]): FloatTensor => {
+  const dim = t.shape[1]!
+  const data = new Float32Array(index.length * dim)
+  index.forEach((row, i) => data.set(t.data.subarray(row * dim, (row + 1) * dim), i * dim))
+  return { shape: [index.length, dim], data }
+}
+
+/** Embeds every distinct text once and returns the rows for sentence1 and sentence2. */
+const embedPairs = async (d: Deployment & { kind: "embedder" }, pairs: readonly StsPair[], batchSize: number) => {
+  const texts = distinctTexts(pairs)
+  const position = new Map(texts.map((t, i) => [t, i]))
+  const all = await embedTexts(d, texts, batchSize)
+  return {
+    all,
+    first: rowsOf(all, pairs.map((p) => position.get(p.sentence1)!)),
+    second: rowsOf(all, pairs.map((p) => position.get(p.sentence2)!)),
+  }
+}
+
+const scorePairs = (d: Deployment & { kind: "reranker" }, pairs: readonly StsPair[], batchSize: number) =>
+  d.reranker.score(pairs.map((p) => [p.sentence1, p.sentence2] as const), { batchSize })
+
+export const evaluateSts = async (d: Deployment, pairs: readonly StsPair[], batchSize = 32): Promise<Metrics> => {
+  const gold = pairs.map((p) => p.score)
+  if (d.kind === "embedder") {
+    const { first, second } = await embedPairs(d, pairs, batchSize)
+    const { pairs: count, ...scores } = stsScores(first, second, gold)
+    return { ...scores, pairs: count }
+  }
+  const scores = await scorePairs(d, pairs, batchSize)
+  return { score_spearman: spearman(gold, scores), score_pearson: pearson(gold, scores), main_score: spearman(gold, scores), pairs: pairs.length }
+}
+
+export const evaluateReranking = async (d: Deployment, queries: readonly RerankQuery[], batchSize = 32): Promise<Metrics> => {
+  const scored = []
+  for (const q of queries) {
+    const passages = [...q.positives, ...q.negatives]
+    const relevance = passages.map((_, i) => i < q.positives.length)
+    if (d.kind === "reranker") {
+      scored.push({ scores: await d.reranker.score(passages.map((p) => [q.query, p] as const), { batchSize }), relevance })
+    } else {
+      const query = await embedTexts(d, [q.query], 1, "query")
+      const docs = await embedTexts(d, passages, batchSize)
+      const dim = query.shape[1]!
+      const scores = passages.map((_, i) => {
+        let dot = 0
+        for (let k = 0; k < dim; k++) dot += query.data[k]! * docs.data[i * dim + k]!
+        return dot
+      })
+      scored.push({ scores, relevance })
+    }
+  }
+  const { map, mrr_at_10 } = rerankingScores(scored)
+  return { map, mrr_at_10, main_score: map, queries: queries.length }
+}
+
+/**
+ * How closely `candidate` reproduces `reference` on the dataset's texts: per-text cosine of dense
+ * embeddings (mean, p1, min) for embedders; Spearman (and Pearson, max |Δ|) of pair scores for rerankers.
+ */
+export const fidelity = async (candidate: Deployment, reference: Deployment, pairs: readonly StsPair[], batchSize = 32): Promise<Metrics> => {
+  if (candidate.kind !== reference.kind) throw new Error(`fidelity: the candidate is an ${candidate.kind} but the reference is an ${reference.kind}`)
+  if (candidate.kind === "embedder" && reference.kind === "embedder") {
+    const texts = distinctTexts(pairs)
+    const f = embeddingFidelity(await embedTexts(reference, texts, batchSize), await embedTexts(candidate, texts, batchSize))
+    return { cosine_mean: f.mean, cosine_p1: f.p1, cosine_min: f.min, texts: f.rows }
+  }
+  const ref = await scorePairs(reference as Deployment & { kind: "reranker" }, pairs, batchSize)
+  const cand = await scorePairs(candidate as Deployment & { kind: "reranker" }, pairs, batchSize)
+  let maxAbs = 0
+  for (let i = 0; i < ref.length; i++) maxAbs = Math.max(maxAbs, Math.abs(ref[i]! - cand[i]!))
+  return { score_spearman: spearman(ref, cand), score_pearson: pearson(ref, cand), score_max_abs_diff: maxAbs, pairs: pairs.length }
+}
