@@ -1,0 +1,91 @@
+// Inputs a pipeline file needs from its user (a model folder, a dataset file), given as flags or
+// environment variables. Missing or wrong inputs stop the run with a message saying what is
+// missing and how to supply it; the remaining flags go to the run CLI.
+import { existsSync, statSync } from "node:fs"
+import { resolve } from "node:path"
+import type { Pipeline } from "../engine/pipeline.ts"
+import type { Kind } from "../engine/step.ts"
+import { executePipeline } from "./run-pipeline.ts"
+
+export interface PipelineInput {
+  /** Flag without dashes, e.g. "model-dir". */
+  readonly flag: string
+  readonly env?: string
+  readonly type: "dir" | "file"
+  /** What it is and where to get it; shown when it is missing. */
+  readonly description: string
+}
+
+export class PipelineInputError extends Error {
+  override readonly name = "PipelineInputError"
+}
+
+/** Takes the inputs' flags out of argv (`--flag value` or `--flag=value`), falling back to env. */
+export const takePipelineInputs = <S extends Record<string, PipelineInput>>(
+  spec: S,
+  argv: readonly string[],
+  env: Record<string, string | undefined> = process.env,
+): { readonly values: { readonly [K in keyof S]: string }; readonly rest: string[] } => {
+  const rest: string[] = []
+  const given = new Map<string, string>()
+  const flags = new Map(Object.values(spec).map((s) => [`--${s.flag}`, s]))
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const [name, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined]
+    const input = flags.get(name)
+    if (input === undefined) {
+      rest.push(arg)
+      continue
+    }
+    const value = inline ?? argv[++i]
+    if (value === undefined || value.startsWith("--")) throw new PipelineInputError(`--${input.flag}: expected a ${input.type === "dir" ? "folder" : "file"} path after it`)
+    given.set(input.flag, value)
+  }
+  const values: Record<string, string> = {}
+  const problems: string[] = []
+  for (const [key, input] of Object.entries(spec)) {
+    const raw = given.get(input.flag) ?? (input.env !== undefined ? env[input.env] : undefined)
+    const how = `--${input.flag} ${input.type === "dir" ? "DIR" : "FILE"}${input.env !== undefined ? ` or ${input.env}=…` : ""}`
+    if (raw === undefined || raw === "") {
+      problems.push(`missing ${how}: ${input.description}`)
+      continue
+    }
+    const path = resolve(raw)
+    if (!existsSync(path)) problems.push(`${how}: ${path} does not exist (${input.description})`)
+    else if (input.type === "dir" && !statSync(path).isDirectory()) problems.push(`${how}: ${path} is not a folder (${input.description})`)
+    else if (input.type === "file" && !statSync(path).isFile()) problems.push(`${how}: ${path} is not a file (${input.description})`)
+    else values[key] = path
+  }
+  if (problems.length > 0) throw new PipelineInputError(problems.join("\n"))
+  return { values: values as { [K in keyof S]: string }, rest }
+}
+
+/**
+ * Like `main`, for pipelines that need user inputs: `build` gets the resolved paths. `--help`
+ * and `--graph` work without them only when `preview` inputs are given.
+ */
+export const mainWithInputs = <S extends Record<string, PipelineInput>, K extends Kind>(
+  meta: { readonly main: boolean; readonly path: string },
+  spec: S,
+  build: (inputs: { readonly [Key in keyof S]: string }) => Pipeline<K>,
+): void => {
+  if (!meta.main) return
+  const argv = process.argv.slice(2)
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`Inputs:\n${Object.values(spec).map((s) => `  --${s.flag} ${s.type === "dir" ? "DIR" : "FILE"}${s.env !== undefined ? ` (or ${s.env})` : ""}\n      ${s.description}`).join("\n")}\n\n`)
+  }
+  let taken
+  try {
+    taken = takePipelineInputs(spec, argv)
+  } catch (e) {
+    if (argv.includes("--help") || argv.includes("-h")) process.exit(0)
+    process.stderr.write(`error: ${(e as Error).message}\n`)
+    process.exit(2)
+  }
+  void executePipeline(build(taken.values), meta.path, taken.rest, {
+    onStart: (interrupt) => {
+      process.once("SIGINT", interrupt)
+      process.once("SIGTERM", interrupt)
+    },
+  }).then(({ exitCode }) => process.exit(exitCode))
+}
