@@ -124,3 +124,49 @@ export const decodeToFloat32 = (buffer: ArrayBuffer, dtype: DType, count: number
       return Float32Array.from(new Uint8Array(buffer, 0, count))
   }
 }
+
+/**
+ * Decodes `count` elements of `dtype` from the start of `buffer` into `target` (at element 0),
+ * like `decodeToFloat32` but without allocating: the streaming readers decode block by block
+ * into the caller's buffer.
+ */
+export const decodeIntoFloat32 = (buffer: ArrayBuffer, dtype: DType, count: number, target: Float32Array): void => {
+  switch (dtype) {
+    case "float32":
+      target.set(new Float32Array(buffer, 0, count))
+      return
+    case "float16": {
+      const table = float16ToFloat32Table()
+      const bits = new Uint16Array(buffer, 0, count)
+      for (let i = 0; i < count; i++) target[i] = table[bits[i]!]!
+      return
+    }
+    case "bfloat16": {
+      const bits = new Uint16Array(buffer, 0, count)
+      const outBits = new Uint32Array(target.buffer, target.byteOffset, count)
+      for (let i = 0; i < count; i++) outBits[i] = bits[i]! << 16
+      return
+    }
+    case "float64":
+      target.set(new Float64Array(buffer, 0, count))
+      return
+    case "int64": {
+      const source = new BigInt64Array(buffer, 0, count)
+      for (let i = 0; i < count; i++) target[i] = Number(source[i]!)
+      return
+    }
+    case "int32":
+      target.set(new Int32Array(buffer, 0, count))
+      return
+    case "int16":
+      target.set(new Int16Array(buffer, 0, count))
+      return
+    case "int8":
+      target.set(new Int8Array(buffer, 0, count))
+      return
+    case "uint8":
+    case "bool":
+      target.set(new Uint8Array(buffer, 0, count))
+      return
+  }
+}

@@ -1,11 +1,12 @@
 // safetensors reader for single files and sharded checkpoints (model.safetensors.index.json).
-// The header is validated up front; tensor data is read on demand by positional reads into a
-// fresh buffer, so misaligned offsets are fine and the file is never held in memory.
+// The header is validated up front; tensor data is read on demand by positional reads into a fresh
+// buffer or the caller's (readFloat32Into), so misaligned offsets are fine and the file never is in memory.
 import { z } from "zod"
 import { bytesPerElement, type DType, elementCount, type LazyTensor } from "../tensor/index.ts"
 import { RandomAccessFile, ShortReadError } from "../zip/index.ts"
 import { CheckpointError } from "./errors.ts"
 import { decodeToFloat32 } from "./float-codec.ts"
+import { checkRange, readElementsInto } from "./range-read.ts"
 import { safetensorsToDType } from "./safetensors-dtype.ts"
 import { readShardedIndex, type TensorCollection } from "./sharded-index.ts"
 
@@ -106,24 +107,35 @@ const parseHeader = (path: string, header: unknown, dataLength: number): { spans
   return { spans, metadata }
 }
 
-/** A lazy tensor reading `byteLength` bytes at `position` of `file` and decoding them. */
-const fileRangeTensor = (path: string, file: RandomAccessFile, span: TensorSpan, position: number): LazyTensor => ({
-  name: span.name,
-  dtype: span.dtype,
-  shape: span.shape,
-  readFloat32: () => {
+/** A lazy tensor reading its byte range at `position` of `file` and decoding it. */
+const fileRangeTensor = (path: string, file: RandomAccessFile, span: TensorSpan, position: number): LazyTensor => {
+  /** Fills `into` from `byteOffset` within the tensor's range, with errors naming the tensor. */
+  const readBytes = (byteOffset: number, into: Uint8Array): void => {
     if (!file.isOpen) throw new CheckpointError("Closed", path, "the checkpoint was closed before this tensor was read", { tensor: span.name })
-    // A fresh buffer is aligned for any element type whatever the offset in the file.
-    const buffer = new ArrayBuffer(span.end - span.begin)
     try {
-      file.readInto(position, new Uint8Array(buffer))
+      file.readInto(position + byteOffset, into)
     } catch (error) {
       if (error instanceof ShortReadError) throw new CheckpointError("Truncated", path, error.message, { tensor: span.name })
       throw error
     }
-    return decodeToFloat32(buffer, span.dtype, elementCount(span.shape))
-  },
-})
+  }
+  const tensor: LazyTensor = {
+    name: span.name,
+    dtype: span.dtype,
+    shape: span.shape,
+    readFloat32: () => {
+      // A fresh buffer is aligned for any element type whatever the offset in the file.
+      const buffer = new ArrayBuffer(span.end - span.begin)
+      readBytes(0, new Uint8Array(buffer))
+      return decodeToFloat32(buffer, span.dtype, elementCount(span.shape))
+    },
+    readFloat32Into: (target, start = 0) => {
+      checkRange(path, tensor, start, target.length)
+      readElementsInto(readBytes, span.dtype, start, target)
+    },
+  }
+  return tensor
+}
 
 /** Opens one .safetensors file and validates its header; tensors are read lazily. */
 export const readSafetensors = (path: string): SafetensorsFile => {

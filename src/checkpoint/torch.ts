@@ -1,11 +1,12 @@
-// Reader for torch.save zip checkpoints (pytorch_model.bin, *.pt): data.pkl is interpreted by the
-// safe unpickler, and each tensor reads its storage range lazily from `<archive>/data/<key>`,
-// honouring storage offsets and gathering non-contiguous strides to row-major.
+// Reader for torch.save zip checkpoints (pytorch_model.bin, *.pt): data.pkl goes through the safe
+// unpickler; each tensor reads its storage range lazily from `<archive>/data/<key>` (offsets honoured,
+// strided views gathered to row-major; contiguous ones can stream ranges into a caller's buffer).
 import { closeSync, openSync, readSync } from "node:fs"
 import { bytesPerElement, elementCount, type LazyTensor } from "../tensor/index.ts"
 import { ZipError, ZipReader } from "../zip/index.ts"
 import { CheckpointError } from "./errors.ts"
 import { decodeToFloat32 } from "./float-codec.ts"
+import { checkRange, readElementsInto } from "./range-read.ts"
 import { type PickleValue, type TensorRef, unpickleTorch } from "./pickle.ts"
 import type { TensorCollection } from "./sharded-index.ts"
 
@@ -145,18 +146,33 @@ const storageTensor = (path: string, zip: ZipReader, entryName: string, name: st
     })
   }
   const contiguous = isContiguous(size, stride)
-  return {
+  const readBytes = (byteOffset: number, into: Uint8Array): void => {
+    if (!zip.isOpen) throw new CheckpointError("Closed", path, "the checkpoint was closed before this tensor was read", { tensor: name })
+    zip.readInto(entryName, storageOffset * elementSize + byteOffset, into)
+  }
+  const tensor: LazyTensor = {
     name,
     dtype: storage.dtype,
     shape: size,
     readFloat32: () => {
       if (count === 0) return new Float32Array(0)
       const spanElements = contiguous ? count : end - storageOffset
-      if (!zip.isOpen) throw new CheckpointError("Closed", path, "the checkpoint was closed before this tensor was read", { tensor: name })
       const buffer = new ArrayBuffer(spanElements * elementSize)
-      zip.readInto(entryName, storageOffset * elementSize, new Uint8Array(buffer))
+      readBytes(0, new Uint8Array(buffer))
       const span = decodeToFloat32(buffer, storage.dtype, spanElements)
       return contiguous ? span : gatherStrided(span, 0, size, stride)
     },
   }
+  // Range reads are positional only for a contiguous view of a stored (uncompressed) entry; a
+  // deflated entry would be inflated whole per range, so callers fall back to readFloat32 there.
+  if (contiguous && entry!.method === "stored") {
+    return {
+      ...tensor,
+      readFloat32Into: (target, start = 0) => {
+        checkRange(path, tensor, start, target.length)
+        readElementsInto(readBytes, storage.dtype, start, target)
+      },
+    }
+  }
+  return tensor
 }

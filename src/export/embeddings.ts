@@ -6,7 +6,7 @@ import type { EncoderConfig } from "../checkpoint/index.ts"
 import type { LazyTensor } from "../tensor/index.ts"
 import type { CheckpointWeights } from "./checkpoint-weights.ts"
 import type { GraphContext } from "./graph-context.ts"
-import { asIs, tableRow } from "./weight-layout.ts"
+import { streamed, tableRow } from "./weight-layout.ts"
 
 export interface EmbeddingInputs {
   readonly inputIds: string
@@ -35,14 +35,14 @@ export const embeddings = (ctx: GraphContext, config: EncoderConfig, weights: Ch
   const gamma = weights.require("embeddings.LayerNorm.weight", [H])
   const beta = weights.require("embeddings.LayerNorm.bias", [H])
 
-  const wordTable = ctx.weight("embeddings.word_embeddings.weight", [config.vocabSize, H], asIs(word))
-  const positionTable = ctx.weight("embeddings.position_embeddings.weight", [config.maxPositions, H], asIs(position))
+  const wordTable = ctx.weight("embeddings.word_embeddings.weight", [config.vocabSize, H], streamed(word, ctx.scratch))
+  const positionTable = ctx.weight("embeddings.position_embeddings.weight", [config.maxPositions, H], streamed(position, ctx.scratch))
   let x = ctx.op("Gather", [wordTable, inputs.inputIds], { axis: 0 })
   if (inputs.tokenTypeIds !== undefined) {
-    const typeTable = ctx.weight("embeddings.token_type_embeddings.weight", [config.typeVocabSize, H], asIs(tokenType))
+    const typeTable = ctx.weight("embeddings.token_type_embeddings.weight", [config.typeVocabSize, H], streamed(tokenType, ctx.scratch))
     x = ctx.op("Add", [x, ctx.op("Gather", [typeTable, inputs.tokenTypeIds], { axis: 0 })])
   } else {
-    x = ctx.op("Add", [x, ctx.weight("embeddings.token_type_embeddings.row0", [H], tableRow(tokenType, 0))])
+    x = ctx.op("Add", [x, ctx.weight("embeddings.token_type_embeddings.row0", [H], tableRow(tokenType, 0, ctx.scratch))])
   }
   x = ctx.op("Add", [x, ctx.op("Gather", [positionTable, positionIds(ctx, config, inputs.inputIds)], { axis: 0 })])
   return layerNorm(ctx, x, "embeddings.LayerNorm", [gamma, beta], config.layerNormEps)
@@ -57,7 +57,7 @@ export const layerNorm = (
   epsilon: number,
 ): string => {
   const H = gamma.shape[0]!
-  const g = ctx.weight(`${prefix}.weight`, [H], asIs(gamma))
-  const b = ctx.weight(`${prefix}.bias`, [H], asIs(beta))
+  const g = ctx.weight(`${prefix}.weight`, [H], streamed(gamma, ctx.scratch))
+  const b = ctx.weight(`${prefix}.bias`, [H], streamed(beta, ctx.scratch))
   return ctx.op("LayerNormalization", [x, g, b], { axis: -1, epsilon: attr.float(epsilon), stash_type: 1 })
 }

@@ -50,7 +50,7 @@ const selfAttention = (ctx: GraphContext, config: EncoderConfig, weights: Checkp
   const v = requireLinear(weights, `${p}.attention.self.value`, H, H)
   if (mask.form === "contrib") {
     const w = ctx.weight(`${p}.attention.self.qkv.weight`, [H, 3 * H], packedLinears([q.weight, k.weight, v.weight], ctx.scratch))
-    const b = ctx.weight(`${p}.attention.self.qkv.bias`, [3 * H], concatenated([q.bias, k.bias, v.bias]))
+    const b = ctx.weight(`${p}.attention.self.qkv.bias`, [3 * H], concatenated([q.bias, k.bias, v.bias], ctx.scratch))
     return ctx.op("Attention", [x, w, b, mask.value], { num_heads: config.numHeads }, "com.microsoft")
   }
   const heads = config.numHeads

@@ -1,9 +1,9 @@
 // The graph under construction plus what every part of the encoder needs to add to it: the
 // compute float type (float32 or float16), opset-dependent helpers (reductions take axes as an
 // attribute before opset 18, as an input from 18), constants and weight initializers.
-import { type AttrInput, GraphBuilder, type ElementType, onnxDataTypeOf } from "../onnx/index.ts"
+import { type AttrInput, GraphBuilder, type ElementType, float32ToFloat16Bits, onnxDataTypeOf } from "../onnx/index.ts"
 import type { LazyTensor } from "../tensor/index.ts"
-import { asIs, ScratchBuffer, transposedLinear } from "./weight-layout.ts"
+import { ScratchBuffer, streamed, transposedLinear, type WeightValues, weightScratch } from "./weight-layout.ts"
 
 export type IdType = "int64" | "int32"
 
@@ -25,9 +25,10 @@ export class GraphContext {
   readonly opset: number
   private readonly onWeight: ((name: string, bytes: number) => void) | undefined
   private readonly constants = new Map<string, string>()
-  /** Borrowed by the thunks that rearrange weights (see weight-layout.ts). */
-  readonly scratch = new ScratchBuffer()
-  private lastWeightBytes = 0
+  /** Borrowed by the weight producers (see weight-layout.ts). */
+  readonly scratch = weightScratch()
+  /** Holds the float16 bits of one piece at a time. */
+  private readonly halfScratch = new ScratchBuffer()
 
   constructor(options: GraphContextOptions) {
     this.g = new GraphBuilder({
@@ -44,19 +45,27 @@ export class GraphContext {
     this.onWeight = options.onWeight
   }
 
-  /** A weight in the compute float type, read (and rearranged) only when the model is written. */
-  weight(name: string, dims: readonly number[], load: () => Float32Array): string {
+  /**
+   * A weight in the compute float type, read (and rearranged) only when the model is written,
+   * and streamed to the writer piece by piece (float16 pieces converted into one reused buffer).
+   */
+  weight(name: string, dims: readonly number[], values: WeightValues): string {
     const bytes = dims.reduce((a, b) => a * b, 1) * (this.float === "float16" ? 2 : 4)
-    return this.g.initializer(name, this.float, dims, () => {
-      // The previous tensor has been written. After a big one (bge-m3's 1 GB embedding table),
-      // collect now rather than let the next allocations stack on top of it: peak RSS stays at
-      // one big tensor plus the runtime.
-      if (this.lastWeightBytes >= BIG_TENSOR_BYTES) collectGarbage()
-      const data = load()
-      this.lastWeightBytes = bytes
-      this.onWeight?.(name, bytes)
-      return data
-    })
+    return this.g.initializer(name, this.float, dims, { chunks: () => this.encoded(name, bytes, values) })
+  }
+
+  private *encoded(name: string, bytes: number, values: WeightValues): Generator<Uint8Array> {
+    this.onWeight?.(name, bytes)
+    for (const piece of values()) {
+      if (this.float === "float32") {
+        yield new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength)
+        continue
+      }
+      const half = this.halfScratch.takeUint16(piece.length)
+      // The same conversion GraphBuilder applies to a Float32Array given for float16.
+      for (let i = 0; i < piece.length; i++) half[i] = float32ToFloat16Bits(piece[i]!)
+      yield new Uint8Array(half.buffer, 0, half.byteLength)
+    }
   }
 
   /** A float constant in the compute type, shared by every node that uses the same value. */
@@ -108,7 +117,7 @@ export class GraphContext {
   linear(x: string, prefix: string, weight: LazyTensor, bias: LazyTensor): string {
     const [out, inp] = weight.shape as [number, number]
     const w = this.weight(`${prefix}.weight`, [inp, out], transposedLinear(weight, this.scratch))
-    const b = this.weight(`${prefix}.bias`, [out], asIs(bias))
+    const b = this.weight(`${prefix}.bias`, [out], streamed(bias, this.scratch))
     return this.op("Add", [this.op("MatMul", [x, w]), b])
   }
 
@@ -119,11 +128,4 @@ export class GraphContext {
     this.constants.set(key, name)
     return name
   }
-}
-
-const BIG_TENSOR_BYTES = 64 * 2 ** 20
-
-const collectGarbage = (): void => {
-  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun
-  bun?.gc(true)
 }

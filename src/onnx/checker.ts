@@ -89,7 +89,8 @@ const initializerIssues = (init: OnnxModel["graph"]["initializers"][number]): On
     return [{ code: "bad-dims", tensor: init.name, message: `initializer "${init.name}" has dims [${init.dims.join(", ")}]; each must be a non-negative integer` }]
   const expected = rawByteLength(init.dtype, init.dims)
   if (expected === undefined) return []
-  const actual = init.data.kind === "bytes" ? init.data.bytes.byteLength : init.data.kind === "external" ? init.data.length : undefined
+  const data = init.data
+  const actual = data.kind === "bytes" ? data.bytes.byteLength : data.kind === "external" ? data.length : data.kind === "chunks" ? data.byteLength : undefined
   if (actual === undefined || actual === expected) return []
   return [
     {

@@ -6,6 +6,7 @@
 //   const x = g.input("x", "float32", ["batch", "seq", 768])
 //   const w = g.initializer("dense.weight", "float32", [768, 768], () => lazy.readFloat32()) // thunk: read at write time
 //   const b = g.initializer("dense.bias", "float32", [768], new Float32Array(768))
+//   const e = g.initializer("embeddings", "float32", [250002, 1024], { chunks: () => rowBlocks() }) // raw byte pieces, streamed
 //   const h = g.op("Add", [g.op("MatMul", [x, w]), b])                 // single-output nodes, auto-named "MatMul_0" …
 //   const [y] = g.node("LayerNormalization", [h, gamma, beta], { attrs: { axis: -1, epsilon: attr.float(1e-12) }, name: "ln" })
 //   const a = g.op("Attention", [y, qkvW, qkvB, mask], { domain: "com.microsoft", attrs: { num_heads: 12 } })
@@ -41,7 +42,7 @@ export { normalizeDomain } from "./model.ts"
 export { findInitializer, initializerAsFloat32, iterateNodes, opKey, opTypeCounts } from "./inspect.ts"
 export { optimizeWithOrt, type OptimizeResult, type OptimizeWithOrtOptions } from "./optimize.ts"
 export { decodeModel, readModel, resolveExternalLocation, type ReadModelOptions } from "./reader.ts"
-export { readTensorBytes, tensorToFloat32, type TensorInput, type TypedArray } from "./tensor-data.ts"
+export { type ChunkedTensorInput, readTensorBytes, tensorToFloat32, type TensorInput, type TypedArray } from "./tensor-data.ts"
 export {
   DEFAULT_EXTERNAL_ALIGNMENT,
   DEFAULT_EXTERNAL_DATA_THRESHOLD,

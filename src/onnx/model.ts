@@ -20,6 +20,12 @@ export type TensorData =
   | { readonly kind: "bytes"; readonly bytes: Uint8Array }
   /** Produced on demand (e.g. read from a checkpoint); the writer calls it once, at write time. */
   | { readonly kind: "lazy"; readonly load: () => Uint8Array }
+  /**
+   * Produced on demand in pieces whose concatenation is the raw bytes (`byteLength` in all). Each
+   * piece is borrowed: it is consumed before the next is asked for, so a producer may refill one
+   * buffer. The writer streams the pieces; readers of the whole tensor concatenate them.
+   */
+  | { readonly kind: "chunks"; readonly byteLength: number; readonly chunks: () => Iterable<Uint8Array> }
   /** In an external data file: `location` as written in the model, `path` resolved on disk. */
   | {
       readonly kind: "external"

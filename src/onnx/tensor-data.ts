@@ -1,5 +1,6 @@
 // Tensor bytes: turning what callers hand in (typed arrays, raw bytes, number lists, thunks) into
-// raw little-endian TensorData, reading TensorData back (including external files), and float32 views.
+// raw little-endian TensorData (whole, lazy or chunked), reading TensorData back (including external
+// files), and float32 views.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs"
 import { type ElementType, rawByteLength } from "./dtype.ts"
 import { OnnxBuildError, OnnxReadError } from "./errors.ts"
@@ -24,9 +25,23 @@ export type TypedArray =
  * - the typed array native to the dtype (Float32Array for float32, BigInt64Array for int64, …;
  *   Uint16Array holds float16/bfloat16 bits), or a Float32Array for float16/bfloat16 (converted);
  * - a plain number/bigint list (small constants such as shapes);
- * - a thunk returning one of the above, called only when the bytes are needed (at write time).
+ * - a thunk returning one of the above, called only when the bytes are needed (at write time);
+ * - `{ chunks }`: raw little-endian bytes in pieces, produced at write time (see ChunkedTensorInput).
  */
-export type TensorInput = TypedArray | readonly number[] | readonly bigint[] | (() => TypedArray | readonly number[])
+export type TensorInput = TypedArray | readonly number[] | readonly bigint[] | (() => TypedArray | readonly number[]) | ChunkedTensorInput
+
+/**
+ * A big tensor streamed in pieces: `chunks()` is called once, when the tensor is written, and its
+ * pieces (raw little-endian bytes, any sizes) must add up to dtype × dims. Each piece is borrowed
+ * until the next is requested, so a producer can refill one reused buffer: no tensor-sized copy
+ * ever exists.
+ */
+export interface ChunkedTensorInput {
+  readonly chunks: () => Iterable<Uint8Array>
+}
+
+const isChunked = (input: TensorInput): input is ChunkedTensorInput =>
+  typeof input === "object" && input !== null && !Array.isArray(input) && !ArrayBuffer.isView(input) && typeof (input as ChunkedTensorInput).chunks === "function"
 
 // Raw data in ONNX is little-endian; typed-array views are host-endian.
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
@@ -124,6 +139,11 @@ export const toTensorData = (tensor: string, dtype: ElementType, dims: readonly 
     const thunk = input
     return { kind: "lazy", load: () => encodeTensorContents(tensor, dtype, dims, thunk()) }
   }
+  if (isChunked(input)) {
+    const byteLength = rawByteLength(dtype, dims)
+    if (byteLength === undefined) throw new OnnxBuildError(`tensor "${tensor}": dtype ${dtype} has no raw byte layout; kiln does not write ${dtype} tensors`)
+    return { kind: "chunks", byteLength, chunks: input.chunks }
+  }
   return { kind: "bytes", bytes: encodeTensorContents(tensor, dtype, dims, input) }
 }
 
@@ -136,15 +156,41 @@ export const expectedByteLength = (t: OnnxTensor): number => {
 
 /**
  * The raw little-endian bytes of a tensor: in-memory bytes as they are, a thunk called now,
- * external data read from its file (only this tensor's range).
+ * chunks gathered into one buffer, external data read from its file (only this tensor's range).
  */
 export const readTensorBytes = (t: OnnxTensor): Uint8Array => {
   const data = t.data
   switch (data.kind) {
     case "bytes": return data.bytes
     case "lazy": return data.load()
+    case "chunks": {
+      const out = new Uint8Array(data.byteLength)
+      let done = 0
+      for (const chunk of checkedChunks(t.name, data)) {
+        out.set(chunk, done)
+        done += chunk.byteLength
+      }
+      return out
+    }
     case "external": return readExternalRange(t.name, data, expectedByteLength(t))
   }
+}
+
+/**
+ * The pieces of a chunked tensor, checked as they come: each must be a Uint8Array, and together
+ * they must be exactly `byteLength` bytes (the excess is refused before it is used).
+ */
+export function* checkedChunks(tensor: string, data: Extract<TensorData, { kind: "chunks" }>): Generator<Uint8Array> {
+  let done = 0
+  for (const chunk of data.chunks()) {
+    if (!(chunk instanceof Uint8Array))
+      throw new OnnxBuildError(`tensor "${tensor}": a chunk is ${describe(chunk)}, expected a Uint8Array of raw little-endian bytes`)
+    if (done + chunk.byteLength > data.byteLength)
+      throw new OnnxBuildError(`tensor "${tensor}": its chunks hold more than the ${data.byteLength} bytes its dtype and dims need`)
+    done += chunk.byteLength
+    yield chunk
+  }
+  if (done !== data.byteLength) throw new OnnxBuildError(`tensor "${tensor}": its chunks hold ${done} bytes, its dtype and dims need ${data.byteLength}`)
 }
 
 const readExternalRange = (tensor: string, data: Extract<TensorData, { kind: "external" }>, expected: number): Uint8Array => {

@@ -7,7 +7,7 @@ import { basename, dirname, join } from "node:path"
 import { externalTensorMsg, graphMsg, modelHeaderMsg, tensorHeaderMsg } from "./encode.ts"
 import { OnnxWriteError } from "./errors.ts"
 import type { OnnxModel, OnnxTensor } from "./model.ts"
-import { expectedByteLength, readTensorBytes } from "./tensor-data.ts"
+import { checkedChunks, expectedByteLength, readTensorBytes } from "./tensor-data.ts"
 import { encodeGraphProtoHead, encodeModelProtoHead, encodeTensorProtoHead, lengthDelimitedHeader } from "./wire.ts"
 
 /** protobuf refuses messages of 2 GiB or more. */
@@ -55,8 +55,9 @@ interface Placement {
 
 /**
  * Writes `model` to `target`: a path ending in `.onnx`, or a directory (then `model.onnx` in it).
- * Output bytes depend only on the model and options. Thunk initializers are called once each,
- * as they are written, and dropped afterwards.
+ * Output bytes depend only on the model and options. Thunk and chunked initializers are called
+ * once each, as they are written, and dropped afterwards; a chunk is written before the next is
+ * asked for, so a producer may hand out one reused buffer.
  */
 export const writeModel = async (model: OnnxModel, target: string, options: WriteModelOptions = {}): Promise<WrittenModel> => {
   const modelPath = target.endsWith(".onnx") ? target : join(target, "model.onnx")
@@ -120,7 +121,7 @@ export const writeModel = async (model: OnnxModel, target: string, options: Writ
         for (const p of placements) {
           if (p.offset === undefined) continue
           await sink.write(new Uint8Array(p.offset - sink.position))
-          await sink.write(tensorBytes(p, modelPath))
+          await writeTensorData(sink, p, modelPath)
         }
       })
     }
@@ -134,7 +135,7 @@ export const writeModel = async (model: OnnxModel, target: string, options: Writ
         await sink.write(p.head)
         if (p.offset === undefined) {
           await sink.write(e.rawHeader)
-          await sink.write(tensorBytes(p, modelPath))
+          await writeTensorData(sink, p, modelPath)
         }
       }
       if (sink.position !== modelBytes) throw new OnnxWriteError(`internal error: wrote ${sink.position} bytes, planned ${modelBytes}`, modelPath)
@@ -148,6 +149,30 @@ export const writeModel = async (model: OnnxModel, target: string, options: Writ
     throw new OnnxWriteError(`writing ${modelPath} failed: ${(cause as Error).message}`, modelPath, { cause })
   }
   return { modelPath, dataPath: externalCount > 0 ? dataPath : undefined, modelBytes, dataBytes: dataEnd, externalTensors: externalCount }
+}
+
+/** Writes one tensor's bytes: whole, or chunk by chunk (each written before the next is asked for). */
+const writeTensorData = async (sink: Sink, p: Placement, modelPath: string): Promise<void> => {
+  const data = p.tensor.data
+  if (data.kind !== "chunks") {
+    await sink.write(tensorBytes(p, modelPath))
+    return
+  }
+  const chunks = checkedChunks(p.tensor.name, data)
+  try {
+    for (;;) {
+      let next: IteratorResult<Uint8Array>
+      try {
+        next = chunks.next()
+      } catch (cause) {
+        throw new OnnxWriteError(`initializer "${p.tensor.name}": could not get its data: ${(cause as Error).message}`, modelPath, { cause })
+      }
+      if (next.done === true) return
+      await sink.write(next.value)
+    }
+  } finally {
+    chunks.return(undefined)
+  }
 }
 
 /** Loads one tensor's bytes (calling a thunk now) and checks them against dtype × dims. */

@@ -31,6 +31,41 @@ export interface LazyTensor {
   readonly shape: readonly number[]
   /** Decodes (and converts F16/BF16) to a fresh row-major Float32Array. */
   readFloat32(): Float32Array
+  /**
+   * Optional streaming read: fills `target` with the row-major elements
+   * [start, start + target.length) (start defaults to 0), converted to float32, without a
+   * tensor-sized allocation; float32 storage goes straight from the file into target's bytes.
+   * Writing into a reused buffer matters because touching fresh memory is what big reads cost.
+   * Call it through `readFloat32Range`, which falls back to `readFloat32` when it is absent.
+   */
+  readFloat32Into?(target: Float32Array, start?: number): void
 }
 
 export const elementCount = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1)
+
+/** Raised when a range read asks for elements the tensor does not have. */
+export class TensorRangeError extends RangeError {
+  override readonly name = "TensorRangeError"
+  constructor(tensor: string, count: number, start: number, length: number) {
+    super(`tensor "${tensor}": elements [${start}, ${start + length}) are outside its ${count} elements (start must be a non-negative integer)`)
+  }
+}
+
+/** Throws TensorRangeError unless [start, start + length) lies inside the tensor's elements. */
+export const checkElementRange = (tensor: LazyTensor, start: number, length: number): void => {
+  const count = elementCount(tensor.shape)
+  if (!Number.isSafeInteger(start) || start < 0 || start + length > count) throw new TensorRangeError(tensor.name, count, start, length)
+}
+
+/**
+ * Fills `target` with elements [start, start + target.length) of `tensor`: through
+ * `readFloat32Into` when the tensor has it, else by reading the whole tensor and copying.
+ */
+export const readFloat32Range = (tensor: LazyTensor, target: Float32Array, start = 0): void => {
+  checkElementRange(tensor, start, target.length)
+  if (tensor.readFloat32Into !== undefined) {
+    tensor.readFloat32Into(target, start)
+    return
+  }
+  target.set(tensor.readFloat32().subarray(start, start + target.length))
+}
