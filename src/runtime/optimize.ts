@@ -48,7 +48,8 @@ const protobufLimit = 2 ** 31 - 1
 /** Initializers at least this large go to the external file when one is needed (ORT's own default). */
 const externalInitializerMinBytes = 1024
 
-const attentionOps = ["com.microsoft:Attention", "com.microsoft:MultiHeadAttention"]
+// QAttention is what a quantized graph's attention fuses to.
+const attentionOps = ["com.microsoft:Attention", "com.microsoft:MultiHeadAttention", "com.microsoft:QAttention"]
 const skipLayerNormOps = ["com.microsoft:SkipLayerNormalization", "com.microsoft:SkipSimplifiedLayerNormalization"]
 const int8KernelOps = ["com.microsoft:DynamicQuantizeMatMul", "com.microsoft:MatMulIntegerToFloat", "QLinearMatMul", "com.microsoft:QLinearMatMul"]
 const quantizeOps = ["DynamicQuantizeLinear", "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "com.microsoft:QuantizeLinear", "com.microsoft:DequantizeLinear"]

@@ -15,7 +15,7 @@ describe("local chain", () => {
   test("quickstart: export → compile → deploy → evaluate, fidelity, bench", async () => {
     const dir = tempDir()
     dirs.push(dir)
-    const r = await runCaptured(quickstart, dir, ["--set", "bench.seconds=0.2"])
+    const r = await runCaptured(quickstart, dir, ["--set", "bench.seconds=0.2", "--set", "bench-int8.seconds=0.2"])
     expect(r.code).toBe(0)
     const out = (id: string, file: string) => JSON.parse(readFileSync(join(r.json.steps.find((s) => s.id === id)!.outputs.out!.path, file), "utf8"))
     expect(out("evaluate", "eval.json").metrics.pairs).toBe(256)
@@ -23,7 +23,7 @@ describe("local chain", () => {
     const benchReport = out("bench", "bench.json")
     expect(benchReport.configs.map((c: { batch: number }) => c.batch)).toEqual([1, 16])
     expect(readFileSync(join(r.json.steps.find((s) => s.id === "bench")!.outputs.out!.path, "vamp.txt"), "utf8")).toContain("throughput (qps):")
-    const again = await runCaptured(quickstart, dir, ["--set", "bench.seconds=0.2"])
+    const again = await runCaptured(quickstart, dir, ["--set", "bench.seconds=0.2", "--set", "bench-int8.seconds=0.2"])
     expect(Object.values(again.status).every((s) => s === "cached")).toBe(true)
   }, 120_000)
 

@@ -1,0 +1,141 @@
+// Quantization as steps: `calibrate` tokenizes dataset texts into a calibration set (vamc's npz
+// samples, vamp inputs with a datalist, and what the local quantizer reads); `quantize` turns an
+// "onnx-model" into an int8 / fp16 one for the CPU, or — target "vacc" — emits vamc's quantize:
+// and dataset: blocks beside the unchanged model for the accelerator compiler.
+import { cpSync, existsSync, readdirSync } from "node:fs"
+import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import { z } from "zod"
+import { readModelManifest, renderModelManifest } from "../../src/artifacts/index.ts"
+import { writeCalibrationSet } from "../../src/calibration/index.ts"
+import { defineStep, StepError } from "../../src/engine/index.ts"
+import { distinctTexts, loadStsDataset } from "../../src/evaluate/index.ts"
+import {
+  bgeM3VaccPreset,
+  bgeRerankerV2M3VaccPreset,
+  DynamicInt8OptionsSchema,
+  Fp16OptionsSchema,
+  manifestWeights,
+  presetOptions,
+  quantizeModel,
+  renderVaccQuantizeYaml,
+  StaticInt8OptionsSchema,
+  vaccQuantizeConfig,
+  VaccQuantizeOptionsSchema,
+  verifyIntegerKernels,
+} from "../../src/quant/index.ts"
+import { loadTokenizer } from "../../src/tokenize/index.ts"
+import { attempt } from "./attempt.ts"
+
+export const calibrate = defineStep({
+  name: "calibrate",
+  version: 1,
+  params: z.object({
+    samples: z.number().int().positive().max(100_000).default(100),
+    /** Padded length of every sample; default the model's static seqlen, else 128. */
+    seqlen: z.number().int().min(2).optional(),
+  }),
+  inputs: { model: "onnx-model", dataset: "sts-dataset" },
+  main: "model",
+  output: "calibration-set",
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const modelDir = ctx.inputs.model.path
+      const manifest = yield* Effect.try({ try: () => readModelManifest(modelDir), catch: (e) => new StepError({ message: (e as Error).message }) })
+      const seqlen = ctx.params.seqlen ?? manifest.seqlen ?? 128
+      const pairs = yield* attempt(() => loadStsDataset(ctx.inputs.dataset.path))
+      const tokenizer = yield* attempt(() => loadTokenizer(modelDir, { maxLength: seqlen }))
+      // Rerankers see (query, passage) pairs; embedders single texts.
+      const batch = yield* Effect.try({
+        try: () =>
+          manifest.task === "reranker"
+            ? tokenizer.encodePairs(pairs.slice(0, ctx.params.samples).map((p) => [p.sentence1, p.sentence2] as const), { padding: "max_length", maxLength: seqlen })
+            : tokenizer.encode(distinctTexts(pairs).slice(0, ctx.params.samples), { padding: "max_length", maxLength: seqlen }),
+        catch: (e) => new StepError({ message: `calibrate: ${(e as Error).message}` }),
+      })
+      const written = yield* attempt(async () => writeCalibrationSet(batch, ctx.outDir, { seqlen, padId: tokenizer.padTokenId }))
+      yield* ctx.log(`calibration set: ${written.manifest.samples} samples at seqlen ${seqlen}`)
+    }),
+})
+
+const vaccParams = z
+  .object({
+    target: z.literal("vacc"),
+    /** Start from the vendor-style mixed-precision preset (our reconstruction; see src/quant/vacc-presets.ts). */
+    preset: z.enum(["bge-m3", "bge-reranker-v2-m3"]).optional(),
+  })
+  .extend(VaccQuantizeOptionsSchema.omit({ calibrationDir: true, samples: true }).partial().shape)
+  .extend({ samples: z.number().int().positive().optional() })
+  .strict()
+
+// The calibration set arrives as an input, not a param.
+const cpuTarget = { target: z.literal("cpu").default("cpu") }
+export const quantizeParams = z.union([
+  DynamicInt8OptionsSchema.omit({ calibration: true }).extend(cpuTarget),
+  StaticInt8OptionsSchema.omit({ calibration: true }).extend(cpuTarget),
+  Fp16OptionsSchema.extend(cpuTarget),
+  vaccParams,
+])
+
+/** Copies the model folder except its ONNX files (a quantized folder holds only its own). */
+const copyModelFolder = (from: string, to: string): void => {
+  for (const entry of readdirSync(from)) {
+    if (entry === "onnx") continue
+    cpSync(join(from, entry), join(to, entry), { recursive: true })
+  }
+}
+
+export const quantize = defineStep({
+  name: "quantize",
+  version: 1,
+  params: quantizeParams,
+  inputs: { model: "onnx-model", calibration: "calibration-set" },
+  main: "model",
+  output: "onnx-model",
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const p = ctx.params
+      const modelDir = ctx.inputs.model.path
+      const calibrationDir = ctx.inputs.calibration.path
+      const manifest = yield* Effect.try({ try: () => readModelManifest(modelDir), catch: (e) => new StepError({ message: (e as Error).message }) })
+      copyModelFolder(modelDir, ctx.outDir)
+
+      if (p.target === "vacc") {
+        const { target: _t, preset, samples, ...rest } = p
+        const base = preset === "bge-m3" ? bgeM3VaccPreset() : preset === "bge-reranker-v2-m3" ? bgeRerankerV2M3VaccPreset() : undefined
+        const available = readdirSync(calibrationDir).filter((f) => f.endsWith(".npz")).length
+        const options = { ...(base !== undefined ? presetOptions(base, calibrationDir, samples ?? available) : { calibrateMode: "percentile" as const, calibrationDir, samples: samples ?? available }), ...rest }
+        const config = yield* Effect.try({ try: () => vaccQuantizeConfig(options), catch: (e) => new StepError({ message: (e as Error).message, hint: "fix the quantize params" }) })
+        cpSync(join(modelDir, "onnx"), join(ctx.outDir, "onnx"), { recursive: true })
+        yield* Effect.promise(() => Bun.write(join(ctx.outDir, "vamc-quantize.yaml"), renderVaccQuantizeYaml(config)))
+        yield* ctx.log(`vamc quantize config for ${config.dataset.sampler.get_data_num} samples (${config.quantize.calibrate_mode})`)
+        return
+      }
+
+      const { target: _t, ...options } = p
+      const quantOptions = options.scheme === "fp16" ? options : { ...options, calibration: calibrationDir }
+      const result = yield* attempt(
+        () => quantizeModel(join(modelDir, manifest.model), ctx.outDir, quantOptions, { tmpDir: ctx.tmpDir, threads: 2, log: (line) => Effect.runSync(ctx.log(line)) }),
+        "fix the quantize params (the message names the field)",
+      )
+      if (options.scheme !== "fp16") {
+        const report = yield* attempt(() => verifyIntegerKernels(join(ctx.outDir, result.file)))
+        yield* ctx.log(`integer kernels after ORT optimisation: ${JSON.stringify(report.integerKernels)}`)
+      }
+      const dataFile = `${result.file}_data`
+      yield* Effect.promise(() =>
+        Bun.write(
+          join(ctx.outDir, "kiln.json"),
+          renderModelManifest({
+            ...manifest,
+            model: result.file,
+            externalData: existsSync(join(ctx.outDir, dataFile)) ? dataFile : null,
+            weights: manifestWeights(result.record),
+            quantization: result.record,
+            optimization: null,
+          }),
+        ),
+      )
+      yield* ctx.log(`quantized (${result.record.scheme}) → ${result.file}`)
+    }),
+})
