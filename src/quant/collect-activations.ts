@@ -5,8 +5,12 @@
 import { join } from "node:path"
 import type { CalibrationSample } from "../calibration/index.ts"
 import { writeModel, type OnnxModel } from "../onnx/index.ts"
-import type { ActivationCalibrator } from "./calibration.ts"
 import { sampleFeeds, withSession } from "./ort-feeds.ts"
+
+/** What a data pass feeds: ActivationCalibrator (ranges) or ChannelAbsMax (per-channel maxima). */
+export interface ActivationObserver {
+  observe(tensor: string, data: Float32Array, dims: readonly number[]): void
+}
 
 export interface CollectedActivations {
   /** Rank of each tensor as observed. */
@@ -18,7 +22,7 @@ export const collectActivations = async (
   model: OnnxModel,
   tensors: readonly string[],
   samples: readonly CalibrationSample[],
-  calibrator: ActivationCalibrator,
+  calibrator: ActivationObserver,
   options: { readonly tmpDir: string; readonly ignorePadding: boolean; readonly threads?: number },
 ): Promise<CollectedActivations> => {
   const existing = new Set(model.graph.outputs.map((o) => o.name))
@@ -44,7 +48,8 @@ export const collectActivations = async (
           ranks.set(name, tensor.dims.length)
           // [1, seq, …] activations: keep the rows of real tokens.
           const perToken = tensor.dims.length >= 3 && tensor.dims[0] === 1 && tensor.dims[1] === seq && length < seq
-          calibrator.observe(name, options.ignorePadding && perToken ? data.subarray(0, (data.length / seq) * length) : data)
+          const trim = options.ignorePadding && perToken
+          calibrator.observe(name, trim ? data.subarray(0, (data.length / seq) * length) : data, trim ? [1, length, ...tensor.dims.slice(2)] : tensor.dims)
         }
       }
     },

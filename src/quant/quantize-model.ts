@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { readCalibrationSet, type CalibrationSample } from "../calibration/index.ts"
 import { readModel, writeModel, type OnnxModel, type WrittenModel } from "../onnx/index.ts"
 import { ActivationCalibrator, calibratedRange } from "./calibration.ts"
+import { ChannelAbsMax } from "./channel-abs-max.ts"
 import { collectActivations } from "./collect-activations.ts"
 import { resolveExclusions, type Exclusions } from "./exclude.ts"
 import { fidelityOutput, measureFidelity, runOutput, type Fidelity } from "./fidelity.ts"
@@ -17,9 +18,10 @@ import { Int8Planner } from "./int8-planner.ts"
 import type { ActivationMode } from "./int8-rewrite.ts"
 import { paramsForRange, type QuantParams } from "./params.ts"
 import { QuantError } from "./quant-error.ts"
-import { parseQuantizeOptions, type DynamicInt8Options, type QuantizeOptions, type StaticInt8Options } from "./quantize-options.ts"
+import { parseQuantizeOptions, resolveSmoothing, type DynamicInt8Options, type QuantizeOptions, type ResolvedSmoothing, type StaticInt8Options } from "./quantize-options.ts"
 import { quantizedModelFile, type QuantizationRecord } from "./record.ts"
 import { searchExclusions } from "./sensitivity.ts"
+import { applySmoothing, layerNormChannelEstimate, smoothGroups } from "./smooth.ts"
 
 export interface QuantizeContext {
   /** Scratch directory (default: a fresh one under the OS temp dir, removed afterwards). */
@@ -34,13 +36,14 @@ export interface QuantizedOnnxModel {
   readonly record: QuantizationRecord
 }
 
-const splitSamples = (samples: readonly CalibrationSample[], options: DynamicInt8Options | StaticInt8Options, needHeldOut: boolean) => {
+/** Calibration samples (ranges, smoothing statistics) and held-out ones (fidelity), never overlapping when both are used. */
+const splitSamples = (samples: readonly CalibrationSample[], options: DynamicInt8Options | StaticInt8Options, needHeldOut: boolean, needCalibration: boolean) => {
   const all = samples.slice(0, options.samples ?? samples.length)
   if (!needHeldOut) return { calibrate: all, heldOut: [] as CalibrationSample[] }
   const heldOut = options.heldOut ?? Math.max(1, Math.floor(all.length / 5))
-  if (heldOut >= all.length && options.scheme === "static-int8")
+  if (heldOut >= all.length && needCalibration)
     throw new QuantError("bad-option", "heldOut", `${heldOut} held-out samples leave none of the ${all.length} for calibration`)
-  return { calibrate: options.scheme === "static-int8" ? all.slice(0, all.length - heldOut) : all, heldOut: all.slice(all.length - heldOut) }
+  return { calibrate: needCalibration ? all.slice(0, all.length - heldOut) : all, heldOut: all.slice(Math.max(0, all.length - heldOut)) }
 }
 
 const withTmp = async <T>(context: QuantizeContext, body: (dir: string) => Promise<T>): Promise<T> => {
@@ -53,16 +56,47 @@ const withTmp = async <T>(context: QuantizeContext, body: (dir: string) => Promi
   }
 }
 
-const int8 = async (model: OnnxModel, options: DynamicInt8Options | StaticInt8Options, context: QuantizeContext, tmp: string): Promise<QuantizedOnnxModel> => {
-  const planner = new Int8Planner(model, { weights: options.weights, attention: options.attention, embeddings: options.embeddings })
-  const editor = new GraphEditor(model)
+/**
+ * SmoothQuant on the float model: channel maxima observed on the calibration samples (or estimated
+ * from LayerNorm constants), then scales migrated into the weights. Node names are kept, so
+ * exclusions resolved on the original graph still apply.
+ */
+const smoothModel = async (model: OnnxModel, smoothing: ResolvedSmoothing, samples: readonly CalibrationSample[], ignorePadding: boolean, context: QuantizeContext, tmp: string) => {
+  const started = Date.now()
+  const groups = smoothGroups(model)
+  let channelMax: (activation: string) => Float32Array | undefined
+  if (smoothing.from === "calibration") {
+    if (samples.length === 0) throw new QuantError("bad-option", "smooth.from", `"calibration" needs calibration samples; the set has none left after holding out samples`)
+    const observed = new ChannelAbsMax()
+    await collectActivations(model, groups.map((g) => g.activation), samples, observed, { tmpDir: join(tmp, "smoothing"), ignorePadding, ...(context.threads !== undefined ? { threads: context.threads } : {}) })
+    channelMax = (a) => observed.result(a)
+  } else {
+    const byActivation = new Map(groups.map((g) => [g.activation, layerNormChannelEstimate(model, g.activation, g.channels)]))
+    channelMax = (a) => byActivation.get(a)
+  }
+  const smoothed = applySmoothing(model, groups, channelMax, { alpha: smoothing.alpha, from: smoothing.from, samples: smoothing.from === "calibration" ? samples.length : 0 })
+  context.log?.(`smoothed ${smoothed.record.activations.length} activations (α ${smoothing.alpha}, from ${smoothing.from}) in ${Date.now() - started} ms`)
+  return smoothed
+}
+
+const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt8Options, context: QuantizeContext, tmp: string): Promise<QuantizedOnnxModel> => {
+  const editor = new GraphEditor(original)
   const base: Exclusions =
     options.exclude === undefined || options.exclude === "auto" ? new Map() : resolveExclusions(editor.nodes, (n) => editor.initializer(n) !== undefined, options.exclude)
   const auto = options.exclude === "auto"
+  const smoothing = resolveSmoothing(options)
   const set = options.calibration === undefined ? undefined : readCalibrationSet(options.calibration)
-  const { calibrate, heldOut } = splitSamples(set?.samples ?? [], options, auto)
+  const needCalibration = options.scheme === "static-int8" || smoothing?.from === "calibration"
+  const { calibrate, heldOut } = splitSamples(set?.samples ?? [], options, auto || options.heldOut !== undefined, needCalibration)
   const details: Record<string, unknown> = { weights: `${options.weights} symmetric int8`, attention: options.attention, embeddings: options.embeddings }
   const threads = context.threads
+  let model = original
+  if (smoothing !== undefined) {
+    const smoothed = await smoothModel(original, smoothing, calibrate, options.ignorePadding, context, tmp)
+    model = smoothed.model
+    details.smooth = smoothed.record
+  } else details.smooth = false
+  const planner = new Int8Planner(model, { weights: options.weights, attention: options.attention, embeddings: options.embeddings })
 
   let activations: ActivationMode
   if (options.scheme === "dynamic-int8") {
@@ -100,7 +134,7 @@ const int8 = async (model: OnnxModel, options: DynamicInt8Options | StaticInt8Op
   let exclusions = base
   if (auto) {
     const output = fidelityOutput(model)
-    const reference = await runOutput(model, join(tmp, "reference", "model.onnx"), output, heldOut, threads)
+    const reference = await runOutput(original, join(tmp, "reference", "model.onnx"), output, heldOut, threads)
     const search = await searchExclusions({ planner, activations, base, reference, samples: heldOut, output, budget: options.budget, tmpDir: tmp, ...(threads !== undefined ? { threads } : {}), ...(context.log ? { log: context.log } : {}) })
     exclusions = search.exclusions
     details.sensitivity = search.record
@@ -110,7 +144,7 @@ const int8 = async (model: OnnxModel, options: DynamicInt8Options | StaticInt8Op
   details.quantizedNodes = built.quantized.length
   details.quantizedAs = countBy(built.quantized.map((q) => q.as))
   details.floatNodes = built.float
-  if (heldOut.length > 0 && !auto) details.fidelity = await heldOutFidelity(model, built.model, heldOut, tmp, threads)
+  if (heldOut.length > 0 && !auto) details.fidelity = await heldOutFidelity(original, built.model, heldOut, tmp, threads)
   return { model: built.model, record: { scheme: options.scheme, details } }
 }
 

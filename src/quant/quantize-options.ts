@@ -22,6 +22,23 @@ export const BudgetSchema = z
   })
   .strict()
 
+/**
+ * SmoothQuant smoothing before int8 (see smooth.ts). `true` or an object turns it on; `false` off;
+ * absent: on when a calibration set is given. `from`: "calibration" observes max |X_j| on the
+ * calibration samples (default when there are any), "layernorm" estimates it from the producing
+ * LayerNorm's γ/β (no data needed; only LayerNorm outputs are smoothed).
+ */
+export const SmoothOptionSchema = z.union([
+  z.boolean(),
+  z
+    .object({
+      /** Share of the activation range migrated into the weights, in (0, 1); 0.5 splits it evenly. */
+      alpha: z.number().gt(0).lt(1).default(0.5),
+      from: z.enum(["calibration", "layernorm"]).optional(),
+    })
+    .strict(),
+])
+
 const int8Common = {
   /** Weight scales: one per output channel (default) or one per tensor. */
   weights: z.enum(["per-channel", "per-tensor"]).default("per-channel"),
@@ -38,8 +55,14 @@ const int8Common = {
   calibration: z.string().min(1).optional(),
   /** Use at most this many calibration samples. */
   samples: z.number().int().positive().optional(),
-  /** Samples held out of calibration to judge fidelity for exclude: "auto" (default: a fifth, at least 1). */
+  /**
+   * Samples held out of calibration to judge fidelity for exclude: "auto" (default: a fifth, at
+   * least 1). Given without "auto", the record gets the final model's fidelity on them.
+   */
   heldOut: z.number().int().positive().optional(),
+  smooth: SmoothOptionSchema.optional(),
+  /** Observe activations at real tokens only, not at padding (default true). */
+  ignorePadding: z.boolean().default(true),
 }
 
 export const DynamicInt8OptionsSchema = z
@@ -60,8 +83,6 @@ export const StaticInt8OptionsSchema = z
     percentile: z.number().default(99.999),
     /** "asymmetric": uint8 with a zero point (default); "symmetric": int8, zero point 0. */
     activations: z.enum(["asymmetric", "symmetric"]).default("asymmetric"),
-    /** Observe activations at real tokens only, not at padding (default true). */
-    ignorePadding: z.boolean().default(true),
   })
   .strict()
 
@@ -84,12 +105,37 @@ export type DynamicInt8Options = z.output<typeof DynamicInt8OptionsSchema>
 export type StaticInt8Options = z.output<typeof StaticInt8OptionsSchema>
 export type Fp16Options = z.output<typeof Fp16OptionsSchema>
 export type ExcludeOption = z.output<typeof ExcludeOptionSchema>
+export type SmoothOption = z.output<typeof SmoothOptionSchema>
+
+/** Smoothing as it will run, or undefined for none. */
+export interface ResolvedSmoothing {
+  readonly alpha: number
+  readonly from: "calibration" | "layernorm"
+}
+
+/** Applies the defaults: on when calibration data exists, observed channel maxima when there are samples. */
+export const resolveSmoothing = (options: DynamicInt8Options | StaticInt8Options): ResolvedSmoothing | undefined => {
+  const smooth = options.smooth
+  if (smooth === false || (smooth === undefined && options.calibration === undefined)) return undefined
+  const spec = typeof smooth === "object" ? smooth : { alpha: 0.5, from: undefined }
+  const from = spec.from ?? (options.calibration !== undefined ? "calibration" : "layernorm")
+  return { alpha: spec.alpha, from }
+}
+
+/** The deepest issue of a failed union branch, so "smooth.alpha" is named instead of "smooth". */
+const deepestIssue = (issue: z.core.$ZodIssue): z.core.$ZodIssue => {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue
+  const nested = issue.errors.flat().map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as z.core.$ZodIssue)
+  if (nested.length === 0) return issue
+  return nested.reduce((a, b) => (b.path.length > a.path.length ? b : a))
+}
 
 /** Validates quantize options; throws QuantError("bad-option") naming the field. */
 export const parseQuantizeOptions = (input: unknown): ResolvedQuantizeOptions => {
   const parsed = QuantizeOptionsSchema.safeParse(input)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
+    const first = parsed.error.issues[0]!
+    const issue = first.path.length > 0 ? deepestIssue(first) : first
     const field = issue.path.length > 0 ? issue.path.join(".") : "scheme"
     const detail =
       issue.path.length === 0 && issue.code === "invalid_union"
@@ -106,6 +152,8 @@ export const parseQuantizeOptions = (input: unknown): ResolvedQuantizeOptions =>
     if (options.calibration === undefined)
       throw new QuantError("bad-option", "calibration", "static int8 needs a calibration set (a folder written by writeCalibrationSet) to compute activation ranges")
   }
+  if (options.scheme !== "fp16" && typeof options.smooth === "object" && options.smooth.from === "calibration" && options.calibration === undefined)
+    throw new QuantError("bad-option", "smooth.from", `"calibration" needs a calibration set to observe activation channels; give one, or use from: "layernorm"`)
   if (options.scheme !== "fp16" && options.exclude === "auto" && options.calibration === undefined)
     throw new QuantError("bad-option", "calibration", `exclude: "auto" needs a calibration set: it measures fidelity on held-out calibration samples`)
   return options

@@ -1,5 +1,6 @@
 // exclude: "auto": layers are measured one at a time on held-out samples, the most sensitive are
-// kept in float until the budget holds, and the record says which and why.
+// kept in float until the budget holds, and the record says which and why. Smoothing is off here:
+// with it this small encoder meets the budget with nothing kept, and the search has nothing to show.
 
 import { afterAll, expect, test } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -18,7 +19,7 @@ test('exclude: "auto" keeps the most sensitive layers in float until mean cosine
   const calibration = join(root, "calibration")
   writeCalibrationSet(testTokenRows(30, encoder.vocab), calibration, { seqlen: 16, padId: 0 })
   const budget = 0.9995
-  const { model, record } = await quantizeOnnxModel(encoder.model, { scheme: "static-int8", calibration, method: "max", exclude: "auto", budget: { meanCosine: budget } })
+  const { model, record } = await quantizeOnnxModel(encoder.model, { scheme: "static-int8", calibration, method: "max", smooth: false, exclude: "auto", budget: { meanCosine: budget } })
   const s = record.details.sensitivity as SensitivityRecord
   expect(s.heldOutSamples).toBe(6)
   expect(s.groups.map((g) => g.group).sort()).toEqual(["layer.0", "layer.1", "layer.2", "layer.3"])
