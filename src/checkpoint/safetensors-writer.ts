@@ -1,11 +1,11 @@
 // Streaming safetensors writer: the header is computed from names, dtypes and shapes alone,
-// then each tensor's values are produced, converted and written one at a time.
+// then each tensor's values are produced, converted and written one tensor (or piece) at a time.
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { bytesPerElement, elementCount } from "../tensor/index.ts"
 import { encodeFloat32Blocks } from "./float-codec.ts"
 import { dtypeToSafetensors } from "./safetensors-dtype.ts"
-import { evaluateTensorSource, type TensorSource, validateTensorSources } from "./tensor-source.ts"
+import { type TensorSource, tensorSourcePieces, validateTensorSources } from "./tensor-source.ts"
 
 export interface SafetensorsWriteOptions {
   /** String metadata stored under `__metadata__`; `format: "pt"` is always set (transformers checks it). */
@@ -51,8 +51,7 @@ export const writeSafetensors = (
     writeAll(fd, prefix)
     writeAll(fd, padded)
     for (const source of ordered) {
-      const values = evaluateTensorSource(path, source)
-      for (const block of encodeFloat32Blocks(values, source.dtype)) writeAll(fd, block)
+      for (const piece of tensorSourcePieces(path, source)) for (const block of encodeFloat32Blocks(piece, source.dtype)) writeAll(fd, block)
     }
     closeSync(fd)
     renameSync(tempPath, path)

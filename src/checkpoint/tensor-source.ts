@@ -1,5 +1,5 @@
 // What the checkpoint writers consume: a named float tensor whose values are produced on demand,
-// so a writer can evaluate and write one tensor at a time and keep memory flat.
+// so a writer can evaluate and write one tensor (or one piece of it) at a time and keep memory flat.
 import { elementCount } from "../tensor/index.ts"
 import { CheckpointError } from "./errors.ts"
 
@@ -10,8 +10,13 @@ export interface TensorSource {
   /** The dtype stored in the file; values are converted (round-to-nearest-even) on write. */
   readonly dtype: WritableDType
   readonly shape: readonly number[]
-  /** Row-major values; called once, when the writer reaches this tensor. */
+  /** Row-major values; called once, when the writer reaches this tensor (unless `chunks` is given). */
   readonly values: () => Float32Array
+  /**
+   * Optional, preferred by the writers: the same row-major values in consecutive pieces, each
+   * borrowed until the next is requested, so a big tensor can come through one reused buffer.
+   */
+  readonly chunks?: () => Iterable<Float32Array>
 }
 
 const writableDTypes: ReadonlySet<string> = new Set(["float32", "float16", "bfloat16"])
@@ -51,4 +56,28 @@ export const evaluateTensorSource = (file: string, source: TensorSource): Float3
     })
   }
   return values
+}
+
+/**
+ * The source's values in pieces as the writers consume them: its `chunks` (checked to be
+ * Float32Arrays adding up to the shape's element count) or, without them, its whole `values`.
+ */
+export function* tensorSourcePieces(file: string, source: TensorSource): Generator<Float32Array> {
+  if (source.chunks === undefined) {
+    yield evaluateTensorSource(file, source)
+    return
+  }
+  const expected = elementCount(source.shape)
+  let count = 0
+  for (const piece of source.chunks()) {
+    if (!(piece instanceof Float32Array)) throw new CheckpointError("InvalidInput", file, "a chunk is not a Float32Array", { tensor: source.name })
+    count += piece.length
+    if (count > expected) break
+    yield piece
+  }
+  if (count !== expected) {
+    throw new CheckpointError("InvalidInput", file, `shape [${source.shape.join(", ")}] needs ${expected} values, its chunks hold ${count > expected ? "more" : count}`, {
+      tensor: source.name,
+    })
+  }
 }

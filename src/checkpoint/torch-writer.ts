@@ -6,7 +6,7 @@ import { elementCount, bytesPerElement } from "../tensor/index.ts"
 import { CheckpointError } from "./errors.ts"
 import { encodeFloat32Blocks } from "./float-codec.ts"
 import { PyGlobal, PyPersistent, PyReduce, PyTuple, pickleProtocol2 } from "./pickle-writer.ts"
-import { evaluateTensorSource, type TensorSource, validateTensorSources, type WritableDType } from "./tensor-source.ts"
+import { type TensorSource, tensorSourcePieces, validateTensorSources, type WritableDType } from "./tensor-source.ts"
 
 export interface TorchWriteOptions {
   /**
@@ -31,6 +31,11 @@ export const contiguousStrides = (shape: readonly number[]): number[] => {
     stride *= Math.max(shape[i]!, 1)
   }
   return strides
+}
+
+/** The source's stored bytes, a piece (and within it a block) at a time. */
+function* encodedPieces(path: string, source: TensorSource): Generator<Uint8Array> {
+  for (const piece of tensorSourcePieces(path, source)) yield* encodeFloat32Blocks(piece, source.dtype)
 }
 
 /**
@@ -83,8 +88,7 @@ export const writeTorchStateDict = (path: string, sources: readonly TensorSource
     zip.add(`${archive}/.storage_alignment`, ascii("64"))
     zip.add(`${archive}/byteorder`, ascii("little"))
     sources.forEach((source, index) => {
-      const values = evaluateTensorSource(path, source)
-      zip.addChunks(`${archive}/data/${index}`, values.length * bytesPerElement[source.dtype], encodeFloat32Blocks(values, source.dtype))
+      zip.addChunks(`${archive}/data/${index}`, elementCount(source.shape) * bytesPerElement[source.dtype], encodedPieces(path, source))
     })
     zip.add(`${archive}/version`, ascii("3\n"))
     zip.finish()

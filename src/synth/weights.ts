@@ -94,6 +94,55 @@ const outlierLayerNormScale = (hiddenSize: number, channels: readonly OutlierCha
   return sigma / ordinaryRms
 }
 
+/** Elements per generated piece of an embedding table (4 MiB of float32). */
+const TABLE_PIECE_ELEMENTS = 1 << 20
+
+export interface NormalTableOptions {
+  /** Names the tensor and its random stream. */
+  readonly name: string
+  readonly dtype: WritableDType
+  readonly seed: number
+  readonly rows: number
+  readonly cols: number
+  readonly std: number
+  /** A row left at zero (XLM-R's padding row), if any. */
+  readonly zeroRow?: number | undefined
+  readonly pieceElements?: number
+}
+
+/**
+ * A [rows, cols] table of normal(0, std) values, whole through `values` or a block of rows at a
+ * time through `chunks` (one reused buffer: bge-m3's 1 GB word table is never whole in memory).
+ * Both give the same numbers because one random stream fills the rows in order either way.
+ */
+export const normalTable = (options: NormalTableOptions): TensorSource => {
+  const { name, seed, rows, cols, std, zeroRow } = options
+  const zero = (block: Float32Array, firstRow: number) => {
+    if (zeroRow !== undefined && zeroRow >= firstRow && zeroRow < firstRow + block.length / cols) block.fill(0, (zeroRow - firstRow) * cols, (zeroRow - firstRow + 1) * cols)
+  }
+  return {
+    name,
+    dtype: options.dtype,
+    shape: [rows, cols],
+    values: () => {
+      const out = new SeededRandom(seed, name).fillNormal(new Float32Array(rows * cols), 0, std)
+      zero(out, 0)
+      return out
+    },
+    chunks: function* () {
+      const random = new SeededRandom(seed, name)
+      const rowsPerPiece = Math.max(1, Math.floor((options.pieceElements ?? TABLE_PIECE_ELEMENTS) / Math.max(1, cols)))
+      const buffer = new Float32Array(Math.min(rows, rowsPerPiece) * cols)
+      for (let firstRow = 0; firstRow < rows; firstRow += rowsPerPiece) {
+        const piece = buffer.subarray(0, Math.min(rowsPerPiece, rows - firstRow) * cols)
+        random.fillNormal(piece, 0, std)
+        zero(piece, firstRow)
+        yield piece
+      }
+    },
+  }
+}
+
 export const synthesizeWeights = (plan: WeightPlan): SyntheticWeights => {
   const { shape, seed, dtype } = plan
   const H = shape.hiddenSize
@@ -103,6 +152,7 @@ export const synthesizeWeights = (plan: WeightPlan): SyntheticWeights => {
   const valueGain = attentionMixGain(shape.numLayers)
   const attentionOutGain = valueGain
   const layerNormScale = outlierLayerNormScale(H, outlierChannels)
+  const paddingRow = plan.arch === "xlm-roberta" ? plan.padTokenId : undefined
 
   const source = (name: string, tensorShape: readonly number[], fill: (random: SeededRandom, out: Float32Array) => void): TensorSource => ({
     name,
@@ -156,15 +206,9 @@ export const synthesizeWeights = (plan: WeightPlan): SyntheticWeights => {
   // Names below are the base model's; the classifier prefix is added at the end so a reranker's
   // body gets the same values as the embedding model with the same seed.
   const body: TensorSource[] = [
-    source(`embeddings.word_embeddings.weight`, [shape.vocabSize, H], (random, values) => {
-      random.fillNormal(values, 0, wordEmbeddingStd)
-      // nn.Embedding(padding_idx) rows start at zero and never get a gradient.
-      if (plan.arch === "xlm-roberta") values.fill(0, plan.padTokenId * H, (plan.padTokenId + 1) * H)
-    }),
-    source(`embeddings.position_embeddings.weight`, [shape.maxPositions, H], (random, values) => {
-      random.fillNormal(values, 0, positionEmbeddingStd)
-      if (plan.arch === "xlm-roberta") values.fill(0, plan.padTokenId * H, (plan.padTokenId + 1) * H)
-    }),
+    // nn.Embedding(padding_idx) rows start at zero and never get a gradient.
+    normalTable({ name: `embeddings.word_embeddings.weight`, dtype, seed, rows: shape.vocabSize, cols: H, std: wordEmbeddingStd, zeroRow: paddingRow }),
+    normalTable({ name: `embeddings.position_embeddings.weight`, dtype, seed, rows: shape.maxPositions, cols: H, std: positionEmbeddingStd, zeroRow: paddingRow }),
     source(`embeddings.token_type_embeddings.weight`, [shape.typeVocabSize, H], (random, values) =>
       random.fillNormal(values, 0, typeEmbeddingStd),
     ),
