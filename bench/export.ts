@@ -7,7 +7,7 @@
 // while present; everything big is removed at the end unless --keep.
 import { closeSync, existsSync, fsyncSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { basename, join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { printMachine, writeResult } from "./machine.ts"
 
@@ -104,8 +104,10 @@ try {
   const processMs = performance.now() - started
   if (child.exitCode !== 0) throw new Error(`export child failed (exit ${child.exitCode}):\n${child.stderr.toString()}`)
   const figures = JSON.parse(child.stdout.toString().trim().split("\n").pop()!) as { ms: number; maxRssBytes: number }
-  const modelBytes = statSync(join(outDir, "onnx", "model.onnx")).size
-  const dataBytes = existsSync(join(outDir, "onnx", "model.onnx_data")) ? statSync(join(outDir, "onnx", "model.onnx_data")).size : 0
+  // transformers.js names the file by dtype: model.onnx (fp32) or model_fp16.onnx.
+  const modelFile = join(outDir, "onnx", values.dtype === "fp16" ? "model_fp16.onnx" : "model.onnx")
+  const modelBytes = statSync(modelFile).size
+  const dataBytes = existsSync(`${modelFile}_data`) ? statSync(`${modelFile}_data`).size : 0
 
   const ratio = processMs / copyMs
   const rows: [string, string, string][] = [
@@ -115,7 +117,7 @@ try {
     [`export ${values.task} ${values.dtype} (in child)`, seconds(figures.ms), `${gb((modelBytes + dataBytes) / (figures.ms / 1000))}/s written`],
     ["export process (incl. bun start-up)", seconds(processMs), `${ratio.toFixed(2)}× plain copy, ${(processMs / cpMs).toFixed(2)}× cp (goal ≤ 2.0×)`],
     ["export peak RSS", gb(figures.maxRssBytes), `goal ≤ 1.5 GB: ${figures.maxRssBytes <= 1.5e9 ? "met" : "NOT met"}`],
-    ["output", `${gb(modelBytes)} + ${gb(dataBytes)}`, "model.onnx + model.onnx_data"],
+    ["output", `${gb(modelBytes)} + ${gb(dataBytes)}`, `${basename(modelFile)} + ${basename(modelFile)}_data`],
   ]
   const width = Math.max(...rows.map((r) => r[0].length))
   for (const [name, value, note] of rows) console.log(`${name.padEnd(width)}  ${value.padStart(10)}  ${note}`)

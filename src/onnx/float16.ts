@@ -7,7 +7,22 @@ const u32 = new Uint32Array(f32.buffer)
 /** float32 → float16 bits, round to nearest even; overflow becomes ±Inf, NaN stays NaN. */
 export const float32ToFloat16Bits = (value: number): number => {
   f32[0] = value
-  const x = u32[0]!
+  return halfFromFloat32Bits(u32[0]!)
+}
+
+/**
+ * Converts a whole array at once (same results as float32ToFloat16Bits per element), reading
+ * the float32 bit patterns through one view instead of a scratch cell per value: about twice as
+ * fast, which counts on the half a billion weights of a bge-m3 fp16 export.
+ */
+export const float32ArrayToFloat16Bits = (values: Float32Array, out: Uint16Array): void => {
+  if (out.length !== values.length) throw new RangeError(`float32ArrayToFloat16Bits: ${values.length} values but room for ${out.length}`)
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length)
+  for (let i = 0; i < bits.length; i++) out[i] = halfFromFloat32Bits(bits[i]!)
+}
+
+/** The float16 bits of a float32 given as its bit pattern (round to nearest even; NaN → quiet NaN). */
+const halfFromFloat32Bits = (x: number): number => {
   const sign = (x >>> 16) & 0x8000
   const exp = (x >>> 23) & 0xff
   let mant = x & 0x7fffff

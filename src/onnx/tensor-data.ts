@@ -4,7 +4,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs"
 import { type ElementType, rawByteLength } from "./dtype.ts"
 import { OnnxBuildError, OnnxReadError } from "./errors.ts"
-import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from "./float16.ts"
+import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ArrayToFloat16Bits, float32ToBfloat16Bits } from "./float16.ts"
 import type { OnnxTensor, TensorData } from "./model.ts"
 
 export type TypedArray =
@@ -76,8 +76,8 @@ export const encodeTensorContents = (tensor: string, dtype: ElementType, dims: r
   if (value instanceof Uint8Array) bytes = value
   else if (value instanceof Float32Array && (dtype === "float16" || dtype === "bfloat16")) {
     const bits = new Uint16Array(value.length)
-    const convert = dtype === "float16" ? float32ToFloat16Bits : float32ToBfloat16Bits
-    for (let i = 0; i < value.length; i++) bits[i] = convert(value[i]!)
+    if (dtype === "float16") float32ArrayToFloat16Bits(value, bits)
+    else for (let i = 0; i < value.length; i++) bits[i] = float32ToBfloat16Bits(value[i]!)
     bytes = viewBytes(bits)
   } else if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     const native = NATIVE_ARRAY[dtype]
