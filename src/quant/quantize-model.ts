@@ -74,7 +74,12 @@ const smoothModel = async (model: OnnxModel, smoothing: ResolvedSmoothing, sampl
     const byActivation = new Map(groups.map((g) => [g.activation, layerNormChannelEstimate(model, g.activation, g.channels)]))
     channelMax = (a) => byActivation.get(a)
   }
-  const smoothed = applySmoothing(model, groups, channelMax, { alpha: smoothing.alpha, from: smoothing.from, samples: smoothing.from === "calibration" ? samples.length : 0 })
+  const smoothed = applySmoothing(model, groups, channelMax, {
+    alpha: smoothing.alpha,
+    from: smoothing.from,
+    samples: smoothing.from === "calibration" ? samples.length : 0,
+    minSpread: smoothing.minSpread,
+  })
   context.log?.(`smoothed ${smoothed.record.activations.length} activations (α ${smoothing.alpha}, from ${smoothing.from}) in ${Date.now() - started} ms`)
   return smoothed
 }

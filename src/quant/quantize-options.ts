@@ -35,6 +35,11 @@ export const SmoothOptionSchema = z.union([
       /** Share of the activation range migrated into the weights, in (0, 1); 0.5 splits it evenly. */
       alpha: z.number().gt(0).lt(1).default(0.5),
       from: z.enum(["calibration", "layernorm"]).optional(),
+      /**
+       * With observed maxima: smooth only activations whose largest channel max is at least this
+       * many times the median channel max (outlier channels). LayerNorm estimates are always used.
+       */
+      minSpread: z.number().gte(1).default(4),
     })
     .strict(),
 ])
@@ -111,15 +116,16 @@ export type SmoothOption = z.output<typeof SmoothOptionSchema>
 export interface ResolvedSmoothing {
   readonly alpha: number
   readonly from: "calibration" | "layernorm"
+  readonly minSpread: number
 }
 
 /** Applies the defaults: on when calibration data exists, observed channel maxima when there are samples. */
 export const resolveSmoothing = (options: DynamicInt8Options | StaticInt8Options): ResolvedSmoothing | undefined => {
   const smooth = options.smooth
   if (smooth === false || (smooth === undefined && options.calibration === undefined)) return undefined
-  const spec = typeof smooth === "object" ? smooth : { alpha: 0.5, from: undefined }
+  const spec = typeof smooth === "object" ? smooth : { alpha: 0.5, from: undefined, minSpread: 4 }
   const from = spec.from ?? (options.calibration !== undefined ? "calibration" : "layernorm")
-  return { alpha: spec.alpha, from }
+  return { alpha: spec.alpha, from, minSpread: from === "calibration" ? spec.minSpread : 1 }
 }
 
 /** The deepest issue of a failed union branch, so "smooth.alpha" is named instead of "smooth". */

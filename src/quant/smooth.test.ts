@@ -141,7 +141,11 @@ describe("quantizeModel with smoothing", () => {
     const smoothed = await fidelity("dyn-smooth", { scheme: "dynamic-int8", calibration, samples: 24 })
     expect(plain.result.record.details.smooth).toBe(false)
     const record = smoothed.result.record.details.smooth as SmoothRecord
-    expect(record).toMatchObject({ alpha: 0.5, from: "calibration", samples: 24 })
+    expect(record).toMatchObject({ alpha: 0.5, from: "calibration", samples: 24, minSpread: 4 })
+    // Only the activations with outlier channels (the LayerNorm outputs feeding QKV and FFN-up) are smoothed.
+    expect(record.activations.every((a) => a.tensor.endsWith("LayerNormalization_output_0"))).toBe(true)
+    expect(record.activations).toHaveLength(2 * encoder.layers)
+    expect(record.skipped.map((s) => s.reason).every((r) => r.startsWith("no outlier channels"))).toBe(true)
     expect(1 - smoothed.f.mean).toBeLessThan((1 - plain.f.mean) / 2)
     const proof = await verifyIntegerKernels(join(root, "dyn-smooth", smoothed.result.file))
     expect(proof.integerKernels).toEqual({ "com.microsoft:DynamicQuantizeMatMul": 9, "com.microsoft:QAttention": 3 })

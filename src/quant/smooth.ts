@@ -39,6 +39,7 @@ export interface SmoothedActivation {
 export interface SmoothRecord {
   readonly alpha: number
   readonly from: SmoothSource
+  readonly minSpread: number
   /** Calibration samples the channel maxima were observed on (0 when estimated). */
   readonly samples: number
   readonly activations: readonly SmoothedActivation[]
@@ -117,7 +118,13 @@ export const applySmoothing = (
   model: OnnxModel,
   groups: readonly SmoothGroup[],
   channelMax: (activation: string) => Float32Array | undefined,
-  options: { readonly alpha: number; readonly from: SmoothSource; readonly samples: number },
+  options: {
+    readonly alpha: number
+    readonly from: SmoothSource
+    readonly samples: number
+    /** Smooth only activations whose channel spread (max / median of max|X_j|) reaches this; default 1 (all). */
+    readonly minSpread?: number
+  },
 ): { model: OnnxModel; record: SmoothRecord } => {
   if (!(options.alpha > 0 && options.alpha < 1)) throw new QuantError("bad-option", "smooth.alpha", `must be in (0, 1), got ${options.alpha}`)
   const editor = new GraphEditor(model)
@@ -134,6 +141,13 @@ export const applySmoothing = (
     }
     if (xMax.length !== group.channels || group.targets.some((t) => t.weight.k !== group.channels)) {
       skipped.push({ tensor: group.activation, reason: `channel counts disagree (activation ${xMax.length}, weights ${group.targets.map((t) => t.weight.k).join("/")})` })
+      continue
+    }
+    const before = spread(xMax)
+    if (before < (options.minSpread ?? 1)) {
+      // Without outlier channels there is nothing to migrate: smoothing would only move
+      // quantization difficulty into weights that had none (measured: it costs accuracy).
+      skipped.push({ tensor: group.activation, reason: `no outlier channels: spread ${before.toFixed(2)} < minSpread ${options.minSpread}` })
       continue
     }
     const K = group.channels
@@ -196,7 +210,7 @@ export const applySmoothing = (
     activations.push({
       tensor: group.activation,
       nodes: group.targets.map((t) => t.node.name),
-      spreadBefore: spread(xMax),
+      spreadBefore: before,
       spreadAfter: spread(after),
       scaleMin: Math.min(...s),
       scaleMax: Math.max(...s),
@@ -205,6 +219,6 @@ export const applySmoothing = (
   }
   return {
     model: editor.build(),
-    record: { alpha: options.alpha, from: options.from, samples: options.samples, activations, skipped },
+    record: { alpha: options.alpha, from: options.from, minSpread: options.minSpread ?? 1, samples: options.samples, activations, skipped },
   }
 }
