@@ -19,6 +19,7 @@ import {
   loadStsDataset,
   openDeployment,
   type Deployment,
+  type Metrics,
 } from "../../src/evaluate/index.ts"
 import { benchmark, bundleBenchTarget, compileForCpu, cpuFingerprint, formatVampReport, openBundleSession, writeBundle } from "../../src/runtime/index.ts"
 import { attempt } from "./attempt.ts"
@@ -99,39 +100,33 @@ const evalParams = z.object({
   threads: z.number().int().positive().default(2),
 })
 
-export const evaluate = defineStep({
-  name: "evaluate",
-  version: 1,
-  params: evalParams,
-  inputs: { deployment: "deployment", dataset: "sts-dataset" },
-  main: "deployment",
-  output: "eval-report",
-  run: (ctx) =>
-    Effect.gen(function* () {
-      const p = ctx.params
-      const pairs = yield* attempt(() => loadStsDataset(ctx.inputs.dataset.path, p.limit))
-      const metrics = yield* withDeployments([ctx.inputs.deployment.path], p.threads, ([d]) => evaluateSts(d!, pairs, p.batchSize))
-      yield* ctx.log(`STS: ${JSON.stringify(metrics)}`)
-      yield* writeJson(ctx.outDir, "eval.json", { kind: "sts", metrics })
-    }),
-})
+/** An evaluation of one deployment on one kind of dataset, written to eval.json. */
+const evaluationStep = <const Name extends string, const Dataset extends string, T>(
+  name: Name,
+  dataset: Dataset,
+  kind: string,
+  load: (path: string, limit?: number) => Promise<T>,
+  measure: (d: Deployment, data: T, batchSize: number) => Promise<Metrics>,
+) =>
+  defineStep({
+    name,
+    version: 1,
+    params: evalParams,
+    inputs: { deployment: "deployment", dataset },
+    main: "deployment",
+    output: "eval-report",
+    run: (ctx) =>
+      Effect.gen(function* () {
+        const p = ctx.params
+        const data = yield* attempt(() => load(ctx.inputs.dataset.path, p.limit))
+        const metrics = yield* withDeployments([ctx.inputs.deployment.path], p.threads, ([d]) => measure(d!, data, p.batchSize))
+        yield* ctx.log(`${kind}: ${JSON.stringify(metrics)}`)
+        yield* writeJson(ctx.outDir, "eval.json", { kind, metrics })
+      }),
+  })
 
-export const evaluateRerank = defineStep({
-  name: "evaluateRerank",
-  version: 1,
-  params: evalParams,
-  inputs: { deployment: "deployment", dataset: "rerank-dataset" },
-  main: "deployment",
-  output: "eval-report",
-  run: (ctx) =>
-    Effect.gen(function* () {
-      const p = ctx.params
-      const queries = yield* attempt(() => loadRerankDataset(ctx.inputs.dataset.path, p.limit))
-      const metrics = yield* withDeployments([ctx.inputs.deployment.path], p.threads, ([d]) => evaluateReranking(d!, queries, p.batchSize))
-      yield* ctx.log(`reranking: ${JSON.stringify(metrics)}`)
-      yield* writeJson(ctx.outDir, "eval.json", { kind: "reranking", metrics })
-    }),
-})
+export const evaluate = evaluationStep("evaluate", "sts-dataset", "sts", loadStsDataset, evaluateSts)
+export const evaluateRerank = evaluationStep("evaluateRerank", "rerank-dataset", "reranking", loadRerankDataset, evaluateReranking)
 
 export const fidelity = defineStep({
   name: "fidelity",
