@@ -1,7 +1,8 @@
 // Public surface of quantization: the math (parameters, quantize/dequantize, float16, activation
 // calibration) and the ONNX → ONNX passes built on it (dynamic int8, static int8 QDQ, fp16, mixed
 // precision with exclusions or an automatic sensitivity search), the integer-kernel proof, and the
-// vamc quantize config for the VastAI toolchain.
+// vamc quantize config for the VastAI toolchain. int8 smooths outlier activation channels into the
+// weights first (SmoothQuant; on by default when a calibration set is given, `smooth: false` to skip).
 //
 //   const r = await quantizeModel("m/onnx/model.onnx", "out", { scheme: "static-int8", calibration: "calib", exclude: "auto" })
 //   r.file            // "onnx/model_quantized.onnx"
@@ -9,6 +10,7 @@
 //   await verifyIntegerKernels(join("out", r.file))   // { integerKernels: { "com.microsoft:MatMulIntegerToFloat": 48, … } }
 
 export { AbsHistogram } from "./abs-histogram.ts"
+export { ChannelAbsMax } from "./channel-abs-max.ts"
 export {
   ActivationCalibrator,
   CalibrationOptionsSchema,
@@ -58,13 +60,26 @@ export {
   DynamicInt8OptionsSchema,
   Fp16OptionsSchema,
   QuantizeOptionsSchema,
+  SmoothOptionSchema,
   StaticInt8OptionsSchema,
   parseQuantizeOptions,
+  resolveSmoothing,
+  type ResolvedSmoothing,
   type QuantizeOptions,
   type ResolvedQuantizeOptions,
 } from "./quantize-options.ts"
 export { manifestWeights, quantizedModelFile, type QuantizationRecord, type QuantizationScheme } from "./record.ts"
 export { searchExclusions, type SensitivityRecord } from "./sensitivity.ts"
+export {
+  applySmoothing,
+  layerNormChannelEstimate,
+  smoothGroups,
+  smoothingScales,
+  type SmoothedActivation,
+  type SmoothGroup,
+  type SmoothRecord,
+  type SmoothSource,
+} from "./smooth.ts"
 export {
   VaccDatasetBlockSchema,
   VaccQuantizeBlockSchema,

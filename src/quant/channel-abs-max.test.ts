@@ -1,0 +1,21 @@
+// Per-channel max |x| over the last axis, across batches, with non-finite values counted apart.
+
+import { expect, test } from "bun:test"
+import { ChannelAbsMax } from "./channel-abs-max.ts"
+import { QuantError } from "./quant-error.ts"
+
+test("keeps the largest |x| of each last-axis channel across batches and skips NaN/inf", () => {
+  const c = new ChannelAbsMax()
+  c.observe("x", Float32Array.of(1, -5, 0.5, -2, 3, NaN), [1, 2, 3])
+  c.observe("x", Float32Array.of(-4, 1, Infinity), [1, 1, 3])
+  expect([...c.result("x")]).toEqual([4, 5, 0.5])
+  expect(c.nonFiniteCount("x")).toBe(2)
+})
+
+test("a channel count that changes between batches, or was never observed, is an error naming the tensor", () => {
+  const c = new ChannelAbsMax()
+  c.observe("x", new Float32Array(6), [2, 3])
+  expect(() => c.observe("x", new Float32Array(4), [2, 2])).toThrow(QuantError)
+  expect(() => c.observe("y", new Float32Array(5), [2, 3])).toThrow(/y: per-channel statistics/)
+  expect(() => c.result("z")).toThrow(/z: this tensor was never observed/)
+})
