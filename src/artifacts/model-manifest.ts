@@ -51,7 +51,13 @@ export const ModelManifest = z.object({
   quantization: Quantization.nullable().default(null),
   /** Present after the local compile step: ORT version and fused-op counts of the optimised graph. */
   optimization: z
-    .object({ engine: z.string(), level: z.string(), fusedOps: z.record(z.string(), z.number()) })
+    .object({
+      engine: z.string(),
+      level: z.string(),
+      fusedOps: z.record(z.string(), z.number()),
+      /** A graph saved at level "all" only runs on this ORT version and a CPU with these features. */
+      tiedTo: z.object({ ort: z.string(), cpu: z.string(), features: z.array(z.string()) }).nullable().default(null),
+    })
     .nullable()
     .default(null),
 })

@@ -1,11 +1,10 @@
 // The "compile" step's local target: ONNX Runtime's offline graph optimisation of a kiln model
 // folder, the fused-op counts it produced, and a check that the fusions that make an encoder fast
 // on CPU (attention, SkipLayerNormalization, int8 MatMul kernels) actually happened.
-import { existsSync, readFileSync, statSync } from "node:fs"
+import { existsSync, statSync } from "node:fs"
 import { cp, mkdir, rm, writeFile } from "node:fs/promises"
 import { dirname, join, resolve, sep } from "node:path"
-import { z } from "zod"
-import { MANIFEST_FILE, ModelManifest, readModelManifest } from "../artifacts/index.ts"
+import { MANIFEST_FILE, ModelManifest, readModelManifest, renderModelManifest } from "../artifacts/index.ts"
 import { opTypeCounts, optimizeWithOrt, readModel } from "../onnx/index.ts"
 import { cpuFingerprint, type CpuFingerprint } from "./cpu-fingerprint.ts"
 import { messageOf, RuntimeError } from "./errors.ts"
@@ -168,22 +167,11 @@ export const compileForCpu = async (modelDir: string, outDir: string, options: C
   return { outDir: target, manifest: written, fusedOps, counts, host }
 }
 
-const TiedTo = z.object({ ort: z.string(), cpu: z.string(), features: z.array(z.string()) })
-const ManifestHost = z.object({ optimization: z.object({ tiedTo: TiedTo.optional() }).nullable().optional() })
-
 /** The host a compiled model folder's graph is tied to (`optimization.tiedTo` in kiln.json), or null. */
 export const readOptimizationHost = (modelDir: string): CpuFingerprint | null => {
-  const path = join(modelDir, MANIFEST_FILE)
-  let json: unknown
   try {
-    json = JSON.parse(readFileSync(path, "utf8"))
+    return readModelManifest(modelDir).optimization?.tiedTo ?? null
   } catch (cause) {
-    throw new RuntimeError("invalid-model", `${path}: cannot read: ${messageOf(cause)}`, { path, cause })
+    throw new RuntimeError("invalid-model", messageOf(cause), { path: join(modelDir, MANIFEST_FILE), cause })
   }
-  const parsed = ManifestHost.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new RuntimeError("invalid-model", `${path}: field "${issue?.path.join(".")}": ${issue?.message}`, { path })
-  }
-  return parsed.data.optimization?.tiedTo ?? null
 }
