@@ -1,11 +1,11 @@
 // How close a quantized model's outputs are to the float model's on the same samples: per-sample
-// cosine for vector outputs (embeddings), Pearson correlation across samples for one score per
-// sample (reranker logits), where a per-sample cosine would only compare signs.
+// cosine for vectors (embeddings); for one score per sample (reranker logits) Pearson, Spearman and
+// mean |Δ|. Samples run in length-sorted batches like the runtime's (dynamic int8's range is per batch).
 
 import { join } from "node:path"
 import type { CalibrationSample } from "../calibration/index.ts"
 import { writeModel, type OnnxModel } from "../onnx/index.ts"
-import { sampleFeeds, withSession } from "./ort-feeds.ts"
+import { batchFeeds, sampleFeeds, withSession } from "./ort-feeds.ts"
 import { QuantError } from "./quant-error.ts"
 
 /** The output the budget is judged on: the pooled embedding or score when the model has one. */
@@ -16,33 +16,82 @@ export const fidelityOutput = (model: OnnxModel): string => {
 
 export interface Fidelity {
   readonly metric: "cosine" | "pearson"
+  /** Mean per-sample cosine, or the Pearson correlation of scalar outputs. */
   readonly mean: number
   readonly min: number
+  /** Scalar outputs: Spearman rank correlation with the reference scores. */
+  readonly spearman?: number
+  /** Scalar outputs: mean |quantized − reference| score. */
+  readonly meanAbsDiff?: number
+  /** Scalar outputs: standard deviation of the reference scores (what |Δ| is small or large against). */
+  readonly referenceStd?: number
 }
 
-/** One output of `model` for each sample (batch 1). */
+/** Batch size held-out samples run at: the runtime's default batch. */
+export const HELD_OUT_BATCH = 32
+
+/** True when the model's batch and sequence axes are both dynamic, so samples can run together. */
+const batchable = (model: OnnxModel): boolean => model.graph.inputs.every((i) => i.dims !== undefined && i.dims.length === 2 && typeof i.dims[0] !== "number" && typeof i.dims[1] !== "number")
+
+/**
+ * One output of `model` for each sample, in sample order. With `batch` > 1 and dynamic axes the
+ * samples run longest first in batches padded to their longest sample (as the runtime does);
+ * otherwise one at a time.
+ */
 export const runOutput = async (
   model: OnnxModel,
   path: string,
   output: string,
   samples: readonly CalibrationSample[],
   threads?: number,
+  batch = HELD_OUT_BATCH,
 ): Promise<Float32Array[]> => {
   await writeModel(model, path)
+  const copy = (data: unknown, from: number, to: number): Float32Array =>
+    data instanceof Float32Array ? data.slice(from, to) : Float32Array.from((data as ArrayLike<number> & { slice(a: number, b: number): ArrayLike<number> }).slice(from, to))
   return withSession(
     path,
     async (session) => {
-      const out: Float32Array[] = []
+      const out: Float32Array[] = new Array(samples.length)
+      if (batch > 1 && batchable(model)) {
+        const order = samples.map((_, i) => i).sort((a, b) => samples[b]!.length - samples[a]!.length || a - b)
+        for (let start = 0; start < order.length; start += batch) {
+          const rows = order.slice(start, start + batch)
+          const feeds = batchFeeds(model.graph.inputs, rows.map((r) => samples[r]!), `held-out samples ${rows.join(", ")}`)
+          const data = (await session.run(feeds, [output]))[output]!.data as ArrayLike<number>
+          const width = data.length / rows.length
+          rows.forEach((r, j) => (out[r] = copy(data, j * width, (j + 1) * width)))
+        }
+        return out
+      }
       for (const [i, sample] of samples.entries()) {
         const { feeds } = sampleFeeds(model.graph.inputs, sample, `held-out sample ${i}`)
-        const result = (await session.run(feeds, [output]))[output]!
-        const data = result.data
-        out.push(data instanceof Float32Array ? data.slice() : Float32Array.from(data as ArrayLike<number>))
+        const data = (await session.run(feeds, [output]))[output]!.data as ArrayLike<number>
+        out[i] = copy(data, 0, data.length)
       }
       return out
     },
     threads !== undefined ? { threads } : {},
   )
+}
+
+/** Ranks (1-based, ties averaged). */
+const ranks = (values: readonly number[]): number[] => {
+  const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!)
+  const out = new Array<number>(values.length)
+  for (let i = 0; i < order.length; ) {
+    let j = i
+    while (j + 1 < order.length && values[order[j + 1]!] === values[order[i]!]) j++
+    for (let k = i; k <= j; k++) out[order[k]!] = (i + j) / 2 + 1
+    i = j + 1
+  }
+  return out
+}
+
+const pearson = (a: readonly number[], b: readonly number[]): number => {
+  const ma = a.reduce((s, v) => s + v, 0) / a.length
+  const mb = b.reduce((s, v) => s + v, 0) / b.length
+  return cosine(a.map((v) => v - ma), b.map((v) => v - mb))
 }
 
 const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -60,10 +109,18 @@ const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 export const compareOutputs = (reference: readonly Float32Array[], test: readonly Float32Array[]): Fidelity => {
   if (reference.length !== test.length || reference.length === 0) throw new QuantError("bad-shape", "fidelity", "reference and test outputs must cover the same, non-empty set of samples")
   if (reference[0]!.length === 1) {
-    const mean = (x: readonly Float32Array[]) => x.reduce((s, v) => s + v[0]!, 0) / x.length
-    const [ra, ta] = [mean(reference), mean(test)]
-    const r = cosine(reference.map((v) => v[0]! - ra), test.map((v) => v[0]! - ta))
-    return { metric: "pearson", mean: r, min: r }
+    const ref = reference.map((v) => v[0]!)
+    const got = test.map((v) => v[0]!)
+    const r = pearson(ref, got)
+    const refMean = ref.reduce((s, v) => s + v, 0) / ref.length
+    return {
+      metric: "pearson",
+      mean: r,
+      min: r,
+      spearman: pearson(ranks(ref), ranks(got)),
+      meanAbsDiff: ref.reduce((s, v, i) => s + Math.abs(v - got[i]!), 0) / ref.length,
+      referenceStd: Math.sqrt(ref.reduce((s, v) => s + (v - refMean) ** 2, 0) / ref.length),
+    }
   }
   const values = reference.map((r, i) => cosine(r, test[i]!))
   return { metric: "cosine", mean: values.reduce((a, b) => a + b, 0) / values.length, min: Math.min(...values) }
@@ -77,4 +134,5 @@ export const measureFidelity = async (
   output: string,
   dir: string,
   threads?: number,
-): Promise<Fidelity> => compareOutputs(reference, await runOutput(model, join(dir, "model.onnx"), output, samples, threads))
+  batch = HELD_OUT_BATCH,
+): Promise<Fidelity> => compareOutputs(reference, await runOutput(model, join(dir, "model.onnx"), output, samples, threads, batch))

@@ -1,6 +1,6 @@
-// Calibration samples as ONNX Runtime feeds for a particular model: int64 or int32 as its inputs are
-// declared, trimmed to the real tokens when the sequence axis is dynamic (no padding to compute or
-// to skew statistics), padded to the fixed length when it is static.
+// Calibration samples as ONNX Runtime feeds: int64 or int32 as the inputs are declared, one sample
+// trimmed to its real tokens (dynamic axes) or padded to a fixed length, or several samples as one
+// right-padded batch (held-out fidelity runs batched, as the runtime does).
 
 import * as ort from "onnxruntime-node"
 import type { CalibrationSample } from "../calibration/index.ts"
@@ -60,4 +60,30 @@ export const withSession = async <T>(path: string, body: (session: ort.Inference
   } finally {
     await session.release()
   }
+}
+
+/**
+ * Several samples as one [n, longest] batch for a model with dynamic axes: each row is the
+ * sample's stored tokens cut at the longest sample's length (the stored rows are already padded
+ * with the pad id and mask 0), so a batch looks as the runtime pads it.
+ */
+export const batchFeeds = (inputs: readonly ValueInfo[], samples: readonly CalibrationSample[], where: string): Record<string, ort.Tensor> => {
+  if (samples.length === 0) throw new QuantError("bad-shape", where, "a batch needs at least one sample")
+  const seq = Math.max(...samples.map((s) => s.length))
+  const feeds: Record<string, ort.Tensor> = {}
+  for (const input of inputs) {
+    const source = SOURCES[input.name]
+    if (source === undefined)
+      throw new QuantError("bad-shape", where, `model input "${input.name}" is not one a calibration set provides (${Object.keys(SOURCES).join(", ")})`)
+    const values = new Int32Array(samples.length * seq)
+    samples.forEach((sample, row) => {
+      const stored = sample[source]
+      if (stored.length < seq) throw new QuantError("bad-shape", where, `a stored sample row has ${stored.length} tokens, fewer than the ${seq} of the batch's longest sample`)
+      values.set(stored.subarray(0, seq), row * seq)
+    })
+    if (input.dtype === "int64") feeds[input.name] = new ort.Tensor("int64", BigInt64Array.from(values, (v) => BigInt(v)), [samples.length, seq])
+    else if (input.dtype === "int32") feeds[input.name] = new ort.Tensor("int32", values, [samples.length, seq])
+    else throw new QuantError("bad-shape", where, `model input "${input.name}" is ${input.dtype ?? "untyped"}; expected int64 or int32 token ids`)
+  }
+  return feeds
 }

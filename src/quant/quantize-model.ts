@@ -140,9 +140,22 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
   if (auto) {
     const output = fidelityOutput(model)
     const reference = await runOutput(original, join(tmp, "reference", "model.onnx"), output, heldOut, threads)
-    const search = await searchExclusions({ planner, activations, base, reference, samples: heldOut, output, budget: options.budget, tmpDir: tmp, ...(threads !== undefined ? { threads } : {}), ...(context.log ? { log: context.log } : {}) })
+    const search = await searchExclusions({
+      planner,
+      activations,
+      base,
+      reference,
+      samples: heldOut,
+      output,
+      budget: options.budget,
+      search: options.sensitivity,
+      tmpDir: tmp,
+      ...(threads !== undefined ? { threads } : {}),
+      ...(context.log ? { log: context.log } : {}),
+    })
     exclusions = search.exclusions
     details.sensitivity = search.record
+    if (search.fidelity !== undefined) details.fidelity = { output, ...search.fidelity }
   }
   const built = planner.build(activations, exclusions)
   details.exclude = options.exclude ?? null

@@ -12,13 +12,40 @@ export const ExcludeSpecSchema = z
   })
   .strict()
 
-/** "auto": search which encoder layers to keep in float until `budget` holds (see sensitivity.ts). */
+/** "auto": search which MatMul groups (or layers) to keep in float until `budget` holds (see sensitivity.ts). */
 export const ExcludeOptionSchema = z.union([z.literal("auto"), ExcludeSpecSchema])
 
+/**
+ * What exclude: "auto" must reach on the held-out samples; every criterion given must hold. With
+ * none given, meanCosine 0.999. Scalar outputs (reranker logits) have no per-sample cosine: there
+ * meanCosine and minCosine apply to the Pearson correlation of the scores.
+ */
 export const BudgetSchema = z
   .object({
-    /** Mean over held-out samples of the cosine between quantized and fp32 outputs. */
-    meanCosine: z.number().gt(0).lte(1).default(0.999),
+    /** Mean over held-out samples of the cosine between quantized and fp32 outputs (scalar outputs: Pearson). */
+    meanCosine: z.number().gt(0).lte(1).optional(),
+    /** Lowest per-sample cosine (scalar outputs: Pearson). */
+    minCosine: z.number().gt(-1).lte(1).optional(),
+    /** Scalar outputs only: Spearman rank correlation of quantized and fp32 scores. */
+    spearman: z.number().gt(-1).lte(1).optional(),
+    /** Scalar outputs only: largest allowed mean |quantized − fp32| score. */
+    meanAbsDiff: z.number().positive().optional(),
+  })
+  .strict()
+  .transform((b) => (b.meanCosine === undefined && b.minCosine === undefined && b.spearman === undefined && b.meanAbsDiff === undefined ? { ...b, meanCosine: 0.999 } : b))
+
+/**
+ * How exclude: "auto" searches. unit "matmul": one group per quantized MatMul role of a layer (QKV,
+ * attention output, FFN up, FFN down) and per head; "layer": whole encoder layers. probe "alone":
+ * a group's loss is measured with only it quantized; "remove": as the gain of keeping only it in
+ * float in the fully quantized model. `prune`: after the budget holds, try this many of the
+ * costliest kept groups back in int8 (one measurement each).
+ */
+export const SensitivityOptionsSchema = z
+  .object({
+    unit: z.enum(["matmul", "layer"]).default("matmul"),
+    probe: z.enum(["alone", "remove"]).default("alone"),
+    prune: z.number().int().nonnegative().default(4),
   })
   .strict()
 
@@ -56,6 +83,7 @@ const int8Common = {
   embeddings: z.boolean().default(false),
   exclude: ExcludeOptionSchema.optional(),
   budget: BudgetSchema.default({ meanCosine: 0.999 }),
+  sensitivity: SensitivityOptionsSchema.default({ unit: "matmul", probe: "alone", prune: 4 }),
   /** Calibration-set folder (writeCalibrationSet). Static int8 calibrates on it; "auto" exclusion evaluates on it. */
   calibration: z.string().min(1).optional(),
   /** Use at most this many calibration samples. */
@@ -111,6 +139,8 @@ export type StaticInt8Options = z.output<typeof StaticInt8OptionsSchema>
 export type Fp16Options = z.output<typeof Fp16OptionsSchema>
 export type ExcludeOption = z.output<typeof ExcludeOptionSchema>
 export type SmoothOption = z.output<typeof SmoothOptionSchema>
+export type Budget = z.output<typeof BudgetSchema>
+export type SensitivityOptions = z.output<typeof SensitivityOptionsSchema>
 
 /** Smoothing as it will run, or undefined for none. */
 export interface ResolvedSmoothing {

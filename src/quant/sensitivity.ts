@@ -1,7 +1,7 @@
-// exclude: "auto" — automatic mixed precision. Quantize one layer group at a time (encoder layer N,
-// or "other" for embeddings and heads) to measure its own loss (1 − fidelity to fp32 on held-out
-// samples); then keep the most sensitive groups in float, one more at a time, until the whole
-// model meets the budget. Every measurement is recorded so kiln.json says what was kept and why.
+// exclude: "auto" — automatic mixed precision. Measure each group's own loss on held-out samples
+// (a MatMul role of a layer, or a whole layer; see matmul-groups.ts), then keep groups in float in
+// order of loss per multiply-accumulate — cheap, sensitive groups first — until the budget holds,
+// then try the costliest kept groups back in int8. Every measurement is recorded in kiln.json.
 
 import { join } from "node:path"
 import type { CalibrationSample } from "../calibration/index.ts"
@@ -10,21 +10,75 @@ import type { Exclusions } from "./exclude.ts"
 import { measureFidelity, type Fidelity } from "./fidelity.ts"
 import type { ActivationMode } from "./int8-rewrite.ts"
 import type { Int8Planner } from "./int8-planner.ts"
+import { groupTargets } from "./matmul-groups.ts"
+import { QuantError } from "./quant-error.ts"
+import type { Budget, SensitivityOptions } from "./quantize-options.ts"
 
-export interface SensitivityRecord {
-  readonly budget: { readonly meanCosine: number }
-  readonly metric: Fidelity["metric"]
-  readonly output: string
-  readonly heldOutSamples: number
-  /** Each group quantized alone: its loss = 1 − mean fidelity. Sorted, most sensitive first. */
-  readonly groups: readonly { readonly group: string; readonly nodes: number; readonly loss: number; readonly mean: number; readonly min: number }[]
-  /** The search, starting with nothing kept in float. */
-  readonly steps: readonly { readonly keptFloat: readonly string[]; readonly mean: number; readonly min: number }[]
-  readonly keptFloat: readonly { readonly group: string; readonly loss: number; readonly why: string }[]
+export interface GroupSensitivity {
+  readonly group: string
+  readonly layer: number | undefined
+  readonly role: string
+  readonly nodes: number
+  readonly macsPerToken: number
+  /** Loss (1 − mean fidelity) this group causes: quantized alone, or what keeping it float saves. */
+  readonly loss: number
+  /** Fidelity of the probe model. */
+  readonly mean: number
+  readonly min: number
+  /** loss per million MACs per token: the order groups are kept in float. */
+  readonly lossPerMmac: number
+}
+
+export interface SearchStep {
+  readonly action: "all int8" | "keep float" | "prune"
+  readonly keptFloat: readonly string[]
+  /** Predicted loss of this configuration (sum of remaining group losses, scaled to the last measurement). */
+  readonly predictedLoss: number
+  readonly mean: number
+  readonly min: number
+  readonly spearman?: number
+  readonly meanAbsDiff?: number
+  /** Share of the candidates' MACs per token computed in float. */
+  readonly floatMacsShare: number
   readonly met: boolean
 }
 
-export const groupOf = (layer: number | undefined): string => (layer === undefined ? "other" : `layer.${layer}`)
+export interface SensitivityRecord {
+  readonly budget: Budget
+  readonly metric: Fidelity["metric"]
+  readonly output: string
+  readonly heldOutSamples: number
+  readonly unit: SensitivityOptions["unit"]
+  readonly probe: SensitivityOptions["probe"]
+  /** Every group, most sensitive (largest loss) first. */
+  readonly groups: readonly GroupSensitivity[]
+  /** Groups in the order they are kept in float (loss per MAC, largest first). */
+  readonly order: readonly string[]
+  /** Every configuration measured, starting with nothing kept in float. */
+  readonly steps: readonly SearchStep[]
+  readonly keptFloat: readonly { readonly group: string; readonly loss: number; readonly macsPerToken: number; readonly why: string }[]
+  readonly floatMacsShare: number
+  readonly met: boolean
+}
+
+/** True when `f` meets every criterion of the budget. */
+export const meetsBudget = (f: Fidelity, budget: Budget): boolean =>
+  (budget.meanCosine === undefined || f.mean >= budget.meanCosine) &&
+  (budget.minCosine === undefined || f.min >= budget.minCosine) &&
+  (budget.spearman === undefined || (f.spearman ?? -Infinity) >= budget.spearman) &&
+  (budget.meanAbsDiff === undefined || (f.meanAbsDiff ?? Infinity) <= budget.meanAbsDiff)
+
+/** The budget as a loss (1 − mean fidelity) to aim predictions at; the measurement decides. */
+const targetLoss = (budget: Budget, baseline: Fidelity): number => {
+  const targets: number[] = []
+  if (budget.meanCosine !== undefined) targets.push(1 - budget.meanCosine)
+  if (budget.spearman !== undefined) targets.push(1 - budget.spearman)
+  const baseLoss = 1 - baseline.mean
+  // Min and |Δ| criteria scale with the mean loss as noise grows: aim at the same fraction of it.
+  if (budget.minCosine !== undefined && baseline.min < 1) targets.push(baseLoss * ((1 - budget.minCosine) / (1 - baseline.min)))
+  if (budget.meanAbsDiff !== undefined && baseline.meanAbsDiff !== undefined && baseline.meanAbsDiff > 0) targets.push(baseLoss * (budget.meanAbsDiff / baseline.meanAbsDiff) ** 2)
+  return Math.min(...targets)
+}
 
 export const searchExclusions = async (options: {
   readonly planner: Int8Planner
@@ -33,64 +87,149 @@ export const searchExclusions = async (options: {
   readonly reference: readonly Float32Array[]
   readonly samples: readonly CalibrationSample[]
   readonly output: string
-  readonly budget: { readonly meanCosine: number }
+  readonly budget: Budget
+  readonly search?: SensitivityOptions
   readonly tmpDir: string
   readonly threads?: number
+  readonly batch?: number
   readonly log?: (line: string) => void
-}): Promise<{ exclusions: Exclusions; record: SensitivityRecord }> => {
+}): Promise<{ exclusions: Exclusions; record: SensitivityRecord; fidelity: Fidelity | undefined }> => {
   const { planner, activations, base, budget } = options
-  const groups = new Map<string, string[]>()
-  for (const t of planner.targets) {
-    if (base.has(t.node.name)) continue
-    const g = groupOf(t.layer)
-    groups.set(g, [...(groups.get(g) ?? []), t.node.name])
+  const search: SensitivityOptions = options.search ?? { unit: "matmul", probe: "alone", prune: 4 }
+  const groups = groupTargets(planner.targets, search.unit, (node) => base.has(node))
+  const byName = new Map(groups.map((g) => [g.group, g]))
+  const totalMacs = planner.targets.reduce((s, t) => s + (t.kind === "gather" ? 0 : t.weight.k * t.weight.n), 0)
+  const floatShare = (kept: readonly string[]) => {
+    const baseMacs = planner.targets.filter((t) => base.has(t.node.name) && t.kind !== "gather").reduce((s, t) => s + (t.kind === "gather" ? 0 : t.weight.k * t.weight.n), 0)
+    return totalMacs === 0 ? 0 : (baseMacs + kept.reduce((s, g) => s + byName.get(g)!.macsPerToken, 0)) / totalMacs
   }
+  const scalarOnly = (field: "spearman" | "meanAbsDiff", metric: Fidelity["metric"]) => {
+    if (budget[field] !== undefined && metric !== "pearson")
+      throw new QuantError("bad-option", `budget.${field}`, `applies to one score per sample (reranker logits); output "${options.output}" is a vector, judged by cosine`)
+  }
+
   let evaluation = 0
   const evaluate = async (excluded: Exclusions, model?: OnnxModel): Promise<Fidelity> =>
-    measureFidelity(model ?? planner.build(activations, excluded).model, options.reference, options.samples, options.output, join(options.tmpDir, `candidate-${evaluation++}`), options.threads)
-  const excludeGroups = (names: readonly string[], why: (g: string) => string): Exclusions => {
+    measureFidelity(model ?? planner.build(activations, excluded).model, options.reference, options.samples, options.output, join(options.tmpDir, `candidate-${evaluation++}`), options.threads, options.batch)
+  const excludeGroups = (names: Iterable<string>, why: (g: string) => string): Exclusions => {
     const out: Exclusions = new Map(base)
-    for (const g of names) for (const node of groups.get(g) ?? []) out.set(node, why(g))
+    for (const g of names) for (const node of byName.get(g)?.nodes ?? []) out.set(node, why(g))
     return out
   }
+  const describe = (f: Fidelity) => `mean ${f.mean.toFixed(6)}, min ${f.min.toFixed(5)}${f.spearman !== undefined ? `, Spearman ${f.spearman.toFixed(5)}` : ""}`
 
-  const measured: SensitivityRecord["groups"][number][] = []
-  const names = [...groups.keys()]
-  for (const g of names) {
-    const f = await evaluate(excludeGroups(names.filter((x) => x !== g), () => "sensitivity probe"))
-    measured.push({ group: g, nodes: groups.get(g)!.length, loss: 1 - f.mean, mean: f.mean, min: f.min })
-    options.log?.(`sensitivity: ${g} alone → mean ${f.mean.toFixed(6)}`)
+  const baseline = await evaluate(excludeGroups([], () => ""))
+  scalarOnly("spearman", baseline.metric)
+  scalarOnly("meanAbsDiff", baseline.metric)
+  const metric = baseline.metric
+  const baseLoss = 1 - baseline.mean
+  options.log?.(`sensitivity: all ${groups.length} groups int8 → ${describe(baseline)}`)
+  const steps: SearchStep[] = []
+  const step = (action: SearchStep["action"], kept: readonly string[], predictedLoss: number, f: Fidelity): SearchStep => {
+    const s: SearchStep = {
+      action,
+      keptFloat: [...kept],
+      predictedLoss,
+      mean: f.mean,
+      min: f.min,
+      ...(f.spearman !== undefined ? { spearman: f.spearman } : {}),
+      ...(f.meanAbsDiff !== undefined ? { meanAbsDiff: f.meanAbsDiff } : {}),
+      floatMacsShare: floatShare(kept),
+      met: meetsBudget(f, budget),
+    }
+    steps.push(s)
+    return s
   }
-  measured.sort((a, b) => b.loss - a.loss || a.group.localeCompare(b.group))
+  step("all int8", [], baseLoss, baseline)
 
-  const steps: { keptFloat: string[]; mean: number; min: number }[] = []
-  let metric: Fidelity["metric"] = "cosine"
+  const measured: GroupSensitivity[] = []
+  if (!meetsBudget(baseline, budget)) {
+    const names = groups.map((g) => g.group)
+    for (const g of groups) {
+      let loss: number
+      let f: Fidelity
+      if (search.probe === "alone") {
+        f = await evaluate(excludeGroups(names.filter((x) => x !== g.group), () => "sensitivity probe"))
+        loss = Math.max(0, 1 - f.mean)
+      } else {
+        f = await evaluate(excludeGroups([g.group], () => "sensitivity probe"))
+        loss = Math.max(0, baseLoss - (1 - f.mean))
+      }
+      measured.push({ group: g.group, layer: g.layer, role: g.role, nodes: g.nodes.length, macsPerToken: g.macsPerToken, loss, mean: f.mean, min: f.min, lossPerMmac: loss / Math.max(g.macsPerToken / 1e6, 1e-6) })
+      options.log?.(`sensitivity: ${g.group} ${search.probe === "alone" ? "alone" : "kept float"} → ${describe(f)}`)
+    }
+  }
+  const order = [...measured].sort((a, b) => b.lossPerMmac - a.lossPerMmac || b.loss - a.loss || a.group.localeCompare(b.group))
+  const lossOf = new Map(measured.map((m) => [m.group, m.loss]))
+  const sumLoss = (groupNames: Iterable<string>) => [...groupNames].reduce((s, g) => s + (lossOf.get(g) ?? 0), 0)
+
+  // Greedy: keep groups in float in `order`; measure once the prediction meets the target, and
+  // rescale the prediction to every measurement (group losses interact; their sum is a guide).
   let kept: string[] = []
-  for (let k = 0; k <= measured.length; k++) {
-    kept = measured.slice(0, k).map((m) => m.group)
-    const f: Fidelity = k === measured.length ? { metric, mean: 1, min: 1 } : await evaluate(excludeGroups(kept, () => ""))
-    metric = f.metric
-    steps.push({ keptFloat: kept, mean: f.mean, min: f.min })
-    options.log?.(`sensitivity: float [${kept.join(", ")}] → mean ${f.mean.toFixed(6)}`)
-    if (f.mean >= budget.meanCosine) break
+  let best: { kept: string[]; f: Fidelity } | undefined = meetsBudget(baseline, budget) ? { kept: [], f: baseline } : undefined
+  if (best === undefined) {
+    const target = targetLoss(budget, baseline)
+    let scale = sumLoss(lossOf.keys()) > 0 ? baseLoss / sumLoss(lossOf.keys()) : 1
+    for (const g of order) {
+      kept = [...kept, g.group]
+      const remaining = order.filter((o) => !kept.includes(o.group)).map((o) => o.group)
+      const predicted = scale * sumLoss(remaining)
+      if (predicted > target && remaining.length > 0) continue
+      if (remaining.length === 0) break
+      const f = await evaluate(excludeGroups(kept, () => ""))
+      const s = step("keep float", kept, predicted, f)
+      options.log?.(`sensitivity: float [${kept.join(", ")}] → ${describe(f)}${s.met ? " (budget met)" : ""}`)
+      if (s.met) {
+        best = { kept, f }
+        break
+      }
+      if (sumLoss(remaining) > 0) scale = (1 - f.mean) / sumLoss(remaining)
+    }
   }
-  const last = steps.at(-1)!
-  const keptFloat = kept.map((group) => {
-    const m = measured.find((x) => x.group === group)!
-    return { group, loss: m.loss, why: `quantized alone it costs ${m.loss.toExponential(2)} of mean ${metric}; the budget ${budget.meanCosine} needed it in float` }
+  // Prune: the costliest kept groups go back to int8 when the budget still holds without them.
+  if (best !== undefined && best.kept.length > 0 && search.prune > 0) {
+    const candidates = [...best.kept].sort((a, b) => byName.get(b)!.macsPerToken - byName.get(a)!.macsPerToken).slice(0, search.prune)
+    for (const g of candidates) {
+      const trial: string[] = best.kept.filter((x) => x !== g)
+      const f = await evaluate(excludeGroups(trial, () => ""))
+      const s = step("prune", trial, NaN, f)
+      options.log?.(`sensitivity: back to int8 ${g} → ${describe(f)}${s.met ? " (still met)" : ""}`)
+      if (s.met) best = { kept: trial, f }
+    }
+  }
+  const met = best !== undefined
+  const final = best?.kept ?? groups.map((g) => g.group)
+  const rank = new Map(order.map((o, i) => [o.group, i + 1]))
+  const keptFloat = final.map((group) => {
+    const m = measured.find((x) => x.group === group)
+    const loss = m?.loss ?? 0
+    const what = search.probe === "alone" ? "quantized alone it costs" : "keeping it float saves"
+    return {
+      group,
+      loss,
+      macsPerToken: byName.get(group)!.macsPerToken,
+      why: met
+        ? `${what} ${loss.toExponential(2)} of mean ${metric} (${(m?.lossPerMmac ?? 0).toExponential(2)} per million MACs/token, rank ${rank.get(group)} of ${order.length}); the budget needed it in float`
+        : `the budget ${JSON.stringify(budget)} was not met even with every group in float, so nothing is quantized`,
+    }
   })
-  const exclusions = excludeGroups(kept, (g) => `exclude: "auto" (group ${g} kept in float)`)
+  const exclusions = excludeGroups(final, (g) => `exclude: "auto" (group ${g} kept in float)`)
   return {
     exclusions,
+    fidelity: best?.f,
     record: {
       budget,
       metric,
       output: options.output,
       heldOutSamples: options.samples.length,
-      groups: measured,
+      unit: search.unit,
+      probe: search.probe,
+      groups: [...measured].sort((a, b) => b.loss - a.loss || a.group.localeCompare(b.group)),
+      order: order.map((o) => o.group),
       steps,
       keptFloat,
-      met: last.mean >= budget.meanCosine && kept.length < measured.length,
+      floatMacsShare: floatShare(final),
+      met,
     },
   }
 }

@@ -32,7 +32,8 @@ beforeAll(async () => {
   writeCalibrationSet(testTokenRows(30, encoder.vocab, 9), calibration, { seqlen: 16, padId: 0 })
   samples = [...readCalibrationSet(calibration).samples]
   heldOut = samples.slice(24)
-  reference = await runOutput(encoder.model, join(root, "ref", "model.onnx"), fidelityOutput(encoder.model), heldOut)
+  // Batch 1: smoothing is judged per sample here (batched dynamic ranges are their own question).
+  reference = await runOutput(encoder.model, join(root, "ref", "model.onnx"), fidelityOutput(encoder.model), heldOut, undefined, 1)
 })
 
 const observedMaxima = async (model = encoder.model) => {
@@ -54,7 +55,7 @@ describe("smoothing rewrite", () => {
   test("the smoothed float model computes the same outputs; outlier ranges flatten; QKV shares one Mul", async () => {
     const { groups, observed } = await observedMaxima()
     const { model, record } = applySmoothing(encoder.model, groups, (a) => observed.result(a), { alpha: 0.5, from: "calibration", samples: 24 })
-    const out = await runOutput(model, join(root, "smoothed", "model.onnx"), "sentence_embedding", heldOut)
+    const out = await runOutput(model, join(root, "smoothed", "model.onnx"), "sentence_embedding", heldOut, undefined, 1)
     const f = compareOutputs(reference, out)
     expect(f.min).toBeGreaterThan(0.99999)
     // One group per activation: packed QKV, attention output, FFN up, FFN down — per layer.
@@ -134,7 +135,7 @@ describe("quantizeModel with smoothing", () => {
   test("dynamic int8: smoothing (on by default with a calibration set) beats no smoothing, is recorded, and fuses to integer kernels", async () => {
     const fidelity = async (dir: string, options: Parameters<typeof quantizeModel>[2]) => {
       const result = await quantizeModel(source, join(root, dir), options)
-      const out = await runOutput(result.model, join(root, `${dir}-eval`, "model.onnx"), "sentence_embedding", heldOut)
+      const out = await runOutput(result.model, join(root, `${dir}-eval`, "model.onnx"), "sentence_embedding", heldOut, undefined, 1)
       return { result, f: compareOutputs(reference, out) }
     }
     const plain = await fidelity("dyn-plain", { scheme: "dynamic-int8", smooth: false })
