@@ -55,4 +55,20 @@ describe("bad quantize options are named", () => {
     await expectBadOption(() => parseQuantizeOptions({ scheme: "static-int8", calibration: "c", method: "mse" }), "method", /invalid quantize option/)
     await expectBadOption(() => parseQuantizeOptions({ scheme: "dynamic-int8", perChannel: true }), "scheme", /perChannel/)
   })
+
+  test("bad budget and sensitivity fields", async () => {
+    await expectBadOption(() => parseQuantizeOptions({ scheme: "dynamic-int8", budget: { spearman: 1.5 } }), "budget.spearman", /invalid quantize option/)
+    await expectBadOption(() => parseQuantizeOptions({ scheme: "dynamic-int8", budget: { meanAbsDiff: 0 } }), "budget.meanAbsDiff", /invalid quantize option/)
+    await expectBadOption(() => parseQuantizeOptions({ scheme: "dynamic-int8", sensitivity: { unit: "block" } }), "sensitivity.unit", /invalid quantize option/)
+  })
+})
+
+test("budget: mean cosine 0.999 unless some criterion is given; search defaults to MatMul groups", () => {
+  const defaults = parseQuantizeOptions({ scheme: "dynamic-int8" })
+  expect(defaults.scheme !== "fp16" && defaults.budget).toEqual({ meanCosine: 0.999 })
+  expect(defaults.scheme !== "fp16" && defaults.sensitivity).toEqual({ unit: "matmul", probe: "alone", prune: 4 })
+  const empty = parseQuantizeOptions({ scheme: "dynamic-int8", budget: {} })
+  expect(empty.scheme !== "fp16" && empty.budget).toEqual({ meanCosine: 0.999 })
+  const ranking = parseQuantizeOptions({ scheme: "dynamic-int8", budget: { spearman: 0.995 } })
+  expect(ranking.scheme !== "fp16" && ranking.budget).toEqual({ spearman: 0.995 })
 })
