@@ -78,7 +78,7 @@ describe("expectFusions", () => {
 
   test("quantize ops in the input require int8 kernels in the output", () => {
     const input = { DynamicQuantizeLinear: 72, MatMulInteger: 72 }
-    expect(() => expectFusions({ input, optimized: { ...fused, MatMulInteger: 72 } }, manifestStub())).toThrow(/int8 MatMul kernels: the input graph has quantize ops/)
+    expect(() => expectFusions({ input, optimized: { ...fused, MatMulInteger: 72 } }, manifestStub())).toThrow(/int8 MatMul kernels: the input graph has quantized ops/)
     expectFusions({ input, optimized: { ...fused, "com.microsoft:DynamicQuantizeMatMul": 72 } }, manifestStub())
     expectFusions({ input: { DequantizeLinear: 10 }, optimized: { ...fused, "com.microsoft:MatMulIntegerToFloat": 72 } }, manifestStub())
     expectFusions({ input: { QuantizeLinear: 10 }, optimized: { ...fused, QLinearMatMul: 72 } }, manifestStub())
@@ -89,9 +89,13 @@ describe("expectFusions", () => {
     expect(() => expectFusions(counts, manifestStub())).toThrow("2 MatMulInteger of 72 in the input were left unfused")
   })
 
-  test("a manifest recording int8 quantization expects int8 kernels even if the input counts lack quantize ops", () => {
-    expect(() => expectFusions({ input: {}, optimized: fused }, manifestStub({ scheme: "dynamic-int8", details: {} }))).toThrow(/manifest records dynamic-int8/)
+  test("an int8 scheme whose search kept every layer in float has nothing to fuse and passes", () => {
+    expectFusions({ input: {}, optimized: fused }, manifestStub({ scheme: "static-int8", details: {} }))
     expectFusions({ input: {}, optimized: fused }, manifestStub({ scheme: "fp16", details: {} }))
+  })
+
+  test("quantized attention alone still requires int8 MatMul kernels", () => {
+    expect(() => expectFusions({ input: { "com.microsoft:QAttention": 2 }, optimized: fused }, manifestStub({ scheme: "dynamic-int8", details: {} }))).toThrow(/int8 MatMul kernels/)
   })
 
   test("fusedOpCounts keeps contrib ops and whatever the optimiser made more of", () => {

@@ -58,8 +58,9 @@ const sumOf = (counts: Readonly<Record<string, number>>, ops: readonly string[])
 /**
  * Throws a RuntimeError ("missing-fusion") naming every expected fusion the optimised graph lacks:
  * attention (com.microsoft:Attention or MultiHeadAttention), SkipLayerNormalization, and — when the
- * input graph has quantize ops or the manifest records int8 quantization — int8 MatMul kernels
- * (DynamicQuantizeMatMul / MatMulIntegerToFloat / QLinearMatMul) with no MatMulInteger left over.
+ * input graph has quantized ops — int8 MatMul kernels (DynamicQuantizeMatMul / MatMulIntegerToFloat /
+ * QLinearMatMul) with no MatMulInteger left over. The manifest's scheme alone does not count: a
+ * mixed-precision search may keep every layer in float, and then there is nothing to fuse.
  */
 export const expectFusions = (counts: FusionCounts, manifest: ModelManifest, options: { readonly allowMissing?: readonly FusionKind[] } = {}): void => {
   const allowed = new Set(options.allowMissing ?? [])
@@ -77,14 +78,13 @@ export const expectFusions = (counts: FusionCounts, manifest: ModelManifest, opt
         `(${optimized.LayerNormalization ?? 0} LayerNormalization left); ORT needs both Add inputs to have the same known 3-D shape — check the graph's value_info for the residual branch`,
     )
   }
-  const quantizedInput = sumOf(input, quantizeOps) > 0
-  const quantizedManifest = manifest.quantization !== null && /int8/i.test(manifest.quantization.scheme)
-  if (!allowed.has("int8-matmul") && (quantizedInput || quantizedManifest)) {
+  const quantizedInput = sumOf(input, [...quantizeOps, ...int8KernelOps, "com.microsoft:QAttention"]) > 0
+  if (!allowed.has("int8-matmul") && quantizedInput) {
     const kernels = sumOf(optimized, int8KernelOps)
     const leftover = optimized.MatMulInteger ?? 0
     if (kernels === 0) {
       problems.push(
-        `int8 MatMul kernels: the ${quantizedInput ? "input graph has quantize ops" : `manifest records ${manifest.quantization?.scheme}`} but the optimised graph has no DynamicQuantizeMatMul, MatMulIntegerToFloat or QLinearMatMul ` +
+        `int8 MatMul kernels: the input graph has quantized ops (${manifest.quantization?.scheme ?? "no scheme recorded"}) but the optimised graph has no DynamicQuantizeMatMul, MatMulIntegerToFloat or QLinearMatMul ` +
           "(int8 would run as slow as fp32); if MatMul+Add became Gemm, disable MatMulAddFusion",
       )
     } else if (leftover > 0) {

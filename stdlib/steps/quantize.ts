@@ -121,6 +121,9 @@ export const quantize = defineStep({
       if (options.scheme !== "fp16") {
         const report = yield* attempt(() => verifyIntegerKernels(join(ctx.outDir, result.file)))
         yield* ctx.log(`integer kernels after ORT optimisation: ${JSON.stringify(report.integerKernels)}`)
+        if (Object.values(report.integerKernels).reduce((a, b) => a + b, 0) === 0) {
+          yield* ctx.log("warning: nothing runs in int8 — every quantizable layer was kept in float (see quantization.details in kiln.json); the model is as slow as fp32")
+        }
       }
       const dataFile = `${result.file}_data`
       yield* Effect.promise(() =>
