@@ -17,12 +17,5 @@ export type { TensorSource, WritableDType } from "./tensor-source.ts"
 export { type SafetensorsWriteOptions, writeSafetensors } from "./safetensors-writer.ts"
 export { contiguousStrides, type TorchWriteOptions, torchStateDictPickle, writeTorchStateDict } from "./torch-writer.ts"
 
-// Element conversions
-export {
-  bfloat16BitsToFloat32,
-  decodeToFloat32,
-  encodeFloat32As,
-  float16BitsToFloat32,
-  float32BitsToBfloat16Bits,
-  float32BitsToFloat16Bits,
-} from "./float-codec.ts"
+// Element conversions (the float16/bfloat16 bit conversions themselves live in src/tensor)
+export { decodeToFloat32, encodeFloat32As } from "./float-codec.ts"

@@ -3,8 +3,8 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { float16ToFloat32 } from "../tensor/index.ts"
 import { CheckpointError } from "./errors.ts"
-import { float16BitsToFloat32 } from "./float-codec.ts"
 import { readSafetensors, readShardedSafetensors } from "./safetensors.ts"
 import { writeSafetensors } from "./safetensors-writer.ts"
 import { makeTempDir, seededSource, seededValues } from "./testing/fixtures.ts"
@@ -37,7 +37,7 @@ const expectCheckpointError = (run: () => unknown, reason: string, pattern: RegE
 /** Every finite and infinite float16 value (all 65536 bit patterns minus NaNs), as float32. */
 const allFloat16Values = (): Float32Array => {
   const bits = new Uint16Array(65536).map((_, i) => i)
-  return float16BitsToFloat32(bits).filter((v) => !Number.isNaN(v))
+  return float16ToFloat32(bits).filter((v) => !Number.isNaN(v))
 }
 
 describe("readSafetensors", () => {

@@ -3,9 +3,9 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { float16ToFloat32 } from "../tensor/index.ts"
 import { writeZip } from "../zip/index.ts"
 import { CheckpointError, PickleSecurityError } from "./errors.ts"
-import { float16BitsToFloat32 } from "./float-codec.ts"
 import { PyGlobal, PyPersistent, PyReduce, PyTuple, type PyValue, pickleProtocol2 } from "./pickle-writer.ts"
 import { makeTempDir, seededSource, seededValues } from "./testing/fixtures.ts"
 import { gatherStrided, readTorchStateDict } from "./torch.ts"
@@ -64,7 +64,7 @@ describe("readTorchStateDict", () => {
   test("round trip with writeTorchStateDict: float32 exact, float16/bfloat16 exact on representable values", () => {
     const path = join(dir, "pytorch_model.bin")
     // Every 997th float16 bit pattern: subnormals, normals, ±0, no NaN.
-    const halves = float16BitsToFloat32(new Uint16Array(66).map((_, i) => i * 997)).filter((v) => !Number.isNaN(v))
+    const halves = float16ToFloat32(new Uint16Array(66).map((_, i) => i * 997)).filter((v) => !Number.isNaN(v))
     writeTorchStateDict(path, [
       seededSource("encoder.layer.0.output.dense.weight", "float32", [16, 12], 1),
       { name: "h", dtype: "float16", shape: [halves.length], values: () => halves },

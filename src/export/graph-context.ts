@@ -1,8 +1,8 @@
 // The graph under construction plus what every part of the encoder needs to add to it: the
 // compute float type (float32 or float16), opset-dependent helpers (reductions take axes as an
 // attribute before opset 18, as an input from 18), constants and weight initializers.
-import { type AttrInput, GraphBuilder, type ElementType, float32ArrayToFloat16Bits, onnxDataTypeOf } from "../onnx/index.ts"
-import type { LazyTensor } from "../tensor/index.ts"
+import { type AttrInput, GraphBuilder, type ElementType, onnxDataTypeOf } from "../onnx/index.ts"
+import { float32ToFloat16, type LazyTensor } from "../tensor/index.ts"
 import { ScratchBuffer, streamed, transposedLinear, type WeightValues, weightScratch } from "./weight-layout.ts"
 
 export type IdType = "int64" | "int32"
@@ -63,7 +63,7 @@ export class GraphContext {
       }
       const half = this.halfScratch.takeUint16(piece.length)
       // The same conversion GraphBuilder applies to a Float32Array given for float16.
-      float32ArrayToFloat16Bits(piece, half)
+      float32ToFloat16(piece, half)
       yield new Uint8Array(half.buffer, 0, half.byteLength)
     }
   }

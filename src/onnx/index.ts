@@ -24,7 +24,6 @@ export { GraphBuilder, irVersionForOpset, type GraphBuilderOptions, type NodeOpt
 export { checkModel, describeNode, findModelIssues } from "./checker.ts"
 export { elementTypeFromOnnx, isElementType, onnxDataTypeOf, rawByteLength, type ElementType } from "./dtype.ts"
 export { OnnxBuildError, OnnxCheckError, OnnxOptimizeError, OnnxReadError, OnnxWriteError, type OnnxCheckIssue } from "./errors.ts"
-export { bfloat16BitsToFloat32, float16BitsToFloat32, float32ArrayToFloat16Bits, float32ToBfloat16Bits, float32ToFloat16Bits } from "./float16.ts"
 export type {
   Attribute,
   AttributeType,

@@ -2,9 +2,9 @@
 // raw little-endian TensorData (whole, lazy or chunked), reading TensorData back (including external
 // files), and float32 views.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs"
+import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from "../tensor/index.ts"
 import { type ElementType, rawByteLength } from "./dtype.ts"
 import { OnnxBuildError, OnnxReadError } from "./errors.ts"
-import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ArrayToFloat16Bits, float32ToBfloat16Bits } from "./float16.ts"
 import type { OnnxTensor, TensorData } from "./model.ts"
 
 export type TypedArray =
@@ -75,10 +75,7 @@ export const encodeTensorContents = (tensor: string, dtype: ElementType, dims: r
   let bytes: Uint8Array
   if (value instanceof Uint8Array) bytes = value
   else if (value instanceof Float32Array && (dtype === "float16" || dtype === "bfloat16")) {
-    const bits = new Uint16Array(value.length)
-    if (dtype === "float16") float32ArrayToFloat16Bits(value, bits)
-    else for (let i = 0; i < value.length; i++) bits[i] = float32ToBfloat16Bits(value[i]!)
-    bytes = viewBytes(bits)
+    bytes = viewBytes(dtype === "float16" ? float32ToFloat16(value) : float32ToBfloat16(value))
   } else if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     const native = NATIVE_ARRAY[dtype]
     if (!native || !(value instanceof native))
@@ -231,18 +228,8 @@ export const tensorToFloat32 = (t: OnnxTensor): Float32Array => {
   switch (t.dtype) {
     case "float32": return new Float32Array(buf)
     case "float64": return Float32Array.from(new Float64Array(buf))
-    case "float16": {
-      const bits = new Uint16Array(buf)
-      const out = new Float32Array(bits.length)
-      for (let i = 0; i < bits.length; i++) out[i] = float16BitsToFloat32(bits[i]!)
-      return out
-    }
-    case "bfloat16": {
-      const bits = new Uint16Array(buf)
-      const out = new Float32Array(bits.length)
-      for (let i = 0; i < bits.length; i++) out[i] = bfloat16BitsToFloat32(bits[i]!)
-      return out
-    }
+    case "float16": return float16ToFloat32(new Uint16Array(buf))
+    case "bfloat16": return bfloat16ToFloat32(new Uint16Array(buf))
     default:
       throw new OnnxBuildError(`tensor "${t.name}" is ${t.dtype}; only float32, float16, bfloat16 and float64 convert to Float32Array`)
   }

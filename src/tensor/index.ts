@@ -2,6 +2,20 @@
 // a typed array. Checkpoint readers hand out lazy tensors so an exporter can stream a 2 GB model
 // one weight at a time instead of holding it all.
 
+export {
+  bfloat16BitsToFloat32,
+  bfloat16ToFloat32,
+  float16BitsToFloat32,
+  float16BitsToFloat32Bits,
+  float16ToFloat32,
+  float32BitsToBfloat16Bits,
+  float32BitsToFloat16Bits,
+  float32ToBfloat16,
+  float32ToBfloat16Bits,
+  float32ToFloat16,
+  float32ToFloat16Bits,
+} from "./float16.ts"
+
 /** Element types kiln reads from checkpoints and writes to ONNX. */
 export type DType = "float32" | "float16" | "bfloat16" | "float64" | "int64" | "int32" | "int16" | "int8" | "uint8" | "bool"
 
