@@ -3,7 +3,7 @@
 // here: with it this small encoder meets the budget with nothing kept, and the search has nothing to show.
 
 import { afterAll, expect, test } from "bun:test"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { writeCalibrationSet } from "../calibration/index.ts"
@@ -67,7 +67,8 @@ test('exclude: "auto" keeps MatMul groups in float by loss per MAC until the bud
   expect(floatGroups(model)).toEqual(s.keptFloat.map((k) => k.group).sort())
 }, 20_000)
 
-test('unit "layer" searches whole layers, as before', async () => {
+test('unit "layer" searches whole layers, as before, and leaves no candidate models behind', async () => {
+  const scratch = join(root, "scratch-layer")
   const { model, record } = await quantizeOnnxModel(encoder.model, {
     scheme: "static-int8",
     calibration,
@@ -76,7 +77,8 @@ test('unit "layer" searches whole layers, as before', async () => {
     exclude: "auto",
     budget: { meanCosine: 0.9995 },
     sensitivity: { unit: "layer", prune: 0 },
-  })
+  }, { tmpDir: scratch })
+  expect(readdirSync(scratch).filter((d) => d.startsWith("candidate-"))).toEqual([])
   const s = record.details.sensitivity as SensitivityRecord
   expect(s.groups.map((g) => g.group).sort()).toEqual(["layer.0", "layer.1", "layer.2", "layer.3"])
   expect(s.met).toBe(true)

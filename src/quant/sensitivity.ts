@@ -3,6 +3,7 @@
 // order of loss per multiply-accumulate — cheap, sensitive groups first — until the budget holds,
 // then try the costliest kept groups back in int8. Every measurement is recorded in kiln.json.
 
+import { rmSync } from "node:fs"
 import { join } from "node:path"
 import type { CalibrationSample } from "../calibration/index.ts"
 import type { OnnxModel } from "../onnx/index.ts"
@@ -109,8 +110,15 @@ export const searchExclusions = async (options: {
   }
 
   let evaluation = 0
-  const evaluate = async (excluded: Exclusions, model?: OnnxModel): Promise<Fidelity> =>
-    measureFidelity(model ?? planner.build(activations, excluded).model, options.reference, options.samples, options.output, join(options.tmpDir, `candidate-${evaluation++}`), options.threads, options.batch)
+  // Each candidate is a whole model file (1.1 GB for a base-size XLM-R): delete it once measured.
+  const evaluate = async (excluded: Exclusions, model?: OnnxModel): Promise<Fidelity> => {
+    const dir = join(options.tmpDir, `candidate-${evaluation++}`)
+    try {
+      return await measureFidelity(model ?? planner.build(activations, excluded).model, options.reference, options.samples, options.output, dir, options.threads, options.batch)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
   const excludeGroups = (names: Iterable<string>, why: (g: string) => string): Exclusions => {
     const out: Exclusions = new Map(base)
     for (const g of names) for (const node of byName.get(g)?.nodes ?? []) out.set(node, why(g))
