@@ -1,7 +1,7 @@
 // Throughput and latency of a model runner over real inputs, for each batch size and instance
 // count: warm-up, then N requests kept in flight (one per instance), timed end to end and inside
 // the model, reported as qps and µs avg/min/max/p50/p90/p95/p99 (the fields vamp reports).
-import { latencyStats } from "../metrics/index.ts"
+import { latencyStats, type LatencyStats } from "../metrics/index.ts"
 import type { BundleSession } from "./bundle-session.ts"
 import { RuntimeError } from "./errors.ts"
 import type { RunRequest } from "./model-session.ts"
@@ -31,15 +31,8 @@ export interface BenchOptions {
   readonly seconds?: number
 }
 
-export interface LatencySummary {
-  readonly avg: number
-  readonly min: number
-  readonly max: number
-  readonly p50: number
-  readonly p90: number
-  readonly p95: number
-  readonly p99: number
-}
+/** End-to-end latency of one request in µs, as metrics computes it (without count and qps). */
+export type LatencySummary = Omit<LatencyStats, "count" | "qps">
 
 export interface BenchConfigResult {
   readonly batch: number
@@ -95,13 +88,13 @@ const measure = async <I>(runner: BenchRunner<I>, inputs: readonly I[], batch: n
     }
   }))
   const wallMicros = (performance.now() - begin) * 1000
-  const stats = latencyStats(e2e, { batchSize: batch, wallMicros })
+  const { count, qps, ...latency } = latencyStats(e2e, { batchSize: batch, wallMicros })
   return {
     batch,
     instances: lanes,
-    requests: stats.count,
-    qps: stats.qps,
-    latency: { avg: stats.avg, min: stats.min, max: stats.max, p50: stats.p50, p90: stats.p90, p95: stats.p95, p99: stats.p99 },
+    requests: count,
+    qps,
+    latency,
     modelLatency: model.length === e2e.length ? { avg: model.reduce((a, b) => a + b, 0) / model.length } : null,
   }
 }
