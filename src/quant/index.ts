@@ -22,7 +22,7 @@ export {
   type ResolvedCalibrationOptions,
 } from "./calibration.ts"
 export { entropyThreshold, type EntropySearch } from "./entropy.ts"
-export { float16BitsToFloat32Bits, float16ToFloat32, float32BitsToFloat16Bits, float32ToFloat16 } from "./float16.ts"
+export { float16BitsToFloat32Bits, float16ToFloat32, float32BitsToFloat16Bits, float32ToFloat16 } from "../tensor/index.ts"
 export {
   asymmetricUint8Params,
   channelLayout,
