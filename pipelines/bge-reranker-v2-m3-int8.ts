@@ -20,7 +20,7 @@ export const bgeRerankerInt8 = (modelDir: string, stsFile: string, rerankFile: s
   const fp32 = deploy({}).as("deploy-fp32").to(compile({ target: "cpu" }).as("compile-fp32").to(exported))
   const calibration = calibrate({ samples: 100, seqlen }, { dataset: pairs }).to(exported)
   return pipeline("bge-reranker-v2-m3-int8", exported)
-    .then(quantize({ scheme: "static-int8", method: "max", exclude: "auto", budget: { meanCosine: 0.999 } }, { calibration }))
+    .then(quantize({ scheme: "static-int8", method: "max", exclude: "auto", budget: { spearman: 0.997 } }, { calibration }))
     .then(compile({ target: "cpu" }))
     .then(deploy({}))
     .fork(
