@@ -2,7 +2,8 @@
 // calibration) and the ONNX → ONNX passes built on it (dynamic int8, static int8 QDQ, fp16, mixed
 // precision with exclusions or an automatic sensitivity search), the integer-kernel proof, and the
 // vamc quantize config for the VastAI toolchain. int8 smooths outlier activation channels into the
-// weights first (SmoothQuant; on by default when a calibration set is given, `smooth: false` to skip).
+// weights first (SmoothQuant; on by default when a calibration set is given, `smooth: false` to skip);
+// `weightRounding: "gptq"` rounds MatMul/Attention weights against the calibration inputs' Hessian (GPTQ).
 //
 //   const r = await quantizeModel("m/onnx/model.onnx", "out", { scheme: "static-int8", calibration: "calib", exclude: "auto" })
 //   r.file            // "onnx/model_quantized.onnx"
@@ -51,6 +52,7 @@ export { roundHalfToEven } from "./round.ts"
 export { globToRegExp, resolveExclusions, type ExcludeSpec, type Exclusions } from "./exclude.ts"
 export { compareOutputs, fidelityOutput, type Fidelity } from "./fidelity.ts"
 export { convertToFloat16, type Fp16Conversion, type Fp16ConversionOptions } from "./fp16.ts"
+export { GptqWeightRounder, HessianAccumulator, gptqRoundColumns, type GptqOptions } from "./gptq.ts"
 export { Int8Planner, type Int8Build, type Int8PlannerOptions } from "./int8-planner.ts"
 export { type ActivationMode, type QuantizedNode } from "./int8-rewrite.ts"
 export { INTEGER_KERNELS, verifyIntegerKernels, type IntegerKernelReport } from "./integer-kernels.ts"

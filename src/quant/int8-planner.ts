@@ -2,6 +2,7 @@
 // any set of excluded nodes (the sensitivity search builds many), reusing quantized weights.
 
 import type { OnnxModel } from "../onnx/index.ts"
+import type { GptqWeightRounder } from "./gptq.ts"
 import { GraphEditor } from "./graph-editor.ts"
 import { rewriteInt8, type ActivationMode, type QuantizedNode } from "./int8-rewrite.ts"
 import { findTargets, type QuantTarget, type SkippedNode } from "./targets.ts"
@@ -12,6 +13,8 @@ export interface Int8PlannerOptions {
   readonly weights: WeightGranularity
   readonly attention: "quantize" | "float"
   readonly embeddings: boolean
+  /** GPTQ rounding of MatMul/Gemm/Attention weights (absent: nearest). */
+  readonly rounder?: GptqWeightRounder
 }
 
 export interface Int8Build {
@@ -58,7 +61,12 @@ export class Int8Planner {
       ...this.ruledOut,
       ...this.targets.filter((t) => excluded.has(t.node.name)).map((t) => ({ node: t.node.name, opType: t.node.opType, reason: `excluded by ${excluded.get(t.node.name)}` })),
     ]
-    const quantized = rewriteInt8(editor, chosen, { weights: this.options.weights, activations, weightCache: this.weightCache })
+    const quantized = rewriteInt8(editor, chosen, {
+      weights: this.options.weights,
+      activations,
+      weightCache: this.weightCache,
+      ...(this.options.rounder !== undefined ? { rounder: this.options.rounder } : {}),
+    })
     return { model: editor.build({ producer }), quantized, float }
   }
 }

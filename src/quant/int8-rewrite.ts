@@ -20,6 +20,7 @@
 import { type Attribute, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
 import type { GraphEditor } from "./graph-editor.ts"
 import type { QuantParams } from "./params.ts"
+import type { GptqWeightRounder } from "./gptq.ts"
 import type { AttentionTarget, GatherTarget, LinearTarget, QuantTarget } from "./targets.ts"
 import { quantizeWeightColumns, type QuantizedWeight, type WeightGranularity } from "./weight-quant.ts"
 
@@ -40,6 +41,8 @@ export interface Int8RewriteOptions {
   readonly activations: ActivationMode
   /** Memo of quantized weights by weight name, shared across rewrites of the same model. */
   readonly weightCache?: Map<string, QuantizedWeight>
+  /** Data-aware rounding of MatMul/Gemm/Attention weights (absent: nearest). Embedding tables always round to nearest. */
+  readonly rounder?: GptqWeightRounder
 }
 
 export interface QuantizedNode {
@@ -59,10 +62,18 @@ export const rewriteInt8 = (editor: GraphEditor, targets: readonly QuantTarget[]
   const dynamicInputs = new Map<string, [string, string, string]>()
   const quantizedInputs = new Map<string, { q: string; scale: string; zeroPoint: string }>()
 
-  const weightOf = (name: string, rows: number, cols: number, data: () => Float32Array, granularity: WeightGranularity): QuantizedWeight => {
-    const key = `${name}|${granularity}`
+  /** `activation`: the input the weight multiplies, for data-aware rounding (undefined for embedding tables). */
+  const weightOf = (name: string, rows: number, cols: number, data: () => Float32Array, granularity: WeightGranularity, activation?: string): QuantizedWeight => {
+    const rounder = activation === undefined ? undefined : options.rounder
+    // The same weight read by two activations is rounded against each one's Hessian.
+    const key = rounder === undefined ? `${name}|${granularity}` : `${name}|${granularity}|gptq|${activation}`
     let w = cache.get(key)
-    if (w === undefined) cache.set(key, (w = quantizeWeightColumns(data(), rows, cols, granularity, name)))
+    if (w === undefined) {
+      const values = data()
+      w = quantizeWeightColumns(values, rows, cols, granularity, name)
+      if (rounder !== undefined) w = rounder.round(name, activation!, values, rows, cols, w)
+      cache.set(key, w)
+    }
     return w
   }
   /** Int8 weight, scale and zero-point initializers for a [rows, cols] weight. */
@@ -117,7 +128,7 @@ export const rewriteInt8 = (editor: GraphEditor, targets: readonly QuantTarget[]
 
   const rewriteLinear = (t: LinearTarget) => {
     const base = t.weight.name
-    const w = weightInitializers(base, t.weight.k, t.weight.n, weightOf(base, t.weight.k, t.weight.n, t.weight.data, options.weights))
+    const w = weightInitializers(base, t.weight.k, t.weight.n, weightOf(base, t.weight.k, t.weight.n, t.weight.data, options.weights, t.activation))
     const nodes: OnnxNode[] = []
     const path = t.node.name || base
     const mode = options.activations
@@ -176,7 +187,7 @@ export const rewriteInt8 = (editor: GraphEditor, targets: readonly QuantTarget[]
 
   const rewriteAttention = (t: AttentionTarget) => {
     const base = t.weight.name
-    const w = weightInitializers(base, t.weight.k, t.weight.n, weightOf(base, t.weight.k, t.weight.n, t.weight.data, options.weights))
+    const w = weightInitializers(base, t.weight.k, t.weight.n, weightOf(base, t.weight.k, t.weight.n, t.weight.data, options.weights, t.activation))
     const mode = options.activations
     let x: { q: string; scale: string; zeroPoint: string }
     if (mode.kind === "dynamic") {

@@ -13,6 +13,7 @@ import { collectActivations } from "./collect-activations.ts"
 import { resolveExclusions, type Exclusions } from "./exclude.ts"
 import { fidelityOutput, measureFidelity, runOutput, type Fidelity } from "./fidelity.ts"
 import { convertToFloat16 } from "./fp16.ts"
+import { GptqWeightRounder, HessianAccumulator } from "./gptq.ts"
 import { GraphEditor } from "./graph-editor.ts"
 import { Int8Planner } from "./int8-planner.ts"
 import type { ActivationMode } from "./int8-rewrite.ts"
@@ -45,6 +46,10 @@ const splitSamples = (samples: readonly CalibrationSample[], options: DynamicInt
     throw new QuantError("bad-option", "heldOut", `${heldOut} held-out samples leave none of the ${all.length} for calibration`)
   return { calibrate: needCalibration ? all.slice(0, all.length - heldOut) : all, heldOut: all.slice(Math.max(0, all.length - heldOut)) }
 }
+
+/** GPTQ's dampening (share of the mean Hessian diagonal) and lazy-update block, as in the paper. */
+const GPTQ_DAMP = 0.01
+const GPTQ_BLOCK = 128
 
 const withTmp = async <T>(context: QuantizeContext, body: (dir: string) => Promise<T>): Promise<T> => {
   if (context.tmpDir !== undefined) return body(context.tmpDir)
@@ -91,7 +96,8 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
   const auto = options.exclude === "auto"
   const smoothing = resolveSmoothing(options)
   const set = options.calibration === undefined ? undefined : readCalibrationSet(options.calibration)
-  const needCalibration = options.scheme === "static-int8" || smoothing?.from === "calibration"
+  const gptq = options.weightRounding === "gptq"
+  const needCalibration = options.scheme === "static-int8" || smoothing?.from === "calibration" || gptq
   const { calibrate, heldOut } = splitSamples(set?.samples ?? [], options, auto || options.heldOut !== undefined, needCalibration)
   const details: Record<string, unknown> = { weights: `${options.weights} symmetric int8`, attention: options.attention, embeddings: options.embeddings }
   const threads = context.threads
@@ -101,7 +107,30 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
     model = smoothed.model
     details.smooth = smoothed.record
   } else details.smooth = false
-  const planner = new Int8Planner(model, { weights: options.weights, attention: options.attention, embeddings: options.embeddings })
+  const plannerOptions = { weights: options.weights, attention: options.attention, embeddings: options.embeddings }
+  let rounder: GptqWeightRounder | undefined
+  let gptqRecord: Record<string, unknown> | undefined
+  if (gptq) {
+    // After smoothing, so each Hessian describes the input the (smoothed) weight actually multiplies.
+    if (calibrate.length === 0) throw new QuantError("bad-option", "weightRounding", `"gptq" needs calibration samples; the set has none left after holding out samples`)
+    const started = Date.now()
+    const tensors = new Int8Planner(model, plannerOptions).activationTensors()
+    const hessians = new HessianAccumulator()
+    // Real tokens only, whatever ignorePadding says for ranges: padding rows are inputs the weights never serve.
+    await collectActivations(model, tensors, calibrate, hessians, { tmpDir: join(tmp, "gptq"), ignorePadding: true, ...(threads !== undefined ? { threads } : {}) })
+    rounder = new GptqWeightRounder(hessians, { damp: GPTQ_DAMP, block: GPTQ_BLOCK })
+    gptqRecord = {
+      method: "gptq",
+      damp: GPTQ_DAMP,
+      block: GPTQ_BLOCK,
+      samples: calibrate.length,
+      tokens: Math.max(0, ...tensors.map((t) => hessians.tokens(t))),
+      activations: tensors.length,
+      hessianSeconds: (Date.now() - started) / 1000,
+    }
+    context.log?.(`gptq: accumulated ${tensors.length} Hessians on ${calibrate.length} samples in ${Date.now() - started} ms`)
+  }
+  const planner = new Int8Planner(model, { ...plannerOptions, ...(rounder !== undefined ? { rounder } : {}) })
 
   let activations: ActivationMode
   if (options.scheme === "dynamic-int8") {
@@ -158,6 +187,10 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
     if (search.fidelity !== undefined) details.fidelity = { output, ...search.fidelity }
   }
   const built = planner.build(activations, exclusions)
+  if (rounder !== undefined) {
+    details.weightRounding = { ...gptqRecord, weights: rounder.weights, roundingSeconds: rounder.milliseconds / 1000 }
+    context.log?.(`gptq: rounded ${rounder.weights} weights in ${Math.round(rounder.milliseconds)} ms`)
+  } else details.weightRounding = "nearest"
   details.exclude = options.exclude ?? null
   details.quantizedNodes = built.quantized.length
   details.quantizedAs = countBy(built.quantized.map((q) => q.as))

@@ -96,6 +96,12 @@ const int8Common = {
   smooth: SmoothOptionSchema.optional(),
   /** Observe activations at real tokens only, not at padding (default true). */
   ignorePadding: z.boolean().default(true),
+  /**
+   * How MatMul/Gemm/Attention weights are rounded to their int8 grid: "nearest" (default) or "gptq",
+   * which rounds input channels one at a time and compensates each error on the rest using the
+   * calibration inputs' Hessian (see gptq.ts; needs a calibration set). Scales are the same either way.
+   */
+  weightRounding: z.enum(["nearest", "gptq"]).default("nearest"),
 }
 
 export const DynamicInt8OptionsSchema = z
@@ -190,6 +196,8 @@ export const parseQuantizeOptions = (input: unknown): ResolvedQuantizeOptions =>
   }
   if (options.scheme !== "fp16" && typeof options.smooth === "object" && options.smooth.from === "calibration" && options.calibration === undefined)
     throw new QuantError("bad-option", "smooth.from", `"calibration" needs a calibration set to observe activation channels; give one, or use from: "layernorm"`)
+  if (options.scheme !== "fp16" && options.weightRounding === "gptq" && options.calibration === undefined)
+    throw new QuantError("bad-option", "weightRounding", `"gptq" needs a calibration set: it weighs rounding errors by the layer inputs observed on calibration samples`)
   if (options.scheme !== "fp16" && options.exclude === "auto" && options.calibration === undefined)
     throw new QuantError("bad-option", "calibration", `exclude: "auto" needs a calibration set: it measures fidelity on held-out calibration samples`)
   return options
