@@ -7,7 +7,12 @@
 // fp32 scores and the mean |Δ| (how far int8 noise reaches against the gaps between scores).
 // Goals (issue 5): dynamic int8 cos ≥ 0.995 and ≥ 1.8× fp32; static int8 + auto mixed precision
 // mean ≥ 0.999, min ≥ 0.99, ≥ 1.5×; fp16 mean ≥ 0.9999; reranker int8 Spearman ≥ 0.995.
+// GPTQ rows (weightRounding: "gptq") beside them: dynamic + smooth + gptq, the same with auto mixed
+// precision (budget 0.995), static + smooth + gptq + auto mixed.
 //   bun run bench/quantize.ts [--dir DIR] [--data DIR] [--texts 500] [--calibration 160] [--rounds 5] [--no-reranker] [--keep]
+//                             [--only gptq[,…]] [--method percentile]
+// --only: just fp32 and the embedding rows whose name contains one of the comma-separated strings (no
+// reranker); the static method is then --method instead of the best on held-out samples.
 // Synthetic checkpoints and fp32 exports are cached in DIR (default $KILN_BENCH_DIR or the temp
 // dir) across runs; quantized variants and bundles are rebuilt every run and removed unless --keep.
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs"
@@ -36,6 +41,8 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     "no-reranker": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
+    only: { type: "string" },
+    method: { type: "string", default: "percentile" },
   },
 })
 
@@ -45,6 +52,11 @@ const calibrationCount = Number(values.calibration)
 const seqlen = Number(values.seqlen)
 const rounds = Number(values.rounds)
 const data = resolve(values.data!)
+const only = values.only === undefined ? undefined : values.only.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+const selected = (v: { name: string }) => only === undefined || only.some((s) => v.name.includes(s))
+const methods = ["max", "percentile", "entropy"] as const
+type Method = (typeof methods)[number]
+if (!(methods as readonly string[]).includes(values.method!)) throw new Error(`--method: expected one of ${methods.join(", ")}, got "${values.method}"`)
 // Bump when the synthetic checkpoints or their export change, so a stale cache is not reused.
 const cacheVersion = "v1"
 const dir = resolve(values.dir ?? join(process.env.KILN_BENCH_DIR ?? tmpdir(), "kiln-bench-quantize"))
@@ -126,6 +138,12 @@ const build = async (fp32Dir: string, where: string, variant: Variant): Promise<
 /** Held-out fidelity the quantizer recorded (static variants asked for heldOut): how "best calibration" is chosen without looking at the eval texts. */
 const recordedFidelity = (b: Built): number => ((b.result?.record.details.fidelity as { mean?: number } | undefined)?.mean ?? 0)
 
+/** ", gptq: Hessians x s, rounding y s" for GPTQ variants. */
+const gptqTimes = (b: Built): string => {
+  const r = b.result?.record.details.weightRounding as { method?: string; hessianSeconds?: number; roundingSeconds?: number; tokens?: number } | undefined
+  return r?.method === "gptq" ? `, gptq: Hessians ${r.hessianSeconds!.toFixed(1)} s (${r.tokens} tokens), rounding ${r.roundingSeconds!.toFixed(1)} s` : ""
+}
+
 printMachine()
 rmSync(work, { recursive: true, force: true })
 mkdirSync(work, { recursive: true })
@@ -159,21 +177,25 @@ try {
     { name: "dynamic int8 (no smoothing)", options: { scheme: "dynamic-int8", smooth: false } },
     { name: "dynamic int8 + smooth (LayerNorm estimate, no data)", options: { scheme: "dynamic-int8", smooth: { alpha: 0.5, from: "layernorm" } } },
     { name: "dynamic int8 + smooth (calibrated)", options: { scheme: "dynamic-int8", calibration: calibrationDir }, goal: { mean: 0.995, speedup: 1.8 } },
+    { name: "dynamic int8 + smooth + gptq", options: { scheme: "dynamic-int8", calibration: calibrationDir, weightRounding: "gptq" }, goal: { mean: 0.995, speedup: 1.8 } },
     { name: "static int8 percentile (no smoothing)", options: { scheme: "static-int8", calibration: calibrationDir, method: "percentile", smooth: false, heldOut } },
   ]
-  const methods = ["max", "percentile", "entropy"] as const
   const statics: Variant[] = methods.map((method) => ({ name: `static int8 ${method} + smooth`, options: { scheme: "static-int8", calibration: calibrationDir, method, heldOut } }))
 
   console.log("quantizing …")
   const built: Built[] = [await build(fp32Dir, embedWork, { name: "fp32" })]
-  for (const v of [...fixed, ...statics]) {
+  for (const v of [...fixed, ...statics].filter(selected)) {
     const b = await build(fp32Dir, embedWork, v)
-    log(`${v.name}: ${seconds(b.quantizeMs)}${b.kernels ? `, ${b.kernels.integer} integer kernels` : ""}`)
+    log(`${v.name}: ${seconds(b.quantizeMs)}${b.kernels ? `, ${b.kernels.integer} integer kernels` : ""}${gptqTimes(b)}`)
     built.push(b)
   }
-  const bestStatic = built.filter((b) => b.variant.name.endsWith("+ smooth") && b.variant.name.startsWith("static")).reduce((a, b) => (recordedFidelity(b) > recordedFidelity(a) ? b : a))
-  const bestMethod = (bestStatic.variant.options as { method: (typeof methods)[number] }).method
-  log(`best calibration on held-out samples: ${bestMethod} (${recordedFidelity(bestStatic).toFixed(6)})`)
+  const builtStatics = built.filter((b) => b.variant.name.endsWith("+ smooth") && b.variant.name.startsWith("static"))
+  let bestMethod = values.method as Method
+  if (builtStatics.length > 0) {
+    const bestStatic = builtStatics.reduce((a, b) => (recordedFidelity(b) > recordedFidelity(a) ? b : a))
+    bestMethod = (bestStatic.variant.options as { method: Method }).method
+    log(`best calibration on held-out samples: ${bestMethod} (${recordedFidelity(bestStatic).toFixed(6)})`)
+  } else log(`static calibration method: ${bestMethod} (--method; the calibration comparison was not run)`)
   const autoVariants: Variant[] = [
     {
       name: `static int8 ${bestMethod} + smooth + auto mixed (MatMul groups)`,
@@ -191,11 +213,21 @@ try {
       options: { scheme: "dynamic-int8", calibration: calibrationDir, exclude: "auto", budget: { meanCosine: 0.995 } },
       goal: { mean: 0.995, speedup: 1.8 },
     },
+    {
+      name: "dynamic int8 + smooth + gptq + auto mixed (MatMul groups)",
+      options: { scheme: "dynamic-int8", calibration: calibrationDir, weightRounding: "gptq", exclude: "auto", budget: { meanCosine: 0.995 } },
+      goal: { mean: 0.995, speedup: 1.8 },
+    },
+    {
+      name: `static int8 ${bestMethod} + smooth + gptq + auto mixed (MatMul groups)`,
+      options: { scheme: "static-int8", calibration: calibrationDir, method: bestMethod, weightRounding: "gptq", exclude: "auto", budget: { meanCosine: 0.9993 } },
+      goal: { mean: 0.999, min: 0.99, speedup: 1.5 },
+    },
   ]
-  for (const auto of autoVariants) {
+  for (const auto of autoVariants.filter(selected)) {
     const autoBuilt = await build(fp32Dir, embedWork, auto)
     const s = autoBuilt.result?.record.details.sensitivity as { keptFloat: { group: string }[]; floatMacsShare: number }
-    log(`${auto.name}: ${seconds(autoBuilt.quantizeMs)}, kept float (${(s.floatMacsShare * 100).toFixed(1)}% of MACs): ${JSON.stringify(s.keptFloat.map((k) => k.group))}`)
+    log(`${auto.name}: ${seconds(autoBuilt.quantizeMs)}${gptqTimes(autoBuilt)}, kept float (${(s.floatMacsShare * 100).toFixed(1)}% of MACs): ${JSON.stringify(s.keptFloat.map((k) => k.group))}`)
     built.push(autoBuilt)
   }
 
@@ -255,13 +287,14 @@ try {
       smoothedActivations: typeof smooth === "object" && smooth !== null ? (smooth as { activations: unknown[] }).activations.length : 0,
       keptFloat: (b.result?.record.details.sensitivity as { keptFloat?: { group: string }[] } | undefined)?.keptFloat?.map((k) => k.group) ?? null,
       floatMacsShare: (b.result?.record.details.sensitivity as { floatMacsShare?: number } | undefined)?.floatMacsShare ?? null,
+      weightRounding: b.result?.record.details.weightRounding ?? null,
       goal: goal ?? null,
       goalMet: goal === undefined ? null : misses.length === 0,
     })
   }
 
   // ---------------------------------------------------------------- reranker
-  if (!values["no-reranker"]) {
+  if (!values["no-reranker"] && only === undefined) {
     const queries = [
       ...(await loadRerankingJsonl(join(data, "reranking", "flagembedding_examples", "examples.jsonl"))),
       ...(await loadRerankingJsonl(join(data, "reranking", "flagembedding_examples", "msmarco.jsonl"))),
@@ -385,7 +418,10 @@ try {
   console.log()
   for (const row of table) console.log(row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
   console.log(goalsMissed.length === 0 ? "\nall goals met" : `\ngoals not met:\n${goalsMissed.map((g) => `  ${g}`).join("\n")}`)
-  const path = await writeResult("quantize", { threads, seqlen, evalTexts: evalTexts.length, calibrationTexts: calibrationTexts.length, rounds, rows, goalsMissed })
+  const result = { threads, seqlen, evalTexts: evalTexts.length, calibrationTexts: calibrationTexts.length, rounds, rows, goalsMissed }
+  // A partial run (--only) is not the benchmark's result: it goes beside the cache, not into bench/results.
+  const path = only === undefined ? await writeResult("quantize", result) : join(dir, "quantize-only.json")
+  if (only !== undefined) await Bun.write(path, JSON.stringify({ only, ...result }, null, 2) + "\n")
   console.log(`wrote ${path}`)
 } finally {
   if (!values.keep) rmSync(work, { recursive: true, force: true })
