@@ -1,8 +1,7 @@
 // Action entries: action key → the output tree a step produced (plus its log and the key's
 // preimage, so `--dry-run` can say what changed). Written last, after every blob and tree it
 // names, so an entry never points at missing data; a lookup re-checks that anyway.
-import { existsSync, readFileSync, rmSync } from "node:fs"
-import * as Effect from "effect/Effect"
+import { existsSync, readFileSync } from "node:fs"
 import { z } from "zod"
 import type { ActionKeyInputs } from "../engine/action-key.ts"
 import { blobPath, writeFileAtomic } from "./blobs.ts"
@@ -53,13 +52,3 @@ export const lookupAction = (layout: CacheLayout, key: string): ActionEntry | un
 
 export const writeActionEntry = (layout: CacheLayout, entry: ActionEntry) =>
   writeFileAtomic(actionEntryPath(layout, entry.key), new TextEncoder().encode(JSON.stringify(entry, null, 2) + "\n"))
-
-export const removeActionEntry = (layout: CacheLayout, key: string) =>
-  Effect.sync(() => {
-    const path = actionEntryPath(layout, key)
-    try {
-      rmSync(path, { force: true })
-    } catch {
-      // already gone
-    }
-  })

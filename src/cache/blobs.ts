@@ -1,7 +1,7 @@
 // Content-addressed blobs: files stored read-only under their sha256. A blob enters by being
 // hashed, fsynced, then renamed into place, so a blob path either holds the full content or
 // nothing — a crash mid-write leaves only temp files.
-import { existsSync, statSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
@@ -12,8 +12,6 @@ import { type CacheLayout, shard } from "./layout.ts"
 export const blobPath = (layout: CacheLayout, digest: string): string => shard(layout.cas, digest)
 
 export const hasBlob = (layout: CacheLayout, digest: string): boolean => existsSync(blobPath(layout, digest))
-
-export const blobSize = (layout: CacheLayout, digest: string): number => statSync(blobPath(layout, digest)).size
 
 /** Wraps a filesystem failure of a cache operation; ENOSPC gets its own hint. */
 export const cacheFailure = (what: string, path: string) => (cause: unknown) => {

@@ -7,3 +7,4 @@ export { lookupAction, readActionEntry, type ActionEntry } from "./action-cache.
 export { openStatMemo, type StatMemo } from "./stat-memo.ts"
 export { sha256File } from "./file-digest.ts"
 export { cacheStatus, verifyCache, collectGarbage, listBlobs, listActionKeys } from "./maintenance.ts"
+export { blobIntact, verifyEntry } from "./verify.ts"

@@ -1,13 +1,13 @@
 // `kiln cache status | verify | gc`: sizes, re-hashing with quarantine, and collection of what no
 // lock file and no recent run references. Maintenance runs while no pipeline writes the cache is
 // the safe case; concurrent runs at worst re-run a step whose entry was collected.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { join } from "node:path"
-import { actionEntryPath, readActionEntry } from "./action-cache.ts"
+import { actionEntryPath, lookupAction, readActionEntry } from "./action-cache.ts"
 import { blobPath } from "./blobs.ts"
-import { sha256File } from "./file-digest.ts"
 import type { CacheLayout } from "./layout.ts"
 import { readManifest, treeComplete } from "./tree.ts"
+import { blobIntact } from "./verify.ts"
 
 const listShards = (dir: string, suffix = ""): string[] => {
   if (!existsSync(dir)) return []
@@ -66,18 +66,10 @@ export interface VerifyReport {
 export const verifyCache = (layout: CacheLayout): VerifyReport => {
   const corrupt: string[] = []
   const blobs = listBlobs(layout)
-  for (const digest of blobs) {
-    if (sha256File(blobPath(layout, digest)) !== digest) {
-      mkdirSync(layout.quarantine, { recursive: true })
-      renameSync(blobPath(layout, digest), join(layout.quarantine, `${digest}-${Date.now()}`))
-      corrupt.push(digest)
-    }
-  }
+  for (const digest of blobs) if (!blobIntact(layout, digest)) corrupt.push(digest)
   const dropped: string[] = []
   for (const key of listActionKeys(layout)) {
-    const entry = readActionEntry(layout, key)
-    const ok = entry !== undefined && treeComplete(layout, entry.output) && (entry.log === null || existsSync(blobPath(layout, entry.log)))
-    if (!ok) {
+    if (lookupAction(layout, key) === undefined) {
       rmSync(actionEntryPath(layout, key), { force: true })
       dropped.push(key)
     }

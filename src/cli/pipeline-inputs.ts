@@ -5,7 +5,8 @@ import { existsSync, statSync } from "node:fs"
 import { resolve } from "node:path"
 import type { Pipeline } from "../engine/pipeline.ts"
 import type { Kind } from "../engine/step.ts"
-import { executePipeline } from "./run-pipeline.ts"
+import { RUN_USAGE } from "./run-args.ts"
+import { runAsProgram } from "./run-pipeline.ts"
 
 export interface PipelineInput {
   /** Flag without dashes, e.g. "model-dir". */
@@ -62,7 +63,7 @@ export const takePipelineInputs = <S extends Record<string, PipelineInput>>(
 
 /**
  * Like `main`, for pipelines that need user inputs: `build` gets the resolved paths. `--help`
- * and `--graph` work without them only when `preview` inputs are given.
+ * lists the inputs and works without them.
  */
 export const mainWithInputs = <S extends Record<string, PipelineInput>, K extends Kind>(
   meta: { readonly main: boolean; readonly path: string },
@@ -72,20 +73,15 @@ export const mainWithInputs = <S extends Record<string, PipelineInput>, K extend
   if (!meta.main) return
   const argv = process.argv.slice(2)
   if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(`Inputs:\n${Object.values(spec).map((s) => `  --${s.flag} ${s.type === "dir" ? "DIR" : "FILE"}${s.env !== undefined ? ` (or ${s.env})` : ""}\n      ${s.description}`).join("\n")}\n\n`)
+    process.stdout.write(`Inputs:\n${Object.values(spec).map((s) => `  --${s.flag} ${s.type === "dir" ? "DIR" : "FILE"}${s.env !== undefined ? ` (or ${s.env})` : ""}\n      ${s.description}`).join("\n")}\n\n${RUN_USAGE}\n`)
+    process.exit(0)
   }
   let taken
   try {
     taken = takePipelineInputs(spec, argv)
   } catch (e) {
-    if (argv.includes("--help") || argv.includes("-h")) process.exit(0)
     process.stderr.write(`error: ${(e as Error).message}\n`)
     process.exit(2)
   }
-  void executePipeline(build(taken.values), meta.path, taken.rest, {
-    onStart: (interrupt) => {
-      process.once("SIGINT", interrupt)
-      process.once("SIGTERM", interrupt)
-    },
-  }).then(({ exitCode }) => process.exit(exitCode))
+  runAsProgram(build(taken.values), meta.path, taken.rest)
 }

@@ -168,18 +168,21 @@ const recordRun = (cacheRoot: string, pipeline: string, lockPath: string, result
   }
 }
 
+/** Runs `p` as this process's program: Ctrl-C / SIGTERM interrupt it, and its exit code ends the process. */
+export const runAsProgram = <K extends Kind>(p: Pipeline<K>, file: string, argv: readonly string[]): void => {
+  void executePipeline(p, file, argv, {
+    onStart: (interrupt) => {
+      process.once("SIGINT", interrupt)
+      process.once("SIGTERM", interrupt)
+    },
+  }).then(({ exitCode }) => process.exit(exitCode))
+}
+
 /**
  * Runs the pipeline when its file is the program's entry point:
  * `export default main(import.meta, pipeline(...))`.
  */
 export const main = <K extends Kind>(meta: { readonly main: boolean; readonly path: string }, p: Pipeline<K>): Pipeline<K> => {
-  if (meta.main) {
-    void executePipeline(p, meta.path, process.argv.slice(2), {
-      onStart: (interrupt) => {
-        process.once("SIGINT", interrupt)
-        process.once("SIGTERM", interrupt)
-      },
-    }).then(({ exitCode }) => process.exit(exitCode))
-  }
+  if (meta.main) runAsProgram(p, meta.path, process.argv.slice(2))
   return p
 }

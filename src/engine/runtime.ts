@@ -2,7 +2,7 @@
 // fingerprint, serves hits from the cache, runs misses in scoped temp dirs under a per-key
 // cross-process lock, commits outputs (blobs → tree → action entry), and reports events.
 // Independent nodes run concurrently, bounded per resource class.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -11,12 +11,12 @@ import * as Exit from "effect/Exit"
 import * as FileSystem from "effect/FileSystem"
 import * as Semaphore from "effect/Semaphore"
 import { lookupAction, readActionEntry, writeActionEntry } from "../cache/action-cache.ts"
-import { blobPath, hasBlob, putBlobFromFile } from "../cache/blobs.ts"
-import { sha256File } from "../cache/file-digest.ts"
+import { putBlobFromFile } from "../cache/blobs.ts"
 import { acquireKeyLock } from "../cache/key-lock.ts"
-import { type CacheLayout, cacheLayout } from "../cache/layout.ts"
+import { cacheLayout } from "../cache/layout.ts"
 import { openStatMemo } from "../cache/stat-memo.ts"
-import { digestInPlace, ingestTree, materialiseTree, readManifest, type TreeDigest } from "../cache/tree.ts"
+import { digestInPlace, ingestTree, materialiseTree, type TreeDigest } from "../cache/tree.ts"
+import { verifyEntry } from "../cache/verify.ts"
 import { type ActionKey, type ActionKeyInputs, actionKey, CACHE_SCHEMA_VERSION, explainKeyChange } from "./action-key.ts"
 import { CacheError, LockDriftError, PipelineDefinitionError, StepFailedError } from "./errors.ts"
 import { type NodeResult, RunEvents } from "./events.ts"
@@ -133,7 +133,7 @@ export const runGraph = (graph: Graph, options: RunOptions) =>
           return yield* new LockDriftError({ nodeId: gn.id, message: `--frozen: node "${gn.id}" is not in the lock file`, hint: "run without --frozen and commit the updated lock file" })
         }
         if (entry.key !== resolved.key) {
-          const before = options.lock !== undefined ? readActionEntry(layout, entry.key)?.keyInputs : undefined
+          const before = readActionEntry(layout, entry.key)?.keyInputs
           const why = before !== undefined ? explainKeyChange(before, resolved.keyInputs).join("; ") : "its key differs"
           return yield* new LockDriftError({ nodeId: gn.id, message: `--frozen: node "${gn.id}" drifted from the lock file: ${why}`, hint: "run without --frozen and commit the updated lock file" })
         }
@@ -142,12 +142,12 @@ export const runGraph = (graph: Graph, options: RunOptions) =>
         }
       })
 
-    const whyRun = (gn: GraphNode, keyInputs: ActionKeyInputs, forced: boolean): string => {
+    const whyRun = (gn: GraphNode, key: ActionKey, keyInputs: ActionKeyInputs, forced: boolean): string => {
       if (forced) return "forced"
       const previous = options.lock?.nodes[gn.id]
       if (previous === undefined) return "not in the lock file, never run here"
+      if (previous.key === key) return "its cache entry is missing or incomplete"
       const before = readActionEntry(layout, previous.key)
-      if (previous.key === actionKey(keyInputs)) return "its cache entry is missing or incomplete"
       if (before === undefined) return "key changed (the previous entry is no longer in this cache)"
       return explainKeyChange(before.keyInputs, keyInputs).join("; ") || "key changed"
     }
@@ -283,17 +283,18 @@ export const runGraph = (graph: Graph, options: RunOptions) =>
         const key = actionKey(keyInputs)
         const forced = options.force === "all" || options.force.has(gn.id)
         let hit = forced ? undefined : lookupAction(layout, key)
-        if (hit !== undefined && options.verify && !verifyEntryBlobs(layout, hit.output, hit.log)) hit = undefined
+        if (hit !== undefined && options.verify && !verifyEntry(layout, hit)) hit = undefined
 
         if (options.dryRun) {
           if (hit !== undefined) {
             const resolved: Resolved = { key, keyInputs, output: hit.output as TreeDigest, path: join(layout.out, hit.output) }
             return yield* finish({ id: gn.id, step: step.name, status: "cached", key, ms: 0, outputs: { out: { digest: hit.output, path: resolved.path } }, reason: "cached" }, { kind: "done", resolved })
           }
-          return yield* finish({ id: gn.id, step: step.name, status: "skipped", key, ms: 0, outputs: {}, reason: `will run: ${whyRun(gn, keyInputs, forced)}` }, { kind: "unknown" })
+          return yield* finish({ id: gn.id, step: step.name, status: "skipped", key, ms: 0, outputs: {}, reason: `will run: ${whyRun(gn, key, keyInputs, forced)}` }, { kind: "unknown" })
         }
 
-        const reason = whyRun(gn, keyInputs, forced)
+        // Explaining a miss reads the previous entry; a hit (the no-op re-run) needs no reason.
+        const reason = hit === undefined ? whyRun(gn, key, keyInputs, forced) : ""
         const exit = yield* Effect.exit(hit !== undefined ? Effect.succeed({ entry: hit, ran: false as const }) : runStep(gn, inputs, keyInputs, key, reason))
         if (Exit.isFailure(exit)) {
           if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
@@ -333,34 +334,3 @@ export const runGraph = (graph: Graph, options: RunOptions) =>
     const ok = ordered.every((r) => r.status !== "failed") && (options.dryRun || options.until !== undefined || ordered.every((r) => r.status !== "skipped"))
     return { ok, results: ordered, locked } satisfies RunOutcome
   })
-
-/** Re-hashes an entry's tree and blobs; a mismatching blob is moved to quarantine. */
-export const verifyEntryBlobs = (layout: CacheLayout, output: string, log: string | null): boolean => {
-  const manifest = readManifest(layout, output)
-  if (manifest === undefined) return false
-  const digests = [output, ...manifest.entries.map((e) => e.digest), ...(log !== null ? [log] : [])]
-  let ok = true
-  for (const digest of digests) {
-    if (!hasBlob(layout, digest)) {
-      ok = false
-      continue
-    }
-    if (sha256File(blobPath(layout, digest)) !== digest) {
-      quarantineBlob(layout, digest)
-      ok = false
-    }
-  }
-  // A materialised copy hard-links the bad blob; it must not be served again.
-  if (!ok) rmSync(join(layout.out, output), { recursive: true, force: true })
-  return ok
-}
-
-export const quarantineBlob = (layout: CacheLayout, digest: string): void => {
-  mkdirSync(layout.quarantine, { recursive: true })
-  try {
-    renameSync(blobPath(layout, digest), join(layout.quarantine, `${digest}-${Date.now()}`))
-  } catch {
-    // already moved by a concurrent verifier
-  }
-}
-

@@ -2,7 +2,7 @@
 // for rerankers), reranking MAP / MRR@10 (rerankers score pairs; embedders rank by cosine), and
 // fidelity against a reference deployment on the same texts.
 import type { RerankQuery, StsPair } from "../datasets/index.ts"
-import { embeddingFidelity, pearson, rerankingScores, spearman, stsScores } from "../metrics/index.ts"
+import { cosineSimilarity, embeddingFidelity, pearson, rerankingScores, spearman, stsScores } from "../metrics/index.ts"
 import type { FloatTensor } from "../tensor/index.ts"
 import { type Deployment, embedTexts } from "./deployment.ts"
 import { distinctTexts } from "./dataset-files.ts"
@@ -53,11 +53,7 @@ export const evaluateReranking = async (d: Deployment, queries: readonly RerankQ
       const query = await embedTexts(d, [q.query], 1, "query")
       const docs = await embedTexts(d, passages, batchSize)
       const dim = query.shape[1]!
-      const scores = passages.map((_, i) => {
-        let dot = 0
-        for (let k = 0; k < dim; k++) dot += query.data[k]! * docs.data[i * dim + k]!
-        return dot
-      })
+      const scores = passages.map((_, i) => cosineSimilarity(query.data, docs.data.subarray(i * dim, (i + 1) * dim)))
       scored.push({ scores, relevance })
     }
   }

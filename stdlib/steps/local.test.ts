@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { cleanup, runCaptured, tempDir } from "../../tests/support.ts"
 import { quickstart } from "../../examples/quickstart.ts"
 import { pipeline } from "../../src/engine/index.ts"
-import { deploy, exportOnnx, fidelity, synthCheckpoint, synthSts } from "../index.ts"
+import { deploy, evaluateRerank, exportOnnx, fidelity, synthCheckpoint, synthRerank, synthSts } from "../index.ts"
 
 const dirs: string[] = []
 afterEach(() => cleanup(...dirs.splice(0)))
@@ -38,5 +38,18 @@ describe("local chain", () => {
     const error = r.json.steps.find((s) => s.id === "fidelity")!.error!.message
     expect(error).toContain("accuracy gate failed")
     expect(error).toMatch(/cosine_mean = 0\.\d+ is below the floor min\.cosine_mean = 0\.9999/)
+  }, 120_000)
+
+  test("evaluateRerank ranks passages by cosine for an embedder and writes MAP and MRR@10", async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const model = deploy({}).to(exportOnnx({ task: "embedding" }).to(synthCheckpoint({ arch: "bert", size: "tiny", seed: 4 })))
+    const r = await runCaptured(pipeline("rerank", model).then(evaluateRerank({}, { dataset: synthRerank({ queries: 8 }) })), dir)
+    expect(r.code).toBe(0)
+    const report = JSON.parse(readFileSync(join(r.json.steps.find((s) => s.id === "evaluateRerank")!.outputs.out!.path, "eval.json"), "utf8"))
+    expect(report.kind).toBe("reranking")
+    expect(report.metrics.queries).toBe(8)
+    for (const m of ["map", "mrr_at_10"]) expect(report.metrics[m]).toBeGreaterThan(0)
+    for (const m of ["map", "mrr_at_10"]) expect(report.metrics[m]).toBeLessThanOrEqual(1)
   }, 120_000)
 })

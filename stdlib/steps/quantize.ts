@@ -7,7 +7,7 @@ import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { readModelManifest, renderModelManifest } from "../../src/artifacts/index.ts"
-import { writeCalibrationSet } from "../../src/calibration/index.ts"
+import { readCalibrationManifest, writeCalibrationSet } from "../../src/calibration/index.ts"
 import { defineStep, StepError } from "../../src/engine/index.ts"
 import { distinctTexts, loadStsDataset } from "../../src/evaluate/index.ts"
 import {
@@ -103,7 +103,7 @@ export const quantize = defineStep({
       if (p.target === "vacc") {
         const { target: _t, preset, samples, ...rest } = p
         const base = preset === "bge-m3" ? bgeM3VaccPreset() : preset === "bge-reranker-v2-m3" ? bgeRerankerV2M3VaccPreset() : undefined
-        const available = readdirSync(calibrationDir).filter((f) => f.endsWith(".npz")).length
+        const available = readCalibrationManifest(calibrationDir).samples
         const options = { ...(base !== undefined ? presetOptions(base, calibrationDir, samples ?? available) : { calibrateMode: "percentile" as const, calibrationDir, samples: samples ?? available }), ...rest }
         const config = yield* Effect.try({ try: () => vaccQuantizeConfig(options), catch: (e) => new StepError({ message: (e as Error).message, hint: "fix the quantize params" }) })
         cpSync(join(modelDir, "onnx"), join(ctx.outDir, "onnx"), { recursive: true })
