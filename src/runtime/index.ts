@@ -3,6 +3,7 @@
 // for several instances), and benchmarks printed in vamp's layout.
 //
 //   const compiled = await compileForCpu("out/model", "out/compiled")          // throws if a fusion is missing
+//   await compileForCpu("out/model", "out/cls", { outputs: ["sentence_embedding"] }) // CLS only: last layer pruned to the first token
 //   await writeBundle("out/compiled", "out/bundle", { instruction: bgeEnglishQueryInstruction })
 //   const embedder = await Embedder.load("out/bundle", { threads: 2, instances: 1 })
 //   const { dense } = await embedder.embed(texts, { batchSize: 32 })          // [n, hidden], caller's order
@@ -15,6 +16,7 @@ export { defaultSessionOptions, writeBundle, type WriteBundleOptions, type Writt
 export { openBundleSession, type BundleSession, type LoadOptions } from "./bundle-session.ts"
 export { cpuFingerprint, hostMismatch, ortVersion, type CpuFingerprint } from "./cpu-fingerprint.ts"
 export { Embedder, type EmbedOptions, type Embeddings } from "./embedder.ts"
+export { keepOutputs, pruneFirstToken, pruneForOutputs, type FirstTokenPruning, type OutputPruning } from "./first-token-pruning.ts"
 export { RuntimeError, type RuntimeErrorReason } from "./errors.ts"
 export { openModelSession, type FeedTensor, type ModelSession, type OutputTensor, type RunRequest, type RunResult } from "./model-session.ts"
 export {
@@ -23,6 +25,7 @@ export {
   fusedOpCounts,
   readOptimizationHost,
   type CompileForCpuOptions,
+  type CompilePruning,
   type CompileResult,
   type FusionCounts,
   type FusionKind,

@@ -5,9 +5,10 @@ import { existsSync, statSync } from "node:fs"
 import { cp, mkdir, rm, writeFile } from "node:fs/promises"
 import { dirname, join, resolve, sep } from "node:path"
 import { MANIFEST_FILE, ModelManifest, readModelManifest, renderModelManifest } from "../artifacts/index.ts"
-import { opTypeCounts, optimizeWithOrt, readModel } from "../onnx/index.ts"
+import { type OnnxModel, opTypeCounts, optimizeWithOrt, readModel, writeModel } from "../onnx/index.ts"
 import { cpuFingerprint, type CpuFingerprint } from "./cpu-fingerprint.ts"
 import { messageOf, RuntimeError } from "./errors.ts"
+import { pruneForOutputs } from "./first-token-pruning.ts"
 
 export type OptimizationLevel = "basic" | "extended" | "all"
 
@@ -29,6 +30,22 @@ export interface CompileForCpuOptions {
   readonly disabledOptimizers?: readonly string[]
   /** Fusions whose absence is accepted instead of failing, e.g. ["attention"] for a graph exported without it. */
   readonly allowMissing?: readonly FusionKind[]
+  /**
+   * Keep only these graph outputs (e.g. ["sentence_embedding"]); kiln.json lists only them. When
+   * what remains reads the final hidden state through a first-token Gather (CLS pooling, the
+   * reranker), the last layer is pruned to the CLS row after its attention (see pruneFirstToken).
+   */
+  readonly outputs?: readonly string[]
+}
+
+/** What `outputs` did, as recorded in kiln.json (`optimization.pruning`). */
+export interface CompilePruning {
+  readonly outputs: readonly string[]
+  readonly dropped: readonly string[]
+  /** Whether the last layer was pruned to the first token's row. */
+  readonly firstToken: boolean
+  /** Why it was not (null when it was). */
+  readonly reason: string | null
 }
 
 export interface CompileResult {
@@ -40,6 +57,8 @@ export interface CompileResult {
   readonly counts: FusionCounts
   /** ORT version and CPU the optimised graph is tied to (level "all"). */
   readonly host: CpuFingerprint
+  /** What the `outputs` option did; null without it. */
+  readonly pruning: CompilePruning | null
 }
 
 /** Protobuf cannot serialise a model of 2 GiB or more; past this the weights go to `<model>_data`. */
@@ -113,7 +132,10 @@ const fileSize = (path: string): number => (existsSync(path) ? statSync(path).si
  * rewritten with `optimization: { engine, level, fusedOps }`. Fails with a RuntimeError when an
  * expected fusion did not happen (see expectFusions) — before kiln.json is written, so a failed
  * compile never looks like a model folder. A level-"all" graph is tied to this ORT version and CPU:
- * the manifest's optimization entry also records `tiedTo` (ORT, CPU model, features).
+ * the manifest's optimization entry also records `tiedTo` (ORT, CPU model, features). With
+ * `outputs`, the other graph outputs are dropped before optimising (kiln.json lists only the kept
+ * ones) and the last layer is pruned to the first token when the kept outputs allow it; the
+ * result's `pruning` (also `optimization.pruning` in kiln.json) says whether, or why not.
  */
 export const compileForCpu = async (modelDir: string, outDir: string, options: CompileForCpuOptions = {}): Promise<CompileResult> => {
   const level = options.level ?? "all"
@@ -130,41 +152,58 @@ export const compileForCpu = async (modelDir: string, outDir: string, options: C
   const totalBytes = fileSize(modelPath) + (manifest.externalData ? fileSize(join(source, manifest.externalData)) : 0)
   const external = totalBytes >= protobufLimit
 
-  let inputCounts: Record<string, number>
+  let inputModel: OnnxModel
   try {
-    inputCounts = opTypeCounts(await readModel(modelPath))
+    inputModel = await readModel(modelPath)
   } catch (cause) {
     throw new RuntimeError("invalid-model", `${modelPath}: cannot read the ONNX graph: ${messageOf(cause)}`, { path: modelPath, cause })
   }
+  const pruned = options.outputs === undefined ? undefined : pruneForOutputs(inputModel, options.outputs)
+  const pruning: CompilePruning | null =
+    pruned === undefined ? null : { outputs: pruned.outputs, dropped: pruned.dropped, firstToken: pruned.pruned, reason: pruned.reason }
+  const inputCounts = opTypeCounts(pruned?.model ?? inputModel)
   await mkdir(target, { recursive: true })
   // A manifest left by an earlier compile into this folder must not survive a failed one.
   await rm(join(target, MANIFEST_FILE), { force: true })
   const optimizedPath = join(target, manifest.model)
-  const result = await optimizeWithOrt(modelPath, optimizedPath, {
-    level,
-    ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
-    ...(external ? { externalDataThreshold: externalInitializerMinBytes } : {}),
-    ...(options.disabledOptimizers?.length ? { disabledOptimizers: options.disabledOptimizers } : {}),
-  })
+  // ORT optimises a file: an edited graph goes to a scratch folder inside the target first.
+  const scratch = join(target, `.kiln-compile-${process.pid}`)
+  let result: Awaited<ReturnType<typeof optimizeWithOrt>>
+  try {
+    let graphPath = modelPath
+    if (pruned !== undefined && pruned.model !== inputModel) {
+      graphPath = (await writeModel(pruned.model, join(scratch, "model.onnx"), { externalData: external ? "always" : "never" })).modelPath
+    }
+    result = await optimizeWithOrt(graphPath, optimizedPath, {
+      level,
+      ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
+      ...(external ? { externalDataThreshold: externalInitializerMinBytes } : {}),
+      ...(options.disabledOptimizers?.length ? { disabledOptimizers: options.disabledOptimizers } : {}),
+    })
+  } finally {
+    await rm(scratch, { recursive: true, force: true })
+  }
   const counts: FusionCounts = { input: inputCounts, optimized: result.opTypeCounts }
   expectFusions(counts, manifest, { allowMissing: options.allowMissing ?? [] })
 
   // Everything but the graph, its old weights file and the manifest is carried over unchanged.
   const skip = new Set([manifest.model, MANIFEST_FILE, ...(manifest.externalData ? [manifest.externalData] : [])].map((p) => join(source, p)))
   await cp(source, target, { recursive: true, filter: (path) => !skip.has(resolve(path)) })
+  const keptOutputs = pruning === null ? manifest.outputs : manifest.outputs.filter((o) => pruning.outputs.includes(o.name))
 
   const host = cpuFingerprint()
   const fusedOps = fusedOpCounts(counts)
   const written = ModelManifest.parse({
     ...manifest,
+    outputs: keptOutputs,
     externalData: result.dataFileName === undefined ? null : join(dirname(manifest.model), result.dataFileName).split(sep).join("/"),
     optimization: { engine: `onnxruntime-node ${host.ort}`, level, fusedOps },
   })
-  // ModelManifest has no field for the host yet, so `tiedTo` rides along as an extra key that
-  // readModelManifest ignores; readOptimizationHost reads it back for the runtime's check.
-  const json = { ...written, optimization: { ...written.optimization, ...(level === "all" ? { tiedTo: host } : {}) } }
+  // ModelManifest has no field for the pruning, so it rides along as an extra key that
+  // readModelManifest ignores (a record for people and tools reading kiln.json).
+  const json = { ...written, optimization: { ...written.optimization, ...(level === "all" ? { tiedTo: host } : {}), ...(pruning !== null ? { pruning } : {}) } }
   await writeFile(join(target, MANIFEST_FILE), JSON.stringify(json, null, 2) + "\n")
-  return { outDir: target, manifest: written, fusedOps, counts, host }
+  return { outDir: target, manifest: written, fusedOps, counts, host, pruning }
 }
 
 /** The host a compiled model folder's graph is tied to (`optimization.tiedTo` in kiln.json), or null. */
