@@ -53,6 +53,11 @@ export const compile = defineStep({
     /** Fusions whose absence is accepted, e.g. ["attention"] for a graph exported with plain ONNX attention. */
     allowMissing: z.array(z.enum(["attention", "skip-layer-norm", "int8-matmul"])).default([]),
     disabledOptimizers: z.array(z.string()).default([]),
+    /**
+     * Keep only these outputs, e.g. ["sentence_embedding"]; with CLS pooling (or a reranker's logits)
+     * the last layer then runs on the first token only. Absent: every output, graph as exported.
+     */
+    outputs: z.array(z.string().min(1)).min(1).optional(),
   }),
   inputs: { model: "onnx-model" },
   output: "onnx-model",
@@ -62,10 +67,21 @@ export const compile = defineStep({
     Effect.gen(function* () {
       const p = ctx.params
       const result = yield* attempt(
-        () => compileForCpu(ctx.inputs.model.path, ctx.outDir, { level: p.level, allowMissing: p.allowMissing, disabledOptimizers: p.disabledOptimizers }),
+        () =>
+          compileForCpu(ctx.inputs.model.path, ctx.outDir, {
+            level: p.level,
+            allowMissing: p.allowMissing,
+            disabledOptimizers: p.disabledOptimizers,
+            ...(p.outputs !== undefined ? { outputs: p.outputs } : {}),
+          }),
         "a fusion ONNX Runtime should have made did not happen; check the exporter's graph, or list it in allowMissing",
       )
       yield* ctx.log(`fused ops: ${Object.entries(result.fusedOps).map(([op, n]) => `${op} ×${n}`).join(", ") || "none"}`)
+      const pruning = result.pruning
+      if (pruning !== null) {
+        yield* ctx.log(`outputs: ${pruning.outputs.join(", ")}${pruning.dropped.length > 0 ? ` (dropped ${pruning.dropped.join(", ")})` : ""}`)
+        yield* ctx.log(pruning.firstToken ? "first-token pruning: the last layer runs on the first token only" : `first-token pruning not applied: ${pruning.reason}`)
+      }
     }),
 })
 
