@@ -144,6 +144,17 @@ const gptqTimes = (b: Built): string => {
   return r?.method === "gptq" ? `, gptq: Hessians ${r.hessianSeconds!.toFixed(1)} s (${r.tokens} tokens), rounding ${r.roundingSeconds!.toFixed(1)} s` : ""
 }
 
+/**
+ * "l0 1.5e-3, l1 …": the sensitivity probes' losses (each group int8 alone) summed per encoder layer.
+ * Shows whether int8 noise costs the same everywhere or is amplified by the layers after it.
+ */
+const lossByLayer = (b: Built): string => {
+  const groups = (b.result?.record.details.sensitivity as { groups?: { layer?: number; loss: number }[] } | undefined)?.groups ?? []
+  const sums = new Map<number, number>()
+  for (const g of groups) if (g.layer !== undefined) sums.set(g.layer, (sums.get(g.layer) ?? 0) + g.loss)
+  return [...sums].sort(([a], [b]) => a - b).map(([layer, loss]) => `l${layer} ${loss.toExponential(1)}`).join(", ") || "(not probed)"
+}
+
 printMachine()
 rmSync(work, { recursive: true, force: true })
 mkdirSync(work, { recursive: true })
@@ -228,6 +239,7 @@ try {
     const autoBuilt = await build(fp32Dir, embedWork, auto)
     const s = autoBuilt.result?.record.details.sensitivity as { keptFloat: { group: string }[]; floatMacsShare: number }
     log(`${auto.name}: ${seconds(autoBuilt.quantizeMs)}${gptqTimes(autoBuilt)}, kept float (${(s.floatMacsShare * 100).toFixed(1)}% of MACs): ${JSON.stringify(s.keptFloat.map((k) => k.group))}`)
+    log(`  loss by layer when only that layer's groups are int8: ${lossByLayer(autoBuilt)}`)
     built.push(autoBuilt)
   }
 
@@ -288,6 +300,7 @@ try {
       keptFloat: (b.result?.record.details.sensitivity as { keptFloat?: { group: string }[] } | undefined)?.keptFloat?.map((k) => k.group) ?? null,
       floatMacsShare: (b.result?.record.details.sensitivity as { floatMacsShare?: number } | undefined)?.floatMacsShare ?? null,
       weightRounding: b.result?.record.details.weightRounding ?? null,
+      lossByLayer: b.result?.record.details.sensitivity === undefined ? null : lossByLayer(b),
       goal: goal ?? null,
       goalMet: goal === undefined ? null : misses.length === 0,
     })
