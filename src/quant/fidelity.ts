@@ -3,8 +3,9 @@
 // mean |Δ|. Samples run in length-sorted batches like the runtime's (dynamic int8's range is per batch).
 
 import { join } from "node:path"
+import type * as ort from "onnxruntime-node"
 import type { CalibrationSample } from "../calibration/index.ts"
-import { writeModel, type OnnxModel } from "../onnx/index.ts"
+import { writeModel, type OnnxModel, type ValueInfo } from "../onnx/index.ts"
 import { batchFeeds, sampleFeeds, withSession } from "./ort-feeds.ts"
 import { QuantError } from "./quant-error.ts"
 
@@ -30,8 +31,8 @@ export interface Fidelity {
 /** Batch size held-out samples run at: the runtime's default batch. */
 export const HELD_OUT_BATCH = 32
 
-/** True when the model's batch and sequence axes are both dynamic, so samples can run together. */
-const batchable = (model: OnnxModel): boolean => model.graph.inputs.every((i) => i.dims !== undefined && i.dims.length === 2 && typeof i.dims[0] !== "number" && typeof i.dims[1] !== "number")
+/** True when the inputs' batch and sequence axes are both dynamic, so samples can run together. */
+const batchable = (inputs: readonly ValueInfo[]): boolean => inputs.every((i) => i.dims !== undefined && i.dims.length === 2 && typeof i.dims[0] !== "number" && typeof i.dims[1] !== "number")
 
 /**
  * One output of `model` for each sample, in sample order. With `batch` > 1 and dynamic axes the
@@ -47,32 +48,41 @@ export const runOutput = async (
   batch = HELD_OUT_BATCH,
 ): Promise<Float32Array[]> => {
   await writeModel(model, path)
+  return withSession(path, (session) => runSessionOutput(session, model.graph.inputs, output, samples, batch), threads !== undefined ? { threads } : {})
+}
+
+/**
+ * `runOutput` on an open session: `inputs` are the token inputs the samples feed, `extra` any
+ * other feeds (the same for every batch).
+ */
+export const runSessionOutput = async (
+  session: ort.InferenceSession,
+  inputs: readonly ValueInfo[],
+  output: string,
+  samples: readonly CalibrationSample[],
+  batch = HELD_OUT_BATCH,
+  extra: Readonly<Record<string, ort.Tensor>> = {},
+): Promise<Float32Array[]> => {
   const copy = (data: unknown, from: number, to: number): Float32Array =>
     data instanceof Float32Array ? data.slice(from, to) : Float32Array.from((data as ArrayLike<number> & { slice(a: number, b: number): ArrayLike<number> }).slice(from, to))
-  return withSession(
-    path,
-    async (session) => {
-      const out: Float32Array[] = new Array(samples.length)
-      if (batch > 1 && batchable(model)) {
-        const order = samples.map((_, i) => i).sort((a, b) => samples[b]!.length - samples[a]!.length || a - b)
-        for (let start = 0; start < order.length; start += batch) {
-          const rows = order.slice(start, start + batch)
-          const feeds = batchFeeds(model.graph.inputs, rows.map((r) => samples[r]!), `held-out samples ${rows.join(", ")}`)
-          const data = (await session.run(feeds, [output]))[output]!.data as ArrayLike<number>
-          const width = data.length / rows.length
-          rows.forEach((r, j) => (out[r] = copy(data, j * width, (j + 1) * width)))
-        }
-        return out
-      }
-      for (const [i, sample] of samples.entries()) {
-        const { feeds } = sampleFeeds(model.graph.inputs, sample, `held-out sample ${i}`)
-        const data = (await session.run(feeds, [output]))[output]!.data as ArrayLike<number>
-        out[i] = copy(data, 0, data.length)
-      }
-      return out
-    },
-    threads !== undefined ? { threads } : {},
-  )
+  const out: Float32Array[] = new Array(samples.length)
+  if (batch > 1 && batchable(inputs)) {
+    const order = samples.map((_, i) => i).sort((a, b) => samples[b]!.length - samples[a]!.length || a - b)
+    for (let start = 0; start < order.length; start += batch) {
+      const rows = order.slice(start, start + batch)
+      const feeds = batchFeeds(inputs, rows.map((r) => samples[r]!), `held-out samples ${rows.join(", ")}`)
+      const data = (await session.run({ ...feeds, ...extra }, [output]))[output]!.data as ArrayLike<number>
+      const width = data.length / rows.length
+      rows.forEach((r, j) => (out[r] = copy(data, j * width, (j + 1) * width)))
+    }
+    return out
+  }
+  for (const [i, sample] of samples.entries()) {
+    const { feeds } = sampleFeeds(inputs, sample, `held-out sample ${i}`)
+    const data = (await session.run({ ...feeds, ...extra }, [output]))[output]!.data as ArrayLike<number>
+    out[i] = copy(data, 0, data.length)
+  }
+  return out
 }
 
 /** Ranks (1-based, ties averaged). */
@@ -136,3 +146,29 @@ export const measureFidelity = async (
   threads?: number,
   batch = HELD_OUT_BATCH,
 ): Promise<Fidelity> => compareOutputs(reference, await runOutput(model, join(dir, "model.onnx"), output, samples, threads, batch))
+
+/**
+ * Loads `model` once and hands `body` a measure function: each call runs the held-out samples with
+ * the given extra feeds (a switchable model's flags) and compares with the reference. The file and
+ * session are gone when `body` settles.
+ */
+export const withFidelitySession = async <T>(
+  model: OnnxModel,
+  extraInputs: readonly string[],
+  reference: readonly Float32Array[],
+  samples: readonly CalibrationSample[],
+  output: string,
+  dir: string,
+  body: (measure: (extra: Readonly<Record<string, ort.Tensor>>) => Promise<Fidelity>) => Promise<T>,
+  threads?: number,
+  batch = HELD_OUT_BATCH,
+): Promise<T> => {
+  const path = join(dir, "model.onnx")
+  await writeModel(model, path)
+  const tokens = model.graph.inputs.filter((i) => !extraInputs.includes(i.name))
+  return withSession(
+    path,
+    (session) => body(async (extra) => compareOutputs(reference, await runSessionOutput(session, tokens, output, samples, batch, extra))),
+    threads !== undefined ? { threads } : {},
+  )
+}

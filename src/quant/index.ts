@@ -50,7 +50,7 @@ export { RangeObserver } from "./range-observer.ts"
 export { roundHalfToEven } from "./round.ts"
 
 export { globToRegExp, resolveExclusions, type ExcludeSpec, type Exclusions } from "./exclude.ts"
-export { compareOutputs, fidelityOutput, type Fidelity } from "./fidelity.ts"
+export { compareOutputs, fidelityOutput, runSessionOutput, withFidelitySession, type Fidelity } from "./fidelity.ts"
 export { convertToFloat16, type Fp16Conversion, type Fp16ConversionOptions } from "./fp16.ts"
 export { GptqWeightRounder, HessianAccumulator, gptqRoundColumns, type GptqOptions } from "./gptq.ts"
 export { Int8Planner, type Int8Build, type Int8PlannerOptions } from "./int8-planner.ts"
@@ -72,6 +72,7 @@ export {
 } from "./quantize-options.ts"
 export { manifestWeights, quantizedModelFile, type QuantizationRecord, type QuantizationScheme } from "./record.ts"
 export { searchExclusions, type SensitivityRecord } from "./sensitivity.ts"
+export { SWITCH_INPUT, buildSwitchableInt8, switchFlags, type SwitchableInt8Build } from "./switchable-int8.ts"
 export {
   applySmoothing,
   layerNormChannelEstimate,

@@ -8,6 +8,7 @@ import { rewriteInt8, type ActivationMode, type QuantizedNode } from "./int8-rew
 import { findTargets, type QuantTarget, type SkippedNode } from "./targets.ts"
 import type { QuantizedWeight, WeightGranularity } from "./weight-quant.ts"
 import type { Exclusions } from "./exclude.ts"
+import { buildSwitchableInt8, type SwitchableInt8Build } from "./switchable-int8.ts"
 
 export interface Int8PlannerOptions {
   readonly weights: WeightGranularity
@@ -68,5 +69,19 @@ export class Int8Planner {
       ...(this.options.rounder !== undefined ? { rounder: this.options.rounder } : {}),
     })
     return { model: editor.build({ producer }), quantized, float }
+  }
+
+  /**
+   * One model holding every not-excluded target both ways, int8 chosen per group by a bool input
+   * (see switchable-int8.ts); the same rewrite and cached weights as `build`, so a configuration
+   * evaluates as the model `build` makes for it.
+   */
+  buildSwitchable(activations: ActivationMode, excluded: Exclusions, groups: readonly { readonly group: string; readonly nodes: readonly string[] }[]): SwitchableInt8Build {
+    return buildSwitchableInt8(this.model, this.targets.filter((t) => !excluded.has(t.node.name)), groups, {
+      weights: this.options.weights,
+      activations,
+      weightCache: this.weightCache,
+      ...(this.options.rounder !== undefined ? { rounder: this.options.rounder } : {}),
+    })
   }
 }

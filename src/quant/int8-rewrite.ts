@@ -16,6 +16,9 @@
 // cannot take, so the fusion skips the node. Elsewhere the bias stays [N] so BiasGelu and
 // SkipLayerNormalization fusions still absorb it. The dynamic "onnx" pattern puts the Add after a
 // Mul, which MatMulAddFusion never matches.
+// Switchable (options.switchOf, for the sensitivity search): the float nodes stay, the int8 pattern
+// writes fresh values, and Where(flag, int8, float) produces each original output, so one model
+// evaluates any mix of int8 and float targets by its flag feeds.
 
 import { type Attribute, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
 import type { GraphEditor } from "./graph-editor.ts"
@@ -43,6 +46,11 @@ export interface Int8RewriteOptions {
   readonly weightCache?: Map<string, QuantizedWeight>
   /** Data-aware rounding of MatMul/Gemm/Attention weights (absent: nearest). Embedding tables always round to nearest. */
   readonly rounder?: GptqWeightRounder
+  /**
+   * A scalar bool value choosing int8 for a target: its float nodes are kept beside the int8 ones
+   * and Where picks between them. Undefined for a target: replaced by its int8 pattern, as usual.
+   */
+  readonly switchOf?: (target: QuantTarget) => string | undefined
 }
 
 export interface QuantizedNode {
@@ -126,8 +134,24 @@ export const rewriteInt8 = (editor: GraphEditor, targets: readonly QuantTarget[]
     return out
   }
 
+  /**
+   * Keeps a target's float nodes and puts its int8 nodes beside them: `floatLast` (the node producing
+   * the outputs) writes fresh "_float" values, and a Where per output chooses by `flag`.
+   * `outputs` pairs each original output with the int8 value standing in for it.
+   */
+  const switchBetween = (anchor: OnnxNode, floatLast: OnnxNode, int8Nodes: readonly OnnxNode[], outputs: readonly (readonly [string, string])[], flag: string, path: string) => {
+    const floatNames = new Map(outputs.map(([original]) => [original, editor.freshValue(`${original}_float`)]))
+    const wheres = outputs.map(([original, int8]) => editor.makeNode("Where", [flag, int8, floatNames.get(original)!], [original], { name: `${path}_int8_switch` }))
+    editor.insertBefore(anchor, int8Nodes)
+    editor.replace(floatLast, [{ ...floatLast, outputs: floatLast.outputs.map((o) => floatNames.get(o) ?? o) }, ...wheres])
+  }
+  /** The name an int8 pattern writes for an original output: itself, or a fresh one when switched. */
+  const int8Name = (flag: string | undefined, original: string): string => (flag === undefined || original === "" ? original : editor.freshValue(`${original}_int8`))
+
   const rewriteLinear = (t: LinearTarget) => {
     const base = t.weight.name
+    const flag = options.switchOf?.(t)
+    const output = int8Name(flag, t.output)
     const w = weightInitializers(base, t.weight.k, t.weight.n, weightOf(base, t.weight.k, t.weight.n, t.weight.data, options.weights, t.activation))
     const nodes: OnnxNode[] = []
     const path = t.node.name || base
@@ -136,11 +160,11 @@ export const rewriteInt8 = (editor: GraphEditor, targets: readonly QuantTarget[]
     if (mode.kind === "dynamic" && mode.form === "contrib") {
       const bias = t.bias ? editor.addInitializer(`${base}_bias`, { dtype: "float32", dims: [t.weight.n], data: tensorData(t.bias.data()) }) : ""
       const x = t.activation
-      nodes.push(editor.makeNode("DynamicQuantizeMatMul", [x, w.q, w.scale, w.zeroPoint, ...(bias ? [bias] : [])], [t.output], { name: `${path}_DynamicQuantizeMatMul`, domain: "com.microsoft" }))
+      nodes.push(editor.makeNode("DynamicQuantizeMatMul", [x, w.q, w.scale, w.zeroPoint, ...(bias ? [bias] : [])], [output], { name: `${path}_DynamicQuantizeMatMul`, domain: "com.microsoft" }))
       as = "com.microsoft:DynamicQuantizeMatMul"
     } else {
       let product: string
-      const productName = t.bias ? editor.freshValue(`${path}_product`) : t.output
+      const productName = t.bias ? editor.freshValue(`${path}_product`) : output
       if (mode.kind === "dynamic") {
         const [xq, xs, xz] = dynamicQuantize(t.node, t.activation)
         const integer = editor.freshValue(`${path}_MatMulInteger`)
@@ -175,13 +199,18 @@ export const rewriteInt8 = (editor: GraphEditor, targets: readonly QuantTarget[]
           const axes = editor.addInitializer(`${path}_squeeze_axes`, { dtype: "int64", dims: [1], data: tensorData(BigInt64Array.of(0n)) })
           nodes.push(
             editor.makeNode("Add", [product, bias], [widened], { name: `${path}_bias_Add` }),
-            editor.makeNode("Squeeze", [widened, axes], [t.output], { name: `${path}_bias_Squeeze` }),
+            editor.makeNode("Squeeze", [widened, axes], [output], { name: `${path}_bias_Squeeze` }),
           )
-        } else nodes.push(editor.makeNode("Add", [product, bias], [t.output], { name: `${path}_bias_Add` }))
+        } else nodes.push(editor.makeNode("Add", [product, bias], [output], { name: `${path}_bias_Add` }))
       }
     }
-    editor.replace(t.node, nodes)
-    if (t.bias?.add) editor.replace(t.bias.add, [])
+    if (flag !== undefined) {
+      // The float path keeps its MatMul + Add; the Where produces the Add's output.
+      switchBetween(t.node, t.bias?.add ?? t.node, nodes, [[t.output, output]], flag, path)
+    } else {
+      editor.replace(t.node, nodes)
+      if (t.bias?.add) editor.replace(t.bias.add, [])
+    }
     done.push({ node: t.node.name, opType: t.node.opType, as, layer: t.layer })
   }
 
@@ -197,12 +226,15 @@ export const rewriteInt8 = (editor: GraphEditor, targets: readonly QuantTarget[]
       x = staticQuantize(t.node, t.activation, mode.params(t.activation))
     }
     const attributes = t.node.attributes
-    const node = editor.makeNode("QAttention", [x.q, w.q, t.bias, x.scale, w.scale, t.mask ?? "", x.zeroPoint, w.zeroPoint], t.node.outputs, {
+    const flag = options.switchOf?.(t)
+    const outputs = t.node.outputs.map((o) => [o, int8Name(flag, o)] as const)
+    const node = editor.makeNode("QAttention", [x.q, w.q, t.bias, x.scale, w.scale, t.mask ?? "", x.zeroPoint, w.zeroPoint], outputs.map(([, q]) => q), {
       name: `${t.node.name || base}_QAttention`,
       domain: "com.microsoft",
       attributes,
     })
-    editor.replace(t.node, [node])
+    if (flag !== undefined) switchBetween(t.node, t.node, [node], outputs.filter(([o]) => o !== ""), flag, t.node.name || base)
+    else editor.replace(t.node, [node])
     done.push({ node: t.node.name, opType: "com.microsoft:Attention", as: "com.microsoft:QAttention", layer: t.layer })
   }
 
@@ -211,13 +243,17 @@ export const rewriteInt8 = (editor: GraphEditor, targets: readonly QuantTarget[]
     // Per hidden channel (column), so outlier channels get their own scale.
     const w = weightInitializers(base, t.table.rows, t.table.cols, weightOf(base, t.table.rows, t.table.cols, t.table.data, options.weights))
     const gathered = editor.freshValue(`${t.node.outputs[0]}_quantized`)
-    editor.replace(t.node, [
+    const flag = options.switchOf?.(t)
+    const outputs = t.node.outputs.map((o) => [o, int8Name(flag, o)] as const)
+    const nodes = [
       editor.makeNode("Gather", [w.q, ...t.node.inputs.slice(1)], [gathered], { name: `${t.node.name || base}_quantized`, attributes: t.node.attributes }),
-      editor.makeNode("DequantizeLinear", [gathered, w.scale, w.zeroPoint], t.node.outputs, {
+      editor.makeNode("DequantizeLinear", [gathered, w.scale, w.zeroPoint], outputs.map(([, q]) => q), {
         name: `${t.node.name || base}_DequantizeLinear`,
         attributes: w.perChannel ? [intAttr("axis", -1)] : [],
       }),
-    ])
+    ]
+    if (flag !== undefined) switchBetween(t.node, t.node, nodes, outputs, flag, t.node.name || base)
+    else editor.replace(t.node, nodes)
     done.push({ node: t.node.name, opType: "Gather", as: "int8 Gather + DequantizeLinear", layer: t.layer })
   }
 

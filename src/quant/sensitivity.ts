@@ -2,17 +2,20 @@
 // (a MatMul role of a layer, or a whole layer; see matmul-groups.ts), then keep groups in float in
 // order of loss per multiply-accumulate — cheap, sensitive groups first — until the budget holds,
 // then try the costliest kept groups back in int8. Every measurement is recorded in kiln.json.
+// All measurements run on one switchable model (switchable-int8.ts) loaded once, each configuration
+// a feed of per-group flags; only the chosen configuration is then built as its own model.
 
 import { rmSync } from "node:fs"
 import { join } from "node:path"
+import * as ort from "onnxruntime-node"
 import type { CalibrationSample } from "../calibration/index.ts"
-import type { OnnxModel } from "../onnx/index.ts"
 import type { Exclusions } from "./exclude.ts"
-import { measureFidelity, type Fidelity } from "./fidelity.ts"
+import { measureFidelity, withFidelitySession, type Fidelity } from "./fidelity.ts"
 import type { ActivationMode } from "./int8-rewrite.ts"
 import type { Int8Planner } from "./int8-planner.ts"
 import { groupTargets } from "./matmul-groups.ts"
 import { QuantError } from "./quant-error.ts"
+import { switchFlags } from "./switchable-int8.ts"
 import type { Budget, SensitivityOptions } from "./quantize-options.ts"
 
 export interface GroupSensitivity {
@@ -94,6 +97,12 @@ export const searchExclusions = async (options: {
   readonly threads?: number
   readonly batch?: number
   readonly log?: (line: string) => void
+  /**
+   * "switchable" (default): one model with every group both ways, configurations chosen by feeds.
+   * "rebuild": each configuration built, written and loaded as its own model (slow; the reference
+   * the switchable model is tested against).
+   */
+  readonly candidates?: "switchable" | "rebuild"
 }): Promise<{ exclusions: Exclusions; record: SensitivityRecord; fidelity: Fidelity | undefined }> => {
   const { planner, activations, base, budget } = options
   const search: SensitivityOptions = options.search ?? { unit: "matmul", probe: "alone", prune: 4 }
@@ -109,135 +118,161 @@ export const searchExclusions = async (options: {
       throw new QuantError("bad-option", `budget.${field}`, `applies to one score per sample (reranker logits); output "${options.output}" is a vector, judged by cosine`)
   }
 
-  let evaluation = 0
-  // Each candidate is a whole model file (1.1 GB for a base-size XLM-R): delete it once measured.
-  const evaluate = async (excluded: Exclusions, model?: OnnxModel): Promise<Fidelity> => {
-    const dir = join(options.tmpDir, `candidate-${evaluation++}`)
-    try {
-      return await measureFidelity(model ?? planner.build(activations, excluded).model, options.reference, options.samples, options.output, dir, options.threads, options.batch)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }
   const excludeGroups = (names: Iterable<string>, why: (g: string) => string): Exclusions => {
     const out: Exclusions = new Map(base)
     for (const g of names) for (const node of byName.get(g)?.nodes ?? []) out.set(node, why(g))
     return out
   }
-  const describe = (f: Fidelity) => `mean ${f.mean.toFixed(6)}, min ${f.min.toFixed(5)}${f.spearman !== undefined ? `, Spearman ${f.spearman.toFixed(5)}` : ""}`
 
-  const baseline = await evaluate(excludeGroups([], () => ""))
-  scalarOnly("spearman", baseline.metric)
-  scalarOnly("meanAbsDiff", baseline.metric)
-  const metric = baseline.metric
-  const baseLoss = 1 - baseline.mean
-  options.log?.(`sensitivity: all ${groups.length} groups int8 → ${describe(baseline)}`)
-  const steps: SearchStep[] = []
-  const step = (action: SearchStep["action"], kept: readonly string[], predictedLoss: number, f: Fidelity): SearchStep => {
-    const s: SearchStep = {
-      action,
-      keptFloat: [...kept],
-      predictedLoss,
-      mean: f.mean,
-      min: f.min,
-      ...(f.spearman !== undefined ? { spearman: f.spearman } : {}),
-      ...(f.meanAbsDiff !== undefined ? { meanAbsDiff: f.meanAbsDiff } : {}),
-      floatMacsShare: floatShare(kept),
-      met: meetsBudget(f, budget),
-    }
-    steps.push(s)
-    return s
-  }
-  step("all int8", [], baseLoss, baseline)
+  /** The search proper, measuring each configuration (groups kept in float) with `evaluate`. */
+  const runSearch = async (evaluate: (keptFloat: readonly string[]) => Promise<Fidelity>): Promise<{ exclusions: Exclusions; record: SensitivityRecord; fidelity: Fidelity | undefined }> => {
+    const describe = (f: Fidelity) => `mean ${f.mean.toFixed(6)}, min ${f.min.toFixed(5)}${f.spearman !== undefined ? `, Spearman ${f.spearman.toFixed(5)}` : ""}`
 
-  const measured: GroupSensitivity[] = []
-  if (!meetsBudget(baseline, budget)) {
-    const names = groups.map((g) => g.group)
-    for (const g of groups) {
-      let loss: number
-      let f: Fidelity
-      if (search.probe === "alone") {
-        f = await evaluate(excludeGroups(names.filter((x) => x !== g.group), () => "sensitivity probe"))
-        loss = Math.max(0, 1 - f.mean)
-      } else {
-        f = await evaluate(excludeGroups([g.group], () => "sensitivity probe"))
-        loss = Math.max(0, baseLoss - (1 - f.mean))
+    const baseline = await evaluate([])
+    scalarOnly("spearman", baseline.metric)
+    scalarOnly("meanAbsDiff", baseline.metric)
+    const metric = baseline.metric
+    const baseLoss = 1 - baseline.mean
+    options.log?.(`sensitivity: all ${groups.length} groups int8 → ${describe(baseline)}`)
+    const steps: SearchStep[] = []
+    const step = (action: SearchStep["action"], kept: readonly string[], predictedLoss: number, f: Fidelity): SearchStep => {
+      const s: SearchStep = {
+        action,
+        keptFloat: [...kept],
+        predictedLoss,
+        mean: f.mean,
+        min: f.min,
+        ...(f.spearman !== undefined ? { spearman: f.spearman } : {}),
+        ...(f.meanAbsDiff !== undefined ? { meanAbsDiff: f.meanAbsDiff } : {}),
+        floatMacsShare: floatShare(kept),
+        met: meetsBudget(f, budget),
       }
-      measured.push({ group: g.group, layer: g.layer, role: g.role, nodes: g.nodes.length, macsPerToken: g.macsPerToken, loss, mean: f.mean, min: f.min, lossPerMmac: loss / Math.max(g.macsPerToken / 1e6, 1e-6) })
-      options.log?.(`sensitivity: ${g.group} ${search.probe === "alone" ? "alone" : "kept float"} → ${describe(f)}`)
+      steps.push(s)
+      return s
     }
-  }
-  const order = [...measured].sort((a, b) => b.lossPerMmac - a.lossPerMmac || b.loss - a.loss || a.group.localeCompare(b.group))
-  const lossOf = new Map(measured.map((m) => [m.group, m.loss]))
-  const sumLoss = (groupNames: Iterable<string>) => [...groupNames].reduce((s, g) => s + (lossOf.get(g) ?? 0), 0)
+    step("all int8", [], baseLoss, baseline)
 
-  // Greedy: keep groups in float in `order`; measure once the prediction meets the target, and
-  // rescale the prediction to every measurement (group losses interact; their sum is a guide).
-  let kept: string[] = []
-  let best: { kept: string[]; f: Fidelity } | undefined = meetsBudget(baseline, budget) ? { kept: [], f: baseline } : undefined
-  if (best === undefined) {
-    const target = targetLoss(budget, baseline)
-    let scale = sumLoss(lossOf.keys()) > 0 ? baseLoss / sumLoss(lossOf.keys()) : 1
-    for (const g of order) {
-      kept = [...kept, g.group]
-      const remaining = order.filter((o) => !kept.includes(o.group)).map((o) => o.group)
-      const predicted = scale * sumLoss(remaining)
-      if (predicted > target && remaining.length > 0) continue
-      if (remaining.length === 0) break
-      const f = await evaluate(excludeGroups(kept, () => ""))
-      const s = step("keep float", kept, predicted, f)
-      options.log?.(`sensitivity: float [${kept.join(", ")}] → ${describe(f)}${s.met ? " (budget met)" : ""}`)
-      if (s.met) {
-        best = { kept, f }
-        break
+    const measured: GroupSensitivity[] = []
+    if (!meetsBudget(baseline, budget)) {
+      const names = groups.map((g) => g.group)
+      for (const g of groups) {
+        let loss: number
+        let f: Fidelity
+        if (search.probe === "alone") {
+          f = await evaluate(names.filter((x) => x !== g.group))
+          loss = Math.max(0, 1 - f.mean)
+        } else {
+          f = await evaluate([g.group])
+          loss = Math.max(0, baseLoss - (1 - f.mean))
+        }
+        measured.push({ group: g.group, layer: g.layer, role: g.role, nodes: g.nodes.length, macsPerToken: g.macsPerToken, loss, mean: f.mean, min: f.min, lossPerMmac: loss / Math.max(g.macsPerToken / 1e6, 1e-6) })
+        options.log?.(`sensitivity: ${g.group} ${search.probe === "alone" ? "alone" : "kept float"} → ${describe(f)}`)
       }
-      if (sumLoss(remaining) > 0) scale = (1 - f.mean) / sumLoss(remaining)
     }
-  }
-  // Prune: the costliest kept groups go back to int8 when the budget still holds without them.
-  if (best !== undefined && best.kept.length > 0 && search.prune > 0) {
-    const candidates = [...best.kept].sort((a, b) => byName.get(b)!.macsPerToken - byName.get(a)!.macsPerToken).slice(0, search.prune)
-    for (const g of candidates) {
-      const trial: string[] = best.kept.filter((x) => x !== g)
-      const f = await evaluate(excludeGroups(trial, () => ""))
-      const s = step("prune", trial, NaN, f)
-      options.log?.(`sensitivity: back to int8 ${g} → ${describe(f)}${s.met ? " (still met)" : ""}`)
-      if (s.met) best = { kept: trial, f }
+    const order = [...measured].sort((a, b) => b.lossPerMmac - a.lossPerMmac || b.loss - a.loss || a.group.localeCompare(b.group))
+    const lossOf = new Map(measured.map((m) => [m.group, m.loss]))
+    const sumLoss = (groupNames: Iterable<string>) => [...groupNames].reduce((s, g) => s + (lossOf.get(g) ?? 0), 0)
+
+    // Greedy: keep groups in float in `order`; measure once the prediction meets the target, and
+    // rescale the prediction to every measurement (group losses interact; their sum is a guide).
+    let kept: string[] = []
+    let best: { kept: string[]; f: Fidelity } | undefined = meetsBudget(baseline, budget) ? { kept: [], f: baseline } : undefined
+    if (best === undefined) {
+      const target = targetLoss(budget, baseline)
+      let scale = sumLoss(lossOf.keys()) > 0 ? baseLoss / sumLoss(lossOf.keys()) : 1
+      for (const g of order) {
+        kept = [...kept, g.group]
+        const remaining = order.filter((o) => !kept.includes(o.group)).map((o) => o.group)
+        const predicted = scale * sumLoss(remaining)
+        if (predicted > target && remaining.length > 0) continue
+        if (remaining.length === 0) break
+        const f = await evaluate(kept)
+        const s = step("keep float", kept, predicted, f)
+        options.log?.(`sensitivity: float [${kept.join(", ")}] → ${describe(f)}${s.met ? " (budget met)" : ""}`)
+        if (s.met) {
+          best = { kept, f }
+          break
+        }
+        if (sumLoss(remaining) > 0) scale = (1 - f.mean) / sumLoss(remaining)
+      }
     }
-  }
-  const met = best !== undefined
-  const final = best?.kept ?? groups.map((g) => g.group)
-  const rank = new Map(order.map((o, i) => [o.group, i + 1]))
-  const keptFloat = final.map((group) => {
-    const m = measured.find((x) => x.group === group)
-    const loss = m?.loss ?? 0
-    const what = search.probe === "alone" ? "quantized alone it costs" : "keeping it float saves"
+    // Prune: the costliest kept groups go back to int8 when the budget still holds without them.
+    if (best !== undefined && best.kept.length > 0 && search.prune > 0) {
+      const candidates = [...best.kept].sort((a, b) => byName.get(b)!.macsPerToken - byName.get(a)!.macsPerToken).slice(0, search.prune)
+      for (const g of candidates) {
+        const trial: string[] = best.kept.filter((x) => x !== g)
+        const f = await evaluate(trial)
+        const s = step("prune", trial, NaN, f)
+        options.log?.(`sensitivity: back to int8 ${g} → ${describe(f)}${s.met ? " (still met)" : ""}`)
+        if (s.met) best = { kept: trial, f }
+      }
+    }
+    const met = best !== undefined
+    const final = best?.kept ?? groups.map((g) => g.group)
+    const rank = new Map(order.map((o, i) => [o.group, i + 1]))
+    const keptFloat = final.map((group) => {
+      const m = measured.find((x) => x.group === group)
+      const loss = m?.loss ?? 0
+      const what = search.probe === "alone" ? "quantized alone it costs" : "keeping it float saves"
+      return {
+        group,
+        loss,
+        macsPerToken: byName.get(group)!.macsPerToken,
+        why: met
+          ? `${what} ${loss.toExponential(2)} of mean ${metric} (${(m?.lossPerMmac ?? 0).toExponential(2)} per million MACs/token, rank ${rank.get(group)} of ${order.length}); the budget needed it in float`
+          : `the budget ${JSON.stringify(budget)} was not met even with every group in float, so nothing is quantized`,
+      }
+    })
+    const exclusions = excludeGroups(final, (g) => `exclude: "auto" (group ${g} kept in float)`)
     return {
-      group,
-      loss,
-      macsPerToken: byName.get(group)!.macsPerToken,
-      why: met
-        ? `${what} ${loss.toExponential(2)} of mean ${metric} (${(m?.lossPerMmac ?? 0).toExponential(2)} per million MACs/token, rank ${rank.get(group)} of ${order.length}); the budget needed it in float`
-        : `the budget ${JSON.stringify(budget)} was not met even with every group in float, so nothing is quantized`,
+      exclusions,
+      fidelity: best?.f,
+      record: {
+        budget,
+        metric,
+        output: options.output,
+        heldOutSamples: options.samples.length,
+        unit: search.unit,
+        probe: search.probe,
+        groups: [...measured].sort((a, b) => b.loss - a.loss || a.group.localeCompare(b.group)),
+        order: order.map((o) => o.group),
+        steps,
+        keptFloat,
+        floatMacsShare: floatShare(final),
+        met,
+      },
     }
-  })
-  const exclusions = excludeGroups(final, (g) => `exclude: "auto" (group ${g} kept in float)`)
-  return {
-    exclusions,
-    fidelity: best?.f,
-    record: {
-      budget,
-      metric,
-      output: options.output,
-      heldOutSamples: options.samples.length,
-      unit: search.unit,
-      probe: search.probe,
-      groups: [...measured].sort((a, b) => b.loss - a.loss || a.group.localeCompare(b.group)),
-      order: order.map((o) => o.group),
-      steps,
-      keptFloat,
-      floatMacsShare: floatShare(final),
-      met,
-    },
+  }
+
+  if (options.candidates === "rebuild") {
+    let evaluation = 0
+    // Each candidate is a whole model file (1.1 GB for a base-size XLM-R): delete it once measured.
+    const rebuild = async (keptFloat: readonly string[]): Promise<Fidelity> => {
+      const dir = join(options.tmpDir, `candidate-${evaluation++}`)
+      try {
+        const model = planner.build(activations, excludeGroups(keptFloat, () => "sensitivity probe")).model
+        return await measureFidelity(model, options.reference, options.samples, options.output, dir, options.threads, options.batch)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+    return runSearch(rebuild)
+  }
+  const switchable = planner.buildSwitchable(activations, base, groups)
+  const dir = join(options.tmpDir, "candidates-switchable")
+  try {
+    return await withFidelitySession(
+      switchable.model,
+      [switchable.input],
+      options.reference,
+      options.samples,
+      options.output,
+      dir,
+      (measure) => runSearch((keptFloat) => measure({ [switchable.input]: new ort.Tensor("bool", switchFlags(switchable, keptFloat), [switchable.groups.length]) })),
+      options.threads,
+      options.batch,
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 }
