@@ -4,7 +4,9 @@
 // tokenizer, exported and compiled by kiln. Goal: kiln ≥ 2.0× the pipeline's throughput with equal
 // embeddings (min cosine ≥ 0.9999). Also reports achieved GFLOP/s against the ~280 GFLOP/s fp32
 // MatMul ceiling of the 2-core dev machine (DESIGN.md §7), and ablations that show where the speed-up
-// comes from (no length sorting; no offline compile; two worker instances).
+// comes from (no length sorting; no offline compile; two worker instances; the compile with
+// outputs ["sentence_embedding"], whose last layer runs on the CLS row only). The headline "kiln"
+// figure is the fastest kiln Embedder configuration using `--threads` threads in total.
 //   bun run bench/embed.ts [--texts 2000] [--repeats 3] [--threads 2] [--batch 32] [--segment 500]
 import { env, pipeline } from "@huggingface/transformers"
 import { readFileSync, rmSync } from "node:fs"
@@ -55,9 +57,15 @@ try {
   await step("synthesize bge-small checkpoint", () => synthesizeCheckpoint({ arch: "bert", size: "bge-small", task: "embedding", seed: 1, out: checkpoint, tokenizerDir }))
   const exported = await step("kiln export", () => exportEncoder({ checkpointDir: checkpoint, outDir: join(dir, "model"), task: "embedding" }))
   const compiled = await step("kiln compile (ORT level all)", () => compileForCpu(exported.outDir, join(dir, "compiled"), { threads }))
+  const pruned = await step("kiln compile, CLS output only (first-token pruning)", () =>
+    compileForCpu(exported.outDir, join(dir, "compiled-cls"), { threads, outputs: ["sentence_embedding"] }),
+  )
+  if (!pruned.pruning?.firstToken) throw new Error(`first-token pruning did not apply: ${pruned.pruning?.reason}`)
   await writeBundle(compiled.outDir, join(dir, "bundle"))
+  await writeBundle(pruned.outDir, join(dir, "bundle-cls"))
   await writeBundle(exported.outDir, join(dir, "bundle-plain"))
-  console.log(`  fused ops: ${Object.entries(compiled.fusedOps).map(([op, n]) => `${op.replace("com.microsoft:", "")} ${n}`).join(", ")}`)
+  const listOps = (ops: Readonly<Record<string, number>>) => Object.entries(ops).map(([op, n]) => `${op.replace("com.microsoft:", "")} ${n}`).join(", ")
+  console.log(`  fused ops: ${listOps(compiled.fusedOps)}; CLS-pruned: ${listOps(pruned.fusedOps)}`)
 
   const pairs = await loadStsBenchmark(stsFile)
   const texts = pairs.flatMap((p) => [p.sentence1, p.sentence2]).slice(0, textCount)
@@ -68,6 +76,8 @@ try {
   const kiln = await Embedder.load(join(dir, "bundle"), { threads, instances: 1 })
   const kilnWorkers = await Embedder.load(join(dir, "bundle"), { threads, instances: 2 })
   const kilnPlain = await Embedder.load(join(dir, "bundle-plain"), { threads, instances: 1 })
+  const kilnPruned = await Embedder.load(join(dir, "bundle-cls"), { threads, instances: 1 })
+  const kilnPrunedWorkers = await Embedder.load(join(dir, "bundle-cls"), { threads, instances: 2 })
   env.allowRemoteModels = false
   env.allowLocalModels = true
   env.localModelPath = `${dir}/`
@@ -98,6 +108,16 @@ try {
   const usefulFlops = flops(lengths)
   /** FLOPs actually executed when each batch is padded to its longest row. */
   const paddedFlops = (batches: readonly (readonly number[])[]): number => batches.reduce((a, b) => a + flops(b.map(() => Math.max(...b))), 0)
+  /**
+   * The same with the last layer pruned to the CLS row: K and V still for every token, Q, the
+   * attention output projection and the FFN for one row, attention scores for one query.
+   */
+  const prunedFlops = (batches: readonly (readonly number[])[]): number =>
+    batches.reduce((a, b) => {
+      const L = Math.max(...b)
+      const saved = b.length * (2 * (L - 1) * (2 * hidden * hidden + 2 * hidden * ffn) + 4 * (L * L - L) * hidden)
+      return a + flops(b.map(() => L)) - saved
+    }, 0)
   const paddedTokens = (batches: readonly (readonly number[])[]): number => batches.reduce((a, b) => a + b.length * Math.max(...b), 0)
 
   const transformersJs = async (segment: readonly string[]): Promise<Float32Array> => {
@@ -125,14 +145,19 @@ try {
     readonly run: (segment: readonly string[]) => Promise<Float32Array>
     readonly executedFlops: number
     readonly paddedTokens: number
+    /** A kiln Embedder configuration using `threads` threads in total: a candidate for the headline. */
+    readonly headline?: boolean
   }
   const sortedRun = { executedFlops: paddedFlops(sortedBatches), paddedTokens: paddedTokens(sortedBatches) }
   const orderRun = { executedFlops: paddedFlops(orderedBatches), paddedTokens: paddedTokens(orderedBatches) }
+  const prunedRun = { executedFlops: prunedFlops(sortedBatches), paddedTokens: paddedTokens(sortedBatches) }
   const embedWith = (embedder: Embedder) => async (segment: readonly string[]) => (await embedder.embed(segment, { batchSize })).dense.data
   const runners: Runner[] = [
     { name: "transformers.js pipeline", note: `1 session × ${threads} threads, caller's order`, run: transformersJs, ...orderRun },
-    { name: "kiln Embedder", note: `compiled, 1 session × ${threads} threads, sorted`, run: embedWith(kiln), ...sortedRun },
-    { name: "kiln, 2 worker instances", note: `compiled, 2 sessions × ${Math.max(1, Math.floor(threads / 2))} thread, sorted`, run: embedWith(kilnWorkers), ...sortedRun },
+    { name: "kiln Embedder", note: `compiled, 1 session × ${threads} threads, sorted`, run: embedWith(kiln), ...sortedRun, headline: true },
+    { name: "kiln, 2 worker instances", note: `compiled, 2 sessions × ${Math.max(1, Math.floor(threads / 2))} thread, sorted`, run: embedWith(kilnWorkers), ...sortedRun, headline: threads % 2 === 0 },
+    { name: "kiln CLS-pruned", note: `compiled + first-token pruned, 1 × ${threads} threads`, run: embedWith(kilnPruned), ...prunedRun, headline: true },
+    { name: "kiln CLS-pruned, 2 workers", note: `compiled + first-token pruned, 2 × ${Math.max(1, Math.floor(threads / 2))} thread`, run: embedWith(kilnPrunedWorkers), ...prunedRun, headline: threads % 2 === 0 },
     { name: "kiln, not compiled", note: "plain export, ORT optimises online", run: embedWith(kilnPlain), ...sortedRun },
     { name: "kiln, unsorted", note: "compiled, caller's order (no sorting)", run: kilnUnsorted, ...orderRun },
   ]
@@ -172,6 +197,7 @@ try {
   const reference = outputs.get("transformers.js pipeline")!
   const asTensor = (data: Float32Array) => ({ shape: [texts.length, hidden], data })
   const rows = runners.map((runner) => {
+    const candidate = runner.headline === true
     const best = times.get(runner.name)!
     const fidelity = embeddingFidelity(asTensor(reference), asTensor(outputs.get(runner.name)!))
     return {
@@ -184,10 +210,12 @@ try {
       executedGflops: runner.executedFlops / (best / 1000) / 1e9,
       paddedTokens: runner.paddedTokens,
       cosineToTransformersJs: { mean: fidelity.mean, min: fidelity.min },
+      headlineCandidate: candidate,
     }
   })
   const baseline = rows[0]!
-  const headline = rows[1]!
+  // The fastest kiln Embedder configuration that uses `threads` threads in total.
+  const headline = rows.filter((row) => row.headlineCandidate).reduce((a, b) => (b.qps > a.qps ? b : a))
 
   console.log("")
   console.log(
@@ -212,23 +240,25 @@ try {
   const minCosine = headline.cosineToTransformersJs.min
   console.log("")
   console.log(`real tokens ${lengths.reduce((a, b) => a + b, 0)}; useful encoder work ${(usefulFlops / 1e9).toFixed(0)} GFLOP; kiln tokenization of all texts ${seconds(tokenizeMs)} s (inside kiln's time)`)
+  console.log(`kiln = "${headline.name}" (${headline.note}), the fastest kiln Embedder configuration using ${threads} threads in total`)
   console.log(`kiln ${headline.qps.toFixed(1)} texts/s vs transformers.js ${baseline.qps.toFixed(1)} texts/s: ${ratio.toFixed(2)}× (goal ≥ 2.0×: ${ratio >= 2 ? "met" : "NOT met"})`)
   console.log(`embeddings: min cosine ${minCosine.toFixed(6)}, mean ${headline.cosineToTransformersJs.mean.toFixed(6)} (goal ≥ 0.9999: ${minCosine >= 0.9999 ? "met" : "NOT met"})`)
   console.log(`kiln achieves ${headline.usefulGflops.toFixed(0)} useful GFLOP/s = ${((100 * headline.usefulGflops) / ceilingGflops).toFixed(0)}% of the ~${ceilingGflops} GFLOP/s fp32 MatMul ceiling`)
 
   const path = await writeResult("embed", {
     benchmark: "embed",
-    model: { shape: "bge-small-en-v1.5 (synthetic weights)", layers, hidden, ffn, fusedOps: compiled.fusedOps },
+    model: { shape: "bge-small-en-v1.5 (synthetic weights)", layers, hidden, ffn, fusedOps: compiled.fusedOps, prunedFusedOps: pruned.fusedOps },
     data: { file: stsFile, texts: texts.length, tokens: lengths.reduce((a, b) => a + b, 0), minTokens: Math.min(...lengths), maxTokens: Math.max(...lengths) },
     settings: { threads, batchSize, repeats, segmentSize, timing: "per segment the best of interleaved repeats, summed; end to end (texts in, normalised embeddings out)" },
     usefulGflop: usefulFlops / 1e9,
     ceilingGflops,
     rows,
+    headline: headline.name,
     ratio,
     goals: { ratio: { target: 2, met: ratio >= 2 }, minCosine: { target: 0.9999, value: minCosine, met: minCosine >= 0.9999 } },
   })
   console.log(`wrote ${path}`)
-  await Promise.all([kiln.close(), kilnWorkers.close(), kilnPlain.close(), extractor.dispose()])
+  await Promise.all([kiln.close(), kilnWorkers.close(), kilnPlain.close(), kilnPruned.close(), kilnPrunedWorkers.close(), extractor.dispose()])
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
