@@ -57,6 +57,11 @@ export const ModelManifest = z.object({
       fusedOps: z.record(z.string(), z.number()),
       /** A graph saved at level "all" only runs on this ORT version and a CPU with these features. */
       tiedTo: z.object({ ort: z.string(), cpu: z.string(), features: z.array(z.string()) }).nullable().default(null),
+      /** Outputs the compile kept (others dropped), and whether the last layer computes the first token only, or why not. */
+      pruning: z
+        .object({ outputs: z.array(z.string()), dropped: z.array(z.string()), firstToken: z.boolean(), reason: z.string().nullable() })
+        .nullable()
+        .default(null),
     })
     .nullable()
     .default(null),

@@ -197,11 +197,9 @@ export const compileForCpu = async (modelDir: string, outDir: string, options: C
     ...manifest,
     outputs: keptOutputs,
     externalData: result.dataFileName === undefined ? null : join(dirname(manifest.model), result.dataFileName).split(sep).join("/"),
-    optimization: { engine: `onnxruntime-node ${host.ort}`, level, fusedOps },
+    optimization: { engine: `onnxruntime-node ${host.ort}`, level, fusedOps, pruning },
   })
-  // ModelManifest has no field for the pruning, so it rides along as an extra key that
-  // readModelManifest ignores (a record for people and tools reading kiln.json).
-  const json = { ...written, optimization: { ...written.optimization, ...(level === "all" ? { tiedTo: host } : {}), ...(pruning !== null ? { pruning } : {}) } }
+  const json = { ...written, optimization: { ...written.optimization, ...(level === "all" ? { tiedTo: host } : {}) } }
   await writeFile(join(target, MANIFEST_FILE), JSON.stringify(json, null, 2) + "\n")
   return { outDir: target, manifest: written, fusedOps, counts, host, pruning }
 }
