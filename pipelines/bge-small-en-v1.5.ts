@@ -1,4 +1,5 @@
-// BAAI/bge-small-en-v1.5 on the local CPU: export → compile (ORT fusions) → deploy (with the English
+// BAAI/bge-small-en-v1.5 on the local CPU: export → compile (ORT fusions; only the CLS embedding is
+// kept, so the last layer runs on the first token alone) → deploy (with the English
 // query instruction) → evaluate on STS → fidelity of the optimised model against the plain fp32
 // export, gated → bench.
 //   bun run pipelines/bge-small-en-v1.5.ts --model-dir DIR --sts FILE.jsonl [run flags…]
@@ -20,7 +21,7 @@ export const bgeSmallEn = (modelDir: string, stsFile: string) => {
   const exported = exportOnnx({ task: "embedding" }).to(local("hf-checkpoint", modelDir, "bge-small-en-v1.5"))
   const reference = deploy({ instruction: bgeEnglishQueryInstruction }).as("deploy-fp32-plain").to(exported)
   return pipeline("bge-small-en-v1.5", exported)
-    .then(compile({ target: "cpu" }))
+    .then(compile({ target: "cpu", outputs: ["sentence_embedding"] }))
     .then(deploy({ instruction: bgeEnglishQueryInstruction }))
     .fork(
       evaluate({}, { dataset: pairs }),

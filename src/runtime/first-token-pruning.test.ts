@@ -184,11 +184,12 @@ describe("pruneForOutputs", () => {
   })
 })
 
-describe("compileForCpu with outputs", () => {
+describe("compileForCpu", () => {
   test("a pruned compile keeps its fusions, lists only the kept output and deploys; its embeddings equal the full compile's", async () => {
     const full = await compileForCpu(bertCls, join(root, "compiled-full"), { threads: 1 })
     const pruned = await compileForCpu(bertCls, join(root, "compiled-cls"), { threads: 1, outputs: ["sentence_embedding"] })
-    expect(full.pruning).toBeNull()
+    expect(full.pruning).toMatchObject({ outputs: ["last_hidden_state", "sentence_embedding"], dropped: [], firstToken: false })
+    expect(full.pruning.reason).toContain("is itself a kept graph output")
     expect(pruned.pruning).toEqual({ outputs: ["sentence_embedding"], dropped: ["last_hidden_state"], firstToken: true, reason: null })
     expect(pruned.manifest.outputs.map((o) => o.name)).toEqual(["sentence_embedding"])
     expect(pruned.fusedOps["com.microsoft:MultiHeadAttention"]).toBe(1)
@@ -215,6 +216,12 @@ describe("compileForCpu with outputs", () => {
     dense[0]!.data.forEach((v, i) => (diff = Math.max(diff, Math.abs(v - dense[1]!.data[i]!))))
     expect(diff).toBeLessThanOrEqual(1e-5)
   }, 20_000)
+
+  test("a reranker is pruned without being asked: its logits read only the first token", async () => {
+    const result = await compileForCpu(xlmrReranker, join(root, "compiled-reranker"), { threads: 1 })
+    expect(result.pruning).toEqual({ outputs: ["logits"], dropped: [], firstToken: true, reason: null })
+    expect(result.fusedOps["com.microsoft:MultiHeadAttention"]).toBe(1)
+  }, 15_000)
 
   test("outputs on a mean-pooled model drops last_hidden_state and records why the layer was not pruned", async () => {
     const mean = await exported("bert-mean-compile", "bert", "embedding", { pooling: "mean" })

@@ -57,8 +57,8 @@ export interface CompileResult {
   readonly counts: FusionCounts
   /** ORT version and CPU the optimised graph is tied to (level "all"). */
   readonly host: CpuFingerprint
-  /** What the `outputs` option did; null without it. */
-  readonly pruning: CompilePruning | null
+  /** Which outputs were kept and whether the last layer was pruned to the first token (or why not). */
+  readonly pruning: CompilePruning
 }
 
 /** Protobuf cannot serialise a model of 2 GiB or more; past this the weights go to `<model>_data`. */
@@ -134,8 +134,9 @@ const fileSize = (path: string): number => (existsSync(path) ? statSync(path).si
  * compile never looks like a model folder. A level-"all" graph is tied to this ORT version and CPU:
  * the manifest's optimization entry also records `tiedTo` (ORT, CPU model, features). With
  * `outputs`, the other graph outputs are dropped before optimising (kiln.json lists only the kept
- * ones) and the last layer is pruned to the first token when the kept outputs allow it; the
- * result's `pruning` (also `optimization.pruning` in kiln.json) says whether, or why not.
+ * ones). The last layer is pruned to the first token whenever the kept outputs read only that row
+ * (CLS pooling without last_hidden_state, a reranker's logits); the result's `pruning` (also
+ * `optimization.pruning` in kiln.json) says whether, or why not.
  */
 export const compileForCpu = async (modelDir: string, outDir: string, options: CompileForCpuOptions = {}): Promise<CompileResult> => {
   const level = options.level ?? "all"
@@ -158,10 +159,10 @@ export const compileForCpu = async (modelDir: string, outDir: string, options: C
   } catch (cause) {
     throw new RuntimeError("invalid-model", `${modelPath}: cannot read the ONNX graph: ${messageOf(cause)}`, { path: modelPath, cause })
   }
-  const pruned = options.outputs === undefined ? undefined : pruneForOutputs(inputModel, options.outputs)
-  const pruning: CompilePruning | null =
-    pruned === undefined ? null : { outputs: pruned.outputs, dropped: pruned.dropped, firstToken: pruned.pruned, reason: pruned.reason }
-  const inputCounts = opTypeCounts(pruned?.model ?? inputModel)
+  // Exact, so always tried: a reranker's logits read only the first token whatever the caller keeps.
+  const pruned = pruneForOutputs(inputModel, options.outputs ?? manifest.outputs.map((o) => o.name))
+  const pruning: CompilePruning = { outputs: pruned.outputs, dropped: pruned.dropped, firstToken: pruned.pruned, reason: pruned.reason }
+  const inputCounts = opTypeCounts(pruned.model)
   await mkdir(target, { recursive: true })
   // A manifest left by an earlier compile into this folder must not survive a failed one.
   await rm(join(target, MANIFEST_FILE), { force: true })
@@ -171,7 +172,7 @@ export const compileForCpu = async (modelDir: string, outDir: string, options: C
   let result: Awaited<ReturnType<typeof optimizeWithOrt>>
   try {
     let graphPath = modelPath
-    if (pruned !== undefined && pruned.model !== inputModel) {
+    if (pruned.model !== inputModel) {
       graphPath = (await writeModel(pruned.model, join(scratch, "model.onnx"), { externalData: external ? "always" : "never" })).modelPath
     }
     result = await optimizeWithOrt(graphPath, optimizedPath, {
@@ -189,7 +190,7 @@ export const compileForCpu = async (modelDir: string, outDir: string, options: C
   // Everything but the graph, its old weights file and the manifest is carried over unchanged.
   const skip = new Set([manifest.model, MANIFEST_FILE, ...(manifest.externalData ? [manifest.externalData] : [])].map((p) => join(source, p)))
   await cp(source, target, { recursive: true, filter: (path) => !skip.has(resolve(path)) })
-  const keptOutputs = pruning === null ? manifest.outputs : manifest.outputs.filter((o) => pruning.outputs.includes(o.name))
+  const keptOutputs = manifest.outputs.filter((o) => pruning.outputs.includes(o.name))
 
   const host = cpuFingerprint()
   const fusedOps = fusedOpCounts(counts)

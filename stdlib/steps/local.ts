@@ -45,7 +45,8 @@ const withDeployments = <A>(dirs: readonly string[], threads: number, use: (ds: 
 
 export const compile = defineStep({
   name: "compile",
-  version: 1,
+  // 2: the last layer runs on the first token only whenever the kept outputs allow it.
+  version: 2,
   params: z.object({
     /** "cpu": ONNX Runtime on this machine; "auto" picks it too until an accelerator toolchain is installed. */
     target: z.enum(["cpu", "auto"]).default("auto"),
@@ -54,8 +55,9 @@ export const compile = defineStep({
     allowMissing: z.array(z.enum(["attention", "skip-layer-norm", "int8-matmul"])).default([]),
     disabledOptimizers: z.array(z.string()).default([]),
     /**
-     * Keep only these outputs, e.g. ["sentence_embedding"]; with CLS pooling (or a reranker's logits)
-     * the last layer then runs on the first token only. Absent: every output, graph as exported.
+     * Keep only these outputs, e.g. ["sentence_embedding"] (absent: every output). When the kept
+     * outputs read only the first token (CLS pooling without last_hidden_state, a reranker's logits),
+     * the last layer runs on that token only.
      */
     outputs: z.array(z.string().min(1)).min(1).optional(),
   }),
@@ -78,10 +80,8 @@ export const compile = defineStep({
       )
       yield* ctx.log(`fused ops: ${Object.entries(result.fusedOps).map(([op, n]) => `${op} ×${n}`).join(", ") || "none"}`)
       const pruning = result.pruning
-      if (pruning !== null) {
-        yield* ctx.log(`outputs: ${pruning.outputs.join(", ")}${pruning.dropped.length > 0 ? ` (dropped ${pruning.dropped.join(", ")})` : ""}`)
-        yield* ctx.log(pruning.firstToken ? "first-token pruning: the last layer runs on the first token only" : `first-token pruning not applied: ${pruning.reason}`)
-      }
+      yield* ctx.log(`outputs: ${pruning.outputs.join(", ")}${pruning.dropped.length > 0 ? ` (dropped ${pruning.dropped.join(", ")})` : ""}`)
+      yield* ctx.log(pruning.firstToken ? "first-token pruning: the last layer runs on the first token only" : `first-token pruning not applied: ${pruning.reason}`)
     }),
 })
 
