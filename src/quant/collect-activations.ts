@@ -7,7 +7,7 @@ import type { CalibrationSample } from "../calibration/index.ts"
 import { writeModel, type OnnxModel } from "../onnx/index.ts"
 import { sampleFeeds, withSession } from "./ort-feeds.ts"
 
-/** What a data pass feeds: ActivationCalibrator (ranges) or ChannelAbsMax (per-channel maxima). */
+/** What a data pass feeds: ActivationCalibrator (ranges) or ChannelRanges (per-channel min/max). */
 export interface ActivationObserver {
   observe(tensor: string, data: Float32Array, dims: readonly number[]): void
 }

@@ -11,7 +11,7 @@
 //   await verifyIntegerKernels(join("out", r.file))   // { integerKernels: { "com.microsoft:MatMulIntegerToFloat": 48, … } }
 
 export { AbsHistogram } from "./abs-histogram.ts"
-export { ChannelAbsMax } from "./channel-abs-max.ts"
+export { channelAbsMax, ChannelRanges, type ChannelRange } from "./channel-ranges.ts"
 export {
   ActivationCalibrator,
   CalibrationOptionsSchema,

@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { readCalibrationSet, type CalibrationSample } from "../calibration/index.ts"
 import { readModel, writeModel, type OnnxModel, type WrittenModel } from "../onnx/index.ts"
 import { ActivationCalibrator, calibratedRange } from "./calibration.ts"
-import { ChannelAbsMax } from "./channel-abs-max.ts"
+import { ChannelRanges, type ChannelRange } from "./channel-ranges.ts"
 import { collectActivations } from "./collect-activations.ts"
 import { resolveExclusions, type Exclusions } from "./exclude.ts"
 import { fidelityOutput, measureFidelity, runOutput, type Fidelity } from "./fidelity.ts"
@@ -69,23 +69,25 @@ const withTmp = async <T>(context: QuantizeContext, body: (dir: string) => Promi
 const smoothModel = async (model: OnnxModel, smoothing: ResolvedSmoothing, samples: readonly CalibrationSample[], ignorePadding: boolean, context: QuantizeContext, tmp: string) => {
   const started = Date.now()
   const groups = smoothGroups(model)
-  let channelMax: (activation: string) => Float32Array | undefined
+  let channelRange: (activation: string) => ChannelRange | undefined
   if (smoothing.from === "calibration") {
     if (samples.length === 0) throw new QuantError("bad-option", "smooth.from", `"calibration" needs calibration samples; the set has none left after holding out samples`)
-    const observed = new ChannelAbsMax()
+    const observed = new ChannelRanges()
     await collectActivations(model, groups.map((g) => g.activation), samples, observed, { tmpDir: join(tmp, "smoothing"), ignorePadding, ...(context.threads !== undefined ? { threads: context.threads } : {}) })
-    channelMax = (a) => observed.result(a)
+    channelRange = (a) => observed.result(a)
   } else {
     const byActivation = new Map(groups.map((g) => [g.activation, layerNormChannelEstimate(model, g.activation, g.channels)]))
-    channelMax = (a) => byActivation.get(a)
+    channelRange = (a) => byActivation.get(a)
   }
-  const smoothed = applySmoothing(model, groups, channelMax, {
+  const smoothed = applySmoothing(model, groups, channelRange, {
     alpha: smoothing.alpha,
     from: smoothing.from,
     samples: smoothing.from === "calibration" ? samples.length : 0,
     minSpread: smoothing.minSpread,
+    shift: smoothing.shift,
   })
-  context.log?.(`smoothed ${smoothed.record.activations.length} activations (α ${smoothing.alpha}, from ${smoothing.from}) in ${Date.now() - started} ms`)
+  const shifted = smoothed.record.activations.filter((a) => a.shift.site !== null).length
+  context.log?.(`smoothed ${smoothed.record.activations.length} activations (α ${smoothing.alpha}, from ${smoothing.from}; ${shifted} shifted) in ${Date.now() - started} ms`)
   return smoothed
 }
 

@@ -67,6 +67,11 @@ export const SmoothOptionSchema = z.union([
        * many times the median channel max (outlier channels). LayerNorm estimates are always used.
        */
       minSpread: z.number().gte(1).default(4),
+      /**
+       * Centre each channel of an activation on its observed (or LayerNorm-estimated) range before
+       * quantizing, folding the shift into constants (Outlier Suppression+); see smooth.ts.
+       */
+      shift: z.boolean().default(true),
     })
     .strict(),
 ])
@@ -153,15 +158,16 @@ export interface ResolvedSmoothing {
   readonly alpha: number
   readonly from: "calibration" | "layernorm"
   readonly minSpread: number
+  readonly shift: boolean
 }
 
 /** Applies the defaults: on when calibration data exists, observed channel maxima when there are samples. */
 export const resolveSmoothing = (options: DynamicInt8Options | StaticInt8Options): ResolvedSmoothing | undefined => {
   const smooth = options.smooth
   if (smooth === false || (smooth === undefined && options.calibration === undefined)) return undefined
-  const spec = typeof smooth === "object" ? smooth : { alpha: 0.5, from: undefined, minSpread: 4 }
+  const spec = typeof smooth === "object" ? smooth : { alpha: 0.5, from: undefined, minSpread: 4, shift: true }
   const from = spec.from ?? (options.calibration !== undefined ? "calibration" : "layernorm")
-  return { alpha: spec.alpha, from, minSpread: from === "calibration" ? spec.minSpread : 1 }
+  return { alpha: spec.alpha, from, minSpread: from === "calibration" ? spec.minSpread : 1, shift: spec.shift }
 }
 
 /** The deepest issue of a failed union branch, so "smooth.alpha" is named instead of "smooth". */

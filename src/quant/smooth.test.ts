@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { readCalibrationSet, writeCalibrationSet, type CalibrationSample } from "../calibration/index.ts"
 import { GraphBuilder, opTypeCounts, tensorToFloat32, writeModel } from "../onnx/index.ts"
-import { ChannelAbsMax } from "./channel-abs-max.ts"
+import { channelAbsMax, ChannelRanges } from "./channel-ranges.ts"
 import { collectActivations } from "./collect-activations.ts"
 import { compareOutputs, fidelityOutput, runOutput } from "./fidelity.ts"
 import { verifyIntegerKernels } from "./integer-kernels.ts"
@@ -38,7 +38,7 @@ beforeAll(async () => {
 
 const observedMaxima = async (model = encoder.model) => {
   const groups = smoothGroups(model)
-  const observed = new ChannelAbsMax()
+  const observed = new ChannelRanges()
   await collectActivations(model, groups.map((g) => g.activation), samples.slice(0, 24), observed, { tmpDir: join(root, `stats-${Math.random()}`.replace(".", "")), ignorePadding: true })
   return { groups, observed }
 }
@@ -62,6 +62,11 @@ describe("smoothing rewrite", () => {
     expect(record.activations).toHaveLength(4 * encoder.layers)
     // The LayerNorm outputs also feed residual Adds, so 1/s is a Mul there, not folded.
     expect(record.activations.every((a) => a.via === "mul")).toBe(true)
+    // Shifts fold into LayerNorm β (QKV and FFN-up inputs) and the attention's V bias (attention-output input); GELU outputs cannot take one.
+    const sites = record.activations.map((a) => a.shift.site)
+    expect(sites.filter((x) => x === "layernorm")).toHaveLength(2 * encoder.layers)
+    expect(sites.filter((x) => x === "attention")).toHaveLength(encoder.layers)
+    expect(record.activations.filter((a) => a.shift.site === null).every((a) => /Gelu|Mul|Erf/.test(a.shift.reason ?? ""))).toBe(true)
     expect(opTypeCounts(model).Mul ?? 0).toBe((opTypeCounts(encoder.model).Mul ?? 0) + 4 * encoder.layers)
     const qkv = record.activations.find((a) => a.nodes.some((n) => n.endsWith("attention/self/Attention")))!
     expect(qkv.nodes).toHaveLength(1)
@@ -70,9 +75,12 @@ describe("smoothing rewrite", () => {
     // The re-observed smoothed activation has the flat range the record predicts.
     const again = await observedMaxima(model)
     const smoothedInput = again.groups.find((g) => g.targets.some((t) => t.kind === "attention"))!
-    const maxima = again.observed.result(smoothedInput.activation)
+    const maxima = channelAbsMax(again.observed.result(smoothedInput.activation))
     const channelMax = Math.max(...maxima)
     expect(channelMax / [...maxima].sort((a, b) => a - b)[maxima.length >> 1]!).toBeCloseTo(qkv.spreadAfter, 1)
+    // Centred: each re-observed channel's range is symmetric about 0 after the shift.
+    const range = again.observed.result(smoothedInput.activation)
+    for (let j = 0; j < range.max.length; j++) expect(Math.abs(range.max[j]! + range.min[j]!)).toBeLessThan(0.05 * (range.max[j]! - range.min[j]!) + 1e-4)
   }, 15_000)
 
   test("an activation read only by the targets folds 1/s into LayerNorm γ/β (no Mul), exactly", async () => {
@@ -88,7 +96,8 @@ describe("smoothing rewrite", () => {
     const groups = smoothGroups(model)
     expect(groups).toHaveLength(1)
     const estimate = layerNormChannelEstimate(model, groups[0]!.activation, H, 4)!
-    expect(estimate[2]).toBeCloseTo(40 + 4 * 30, 4)
+    expect(estimate.min[2]).toBeCloseTo(-40 - 4 * 30, 4)
+    expect(estimate.max[2]).toBeCloseTo(-40 + 4 * 30, 4)
     const { model: smoothed, record } = applySmoothing(model, groups, () => estimate, { alpha: 0.5, from: "layernorm", samples: 0 })
     expect(record.activations[0]!.via).toBe("layernorm")
     expect(opTypeCounts(smoothed).Mul).toBeUndefined()
@@ -121,7 +130,7 @@ describe("smoothing rewrite", () => {
     g.output(g.op("MatMul", [z, w], { name: "b/MatMul", output: "b" }), "float32", ["batch", H])
     const model = g.build()
     const groups = smoothGroups(model).filter((gr) => gr.targets.some((t) => t.node.name === "a/MatMul"))
-    const { model: smoothed } = applySmoothing(model, groups, () => Float32Array.of(100, 1, 1, 1), { alpha: 0.5, from: "calibration", samples: 1 })
+    const { model: smoothed } = applySmoothing(model, groups, () => ({ min: Float32Array.of(-100, -1, -1, -1), max: Float32Array.of(100, 1, 1, 1) }), { alpha: 0.5, from: "calibration", samples: 1 })
     const original = tensorToFloat32(smoothed.graph.initializers.find((t) => t.name === "tied.weight")!)
     expect([...original]).toEqual(Array.from({ length: H * H }, (_, i) => i + 1))
     const a = smoothed.graph.nodes.find((n) => n.name === "a/MatMul")!
@@ -143,9 +152,13 @@ describe("quantizeModel with smoothing", () => {
     expect(plain.result.record.details.smooth).toBe(false)
     const record = smoothed.result.record.details.smooth as SmoothRecord
     expect(record).toMatchObject({ alpha: 0.5, from: "calibration", samples: 24, minSpread: 4 })
-    // Only the activations with outlier channels (the LayerNorm outputs feeding QKV and FFN-up) are smoothed.
-    expect(record.activations.every((a) => a.tensor.endsWith("LayerNormalization_output_0"))).toBe(true)
-    expect(record.activations).toHaveLength(2 * encoder.layers)
+    // Only the activations with outlier channels (the LayerNorm outputs feeding QKV and FFN-up) are scaled;
+    // the attention outputs are only shifted, and the GELU outputs feeding FFN-down are left alone.
+    const scaled = record.activations.filter((a) => a.via !== "none")
+    expect(scaled.every((a) => a.tensor.endsWith("LayerNormalization_output_0"))).toBe(true)
+    expect(scaled).toHaveLength(2 * encoder.layers)
+    expect(record.activations.filter((a) => a.via === "none").every((a) => a.shift.site === "attention")).toBe(true)
+    expect(record.skipped).toHaveLength(encoder.layers)
     expect(record.skipped.map((s) => s.reason).every((r) => r.startsWith("no outlier channels"))).toBe(true)
     expect(1 - smoothed.f.mean).toBeLessThan((1 - plain.f.mean) / 2)
     const proof = await verifyIntegerKernels(join(root, "dyn-smooth", smoothed.result.file))
