@@ -89,6 +89,12 @@ export interface GptqOptions {
   readonly damp?: number
   /** Rows rounded per block before their error is pushed onto the remaining rows at once. */
   readonly block?: number
+  /**
+   * Round input channels in order of decreasing Hessian diagonal (GPTQ's "act order", default true):
+   * the channels carrying the most input energy go first, while every later row can still absorb
+   * their error.
+   */
+  readonly actOrder?: boolean
 }
 
 /**
@@ -129,6 +135,20 @@ export const gptqRoundColumns = (data: Float32Array, rows: number, cols: number,
   if (data.length !== rows * cols) throw new QuantError("bad-shape", subject, `expected ${rows}×${cols} weight values, got ${data.length}`)
   if (hessian.length !== rows * rows) throw new QuantError("bad-shape", subject, `the Hessian of its input has ${Math.round(Math.sqrt(hessian.length))} channels, expected ${rows} (the weight's rows)`)
   if (scales.length !== 1 && scales.length !== cols) throw new QuantError("bad-params", subject, `expected 1 or ${cols} scales, got ${scales.length}`)
+  if (options.actOrder === false) return roundInOrder(data, rows, cols, scales, hessian, subject, options)
+  const order = Array.from({ length: rows }, (_, i) => i).sort((a, b) => hessian[b * rows + b]! - hessian[a * rows + a]! || a - b)
+  const permuted = new Float32Array(rows * cols)
+  for (let r = 0; r < rows; r++) permuted.set(data.subarray(order[r]! * cols, (order[r]! + 1) * cols), r * cols)
+  const h = new Float64Array(rows * rows)
+  for (let i = 0; i < rows; i++) for (let j = 0; j < rows; j++) h[i * rows + j] = hessian[order[i]! * rows + order[j]!]!
+  const rounded = roundInOrder(permuted, rows, cols, scales, h, subject, options)
+  const q = new Int8Array(rows * cols)
+  for (let r = 0; r < rows; r++) q.set(rounded.data.subarray(r * cols, (r + 1) * cols), order[r]! * cols)
+  return { data: q, scales }
+}
+
+/** GPTQ over the rows in their stored order. */
+const roundInOrder = (data: Float32Array, rows: number, cols: number, scales: Float32Array, hessian: Float64Array, subject: string, options: GptqOptions): QuantizedWeight => {
   const damp = options.damp ?? 0.01
   const block = Math.max(1, options.block ?? 128)
   const k = rows

@@ -125,6 +125,7 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
       method: "gptq",
       damp: GPTQ_DAMP,
       block: GPTQ_BLOCK,
+      order: "decreasing Hessian diagonal (act order)",
       samples: calibrate.length,
       tokens: Math.max(0, ...tensors.map((t) => hessians.tokens(t))),
       activations: tensors.length,
