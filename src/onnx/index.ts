@@ -20,6 +20,7 @@
 // string[] → strings, tensor(...) → tensor; booleans become ints. Override with attr.float(1) etc.
 
 export { attr, tensor, type AttrInput } from "./attributes.ts"
+export { GraphEditor } from "./graph-editor.ts"
 export { GraphBuilder, irVersionForOpset, type GraphBuilderOptions, type NodeOptions, type NodeOutputs } from "./builder.ts"
 export { checkModel, describeNode, findModelIssues } from "./checker.ts"
 export { elementTypeFromOnnx, isElementType, onnxDataTypeOf, rawByteLength, type ElementType } from "./dtype.ts"

@@ -7,7 +7,7 @@
 import { attr, opKey, tensorToFloat32, type Attribute, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
 import { resolveExclusions, type ExcludeSpec } from "./exclude.ts"
 import { float32ToFloat16 } from "../tensor/index.ts"
-import { GraphEditor } from "./graph-editor.ts"
+import { GraphEditor } from "../onnx/index.ts"
 import { inferValueTypes } from "./value-types.ts"
 
 export interface Fp16ConversionOptions {

@@ -3,7 +3,7 @@
 
 import type { OnnxModel } from "../onnx/index.ts"
 import type { GptqWeightRounder } from "./gptq.ts"
-import { GraphEditor } from "./graph-editor.ts"
+import { GraphEditor } from "../onnx/index.ts"
 import { rewriteInt8, type ActivationMode, type QuantizedNode } from "./int8-rewrite.ts"
 import { findTargets, type QuantTarget, type SkippedNode } from "./targets.ts"
 import type { QuantizedWeight, WeightGranularity } from "./weight-quant.ts"

@@ -21,7 +21,7 @@
 // evaluates any mix of int8 and float targets by its flag feeds.
 
 import { type Attribute, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
-import type { GraphEditor } from "./graph-editor.ts"
+import type { GraphEditor } from "../onnx/index.ts"
 import type { QuantParams } from "./params.ts"
 import type { GptqWeightRounder } from "./gptq.ts"
 import type { AttentionTarget, GatherTarget, LinearTarget, QuantTarget } from "./targets.ts"

@@ -2,7 +2,7 @@
 // output, FFN up/down), heads outside the layers, whole layers, and each group's MACs per token.
 
 import { expect, test } from "bun:test"
-import { GraphEditor } from "./graph-editor.ts"
+import { GraphEditor } from "../onnx/index.ts"
 import { groupTargets, matmulRole } from "./matmul-groups.ts"
 import { findTargets, type QuantTarget } from "./targets.ts"
 import { buildTestEncoder } from "./test-encoder.ts"

@@ -9,7 +9,7 @@
 
 import { opKey, tensorToFloat32, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
 import { channelAbsMax, type ChannelRange } from "./channel-ranges.ts"
-import { GraphEditor } from "./graph-editor.ts"
+import { GraphEditor } from "../onnx/index.ts"
 import { QuantError } from "./quant-error.ts"
 import { findTargets, type AttentionTarget, type LinearTarget } from "./targets.ts"
 

@@ -11,7 +11,7 @@
 // so the Where stays after the Add.
 
 import type { OnnxModel } from "../onnx/index.ts"
-import { GraphEditor } from "./graph-editor.ts"
+import { GraphEditor } from "../onnx/index.ts"
 import { rewriteInt8, type Int8RewriteOptions, type QuantizedNode } from "./int8-rewrite.ts"
 import { QuantError } from "./quant-error.ts"
 import type { QuantTarget } from "./targets.ts"

@@ -4,7 +4,7 @@
 // never a candidate.
 
 import { tensorToFloat32, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
-import type { GraphEditor } from "./graph-editor.ts"
+import type { GraphEditor } from "../onnx/index.ts"
 import { nodeLayerIndex } from "./layer-index.ts"
 
 export interface LinearTarget {

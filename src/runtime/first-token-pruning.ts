@@ -4,7 +4,7 @@
 // embeddings cost about 10/12 less of that layer. An ONNX → ONNX pass on the exported graph.
 import type { Attribute, OnnxModel, OnnxNode, OnnxTensor } from "../onnx/index.ts"
 import { normalizeDomain, readTensorBytes } from "../onnx/index.ts"
-import { GraphEditor } from "../quant/graph-editor.ts"
+import { GraphEditor } from "../onnx/index.ts"
 import { RuntimeError } from "./errors.ts"
 
 export interface FirstTokenPruning {

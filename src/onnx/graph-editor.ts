@@ -1,9 +1,9 @@
-// A mutable working copy of an ONNX graph for the quantization passes: producer/consumer lookups,
+// A mutable working copy of an ONNX graph for graph passes (quantization, pruning): producer/consumer lookups,
 // fresh value and node names, node replacement in place, initializer bookkeeping, and a rebuild
 // that drops unused initializers, adds opset imports and restores topological order.
 
-import { normalizeDomain, type OnnxModel, type OnnxNode, type OnnxTensor, type ValueInfo } from "../onnx/index.ts"
-import { QuantError } from "./quant-error.ts"
+import { OnnxBuildError } from "./errors.ts"
+import { normalizeDomain, type OnnxModel, type OnnxNode, type OnnxTensor, type ValueInfo } from "./model.ts"
 
 export class GraphEditor {
   readonly source: OnnxModel
@@ -72,7 +72,7 @@ export class GraphEditor {
 
   /** Adds (or replaces, when `replace`) an initializer. */
   setInitializer(tensor: OnnxTensor, options: { replace?: boolean } = {}): string {
-    if (this.initializers.has(tensor.name) && !options.replace) throw new QuantError("bad-params", tensor.name, "internal error: initializer name already used")
+    if (this.initializers.has(tensor.name) && !options.replace) throw new OnnxBuildError(`${tensor.name}: internal error: initializer name already used`)
     this.initializers.set(tensor.name, tensor)
     this.usedNames.add(tensor.name)
     return tensor.name
@@ -127,7 +127,7 @@ export class GraphEditor {
 
   private findSlot(node: OnnxNode): number {
     const slot = this.slotOf.get(node)
-    if (slot === undefined) throw new QuantError("bad-params", node.name, "internal error: node is not in the graph being edited")
+    if (slot === undefined) throw new OnnxBuildError(`${node.name}: internal error: node is not in the graph being edited`)
     return slot
   }
 
@@ -191,7 +191,7 @@ export const topologicalOrder = (nodes: readonly OnnxNode[], available: Readonly
   }
   if (order.length !== nodes.length) {
     const stuck = nodes.find((_, i) => !done.has(i))!
-    throw new QuantError("bad-params", stuck.name, "internal error: the rewritten graph has a cycle")
+    throw new OnnxBuildError(`${stuck.name}: internal error: the rewritten graph has a cycle`)
   }
   return order
 }
