@@ -158,6 +158,18 @@ describe('weightRounding: "gptq" on an encoder', () => {
       expect(gptq.loss).toBeLessThan(0.8 * nearest.loss)
     })
 
+  test("fewer calibration tokens than input channels is warned about (the Hessians are rank-deficient) and the widest input recorded", async () => {
+    const lines: string[] = []
+    // 38 of 40 samples held out: two samples of at most 16 tokens each, for 64-channel inputs.
+    const { record } = await quantizeOnnxModel(encoder.model, { scheme: "dynamic-int8", calibration, heldOut: 38, weightRounding: "gptq" }, { tmpDir: join(root, "few-tokens"), log: (l) => lines.push(l) })
+    const rounding = record.details.weightRounding as { tokens: number; widestInput: number }
+    expect(rounding.tokens).toBeLessThan(rounding.widestInput)
+    expect(lines.some((l) => l.includes(`${rounding.tokens} calibration tokens for inputs of up to ${rounding.widestInput} channels`))).toBe(true)
+    const enough: string[] = []
+    await quantizeOnnxModel(encoder.model, { scheme: "dynamic-int8", calibration, heldOut: 8, weightRounding: "gptq" }, { tmpDir: join(root, "enough-tokens"), log: (l) => enough.push(l) })
+    expect(enough.some((l) => l.includes("rank-deficient"))).toBe(false)
+  })
+
   test("gptq without a calibration set is an error naming weightRounding", async () => {
     const attempt = quantizeOnnxModel(encoder.model, { scheme: "dynamic-int8", weightRounding: "gptq" })
     await expect(attempt).rejects.toBeInstanceOf(QuantError)

@@ -116,7 +116,9 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
     // After smoothing, so each Hessian describes the input the (smoothed) weight actually multiplies.
     if (calibrate.length === 0) throw new QuantError("bad-option", "weightRounding", `"gptq" needs calibration samples; the set has none left after holding out samples`)
     const started = Date.now()
-    const tensors = new Int8Planner(model, plannerOptions).activationTensors()
+    const candidates = new Int8Planner(model, plannerOptions)
+    const tensors = candidates.activationTensors()
+    const widestInput = Math.max(0, ...candidates.targets.map((t) => (t.kind === "gather" ? 0 : t.weight.k)))
     const hessians = new HessianAccumulator()
     // Real tokens only, whatever ignorePadding says for ranges: padding rows are inputs the weights never serve.
     await collectActivations(model, tensors, calibrate, hessians, { tmpDir: join(tmp, "gptq"), ignorePadding: true, ...(threads !== undefined ? { threads } : {}) })
@@ -128,10 +130,16 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
       order: "decreasing Hessian diagonal (act order)",
       samples: calibrate.length,
       tokens: Math.max(0, ...tensors.map((t) => hessians.tokens(t))),
+      widestInput,
       activations: tensors.length,
       hessianSeconds: (Date.now() - started) / 1000,
     }
     context.log?.(`gptq: accumulated ${tensors.length} Hessians on ${calibrate.length} samples in ${Date.now() - started} ms`)
+    const tokens = gptqRecord.tokens as number
+    // XᵀX over fewer tokens than channels is singular: dampening keeps it usable, but the rounding
+    // then knows nothing about most directions of the input.
+    if (tokens < widestInput)
+      context.log?.(`gptq: warning: ${tokens} calibration tokens for inputs of up to ${widestInput} channels; those Hessians are rank-deficient — give more calibration text (at least ${widestInput} real tokens)`)
   }
   const planner = new Int8Planner(model, { ...plannerOptions, ...(rounder !== undefined ? { rounder } : {}) })
 
