@@ -11,7 +11,7 @@
 // into constants (Outlier Suppression+), then SmoothQuant scaling where outlier channels remain; one
 // row shows SmoothQuant scaling alone. GPTQ rows (weightRounding: "gptq", act order) beside them:
 // dynamic + smooth + gptq, the same with auto mixed precision (budget 0.995), static + smooth + gptq + auto mixed.
-//   bun run bench/quantize.ts [--dir DIR] [--data DIR] [--texts 500] [--calibration 160] [--rounds 5] [--no-reranker] [--keep]
+//   bun run bench/quantize.ts [--dir DIR] [--data DIR] [--texts 500] [--calibration 640] [--reranker-calibration 160] [--rounds 5] [--no-reranker] [--keep]
 //                             [--only gptq[,…]] [--method percentile]
 // --only: just fp32 and the embedding rows whose name contains one of the comma-separated strings (no
 // reranker); the static method is then --method instead of the best on held-out samples.
@@ -37,7 +37,10 @@ const { values } = parseArgs({
     dir: { type: "string" },
     data: { type: "string", default: resolve(import.meta.dir, "..", "..", "shared", "data") },
     texts: { type: "string", default: "500" },
-    calibration: { type: "string", default: "160" },
+    // 640 STS-B sentences ≈ 7,700 real tokens: GPTQ's Hessians for the 1,536-wide FFN input need more
+    // tokens than channels (160 sentences gave ~1,300: rank-deficient).
+    calibration: { type: "string", default: "640" },
+    "reranker-calibration": { type: "string", default: "160" },
     seqlen: { type: "string", default: "128" },
     rounds: { type: "string", default: "5" },
     threads: { type: "string", default: "2" },
@@ -51,6 +54,7 @@ const { values } = parseArgs({
 const threads = Number(values.threads)
 const evalCount = Number(values.texts)
 const calibrationCount = Number(values.calibration)
+const rerankerCalibrationCount = Number(values["reranker-calibration"])
 const seqlen = Number(values.seqlen)
 const rounds = Number(values.rounds)
 const data = resolve(values.data!)
@@ -333,7 +337,7 @@ try {
     const [, rerankCalibrateMs] = await timed(async () => {
       const tokenizer = await loadTokenizer(rerankerDir, { maxLength: seqlen })
       // STS-B dev sentence pairs: (query, passage)-shaped input unrelated to the eval pairs.
-      const calibrationPairs = stsDev.slice(0, calibrationCount).map((p) => [p.sentence1, p.sentence2] as const)
+      const calibrationPairs = stsDev.slice(0, rerankerCalibrationCount).map((p) => [p.sentence1, p.sentence2] as const)
       writeCalibrationSet(tokenizer.encodePairs(calibrationPairs, { padding: "max_length", maxLength: seqlen }), rerankCalibration, { seqlen, padId: tokenizer.padTokenId })
     })
     const rerankVariants: Variant[] = [
