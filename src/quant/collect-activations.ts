@@ -10,6 +10,8 @@ import { sampleFeeds, withSession } from "./ort-feeds.ts"
 /** What a data pass feeds: ActivationCalibrator (ranges) or ChannelRanges (per-channel min/max). */
 export interface ActivationObserver {
   observe(tensor: string, data: Float32Array, dims: readonly number[]): void
+  /** Awaited after every sample: lets an observer hand buffered work to an asynchronous engine. */
+  settle?(): Promise<void>
 }
 
 export interface CollectedActivations {
@@ -51,6 +53,7 @@ export const collectActivations = async (
           const trim = options.ignorePadding && perToken
           calibrator.observe(name, trim ? data.subarray(0, (data.length / seq) * length) : data, trim ? [1, length, ...tensor.dims.slice(2)] : tensor.dims)
         }
+        await calibrator.settle?.()
       }
     },
     options.threads !== undefined ? { threads: options.threads } : {},

@@ -10,6 +10,7 @@ import { readCalibrationSet, writeCalibrationSet, type CalibrationSample } from 
 import { writeModel } from "../onnx/index.ts"
 import { compareOutputs, fidelityOutput, runOutput } from "./fidelity.ts"
 import { gptqRoundColumns, HessianAccumulator } from "./gptq.ts"
+import { GramSessions } from "./gram.ts"
 import { QuantError } from "./quant-error.ts"
 import { quantizeOnnxModel } from "./quantize-model.ts"
 import { buildTestEncoder, testTokenRows } from "./test-encoder.ts"
@@ -67,6 +68,40 @@ describe("Hessian accumulation", () => {
         expect(h[i * k + j]).toBeCloseTo(2 * s, 6)
       }
     expect(acc.result("never")).toBeUndefined()
+  })
+
+  test("through ONNX Runtime (GramSessions) the sums match the float64 loop: full blocks, a partial one, two channel counts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kiln-gram-"))
+    const gram = new GramSessions({ tmpDir: dir, threads: 1 })
+    try {
+      const engine = new HessianAccumulator(gram)
+      const loop = new HessianAccumulator()
+      const wide = randomMatrix(1300 * 48, 7)
+      const narrow = randomMatrix(70 * 5, 8)
+      for (const acc of [engine, loop]) {
+        acc.observe("wide", wide.subarray(0, 700 * 48), [1, 700, 48])
+        await acc.settle()
+        acc.observe("wide", wide.subarray(700 * 48), [1, 600, 48])
+        acc.observe("narrow", narrow, [70, 5])
+      }
+      expect(() => engine.result("wide")).toThrow(/settled/)
+      await engine.settle(true)
+      for (const name of ["wide", "narrow"]) {
+        const a = engine.result(name)!
+        const b = loop.result(name)!
+        let worst = 0
+        let scale = 0
+        for (let i = 0; i < a.length; i++) {
+          worst = Math.max(worst, Math.abs(a[i]! - b[i]!))
+          scale = Math.max(scale, Math.abs(b[i]!))
+        }
+        expect(worst).toBeLessThan(1e-5 * scale)
+        expect(engine.tokens(name)).toBe(loop.tokens(name))
+      }
+    } finally {
+      await gram.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test("a channel count that changes between samples is an error naming the tensor", () => {

@@ -4,12 +4,15 @@
 // inputs shrinks. Scales are the nearest-rounding ones; only which int8 value each weight gets changes.
 
 import type { ActivationObserver } from "./collect-activations.ts"
+import type { GramSessions } from "./gram.ts"
 import { QuantError } from "./quant-error.ts"
 import { roundHalfToEven } from "./round.ts"
 import type { QuantizedWeight } from "./weight-quant.ts"
 
 /** Tokens buffered before they are folded into XᵀX: one pass over H per chunk keeps its rows in cache. */
 const TOKEN_CHUNK = 64
+/** Tokens per XᵀX block handed to ONNX Runtime (GramSessions): large enough to keep its GEMM busy. */
+const GRAM_CHUNK = 512
 
 interface HessianState {
   readonly k: number
@@ -18,29 +21,67 @@ interface HessianState {
   readonly chunk: Float64Array
   buffered: number
   tokens: number
+  /** Full blocks of rows waiting for `settle` (with a GramSessions), and the block being filled. */
+  readonly blocks: Float32Array[]
+  block: Float32Array
+  blockRows: number
 }
 
 /**
  * Σ xᵀx over every row (token) of each observed activation, in float64. Feed it real tokens only
  * (collectActivations with ignorePadding: true): padding rows would teach it inputs the model never sees.
+ * With `gram`, blocks of rows go to ONNX Runtime as they fill (`settle`, which collectActivations
+ * awaits after every sample); without it, a JavaScript loop folds them in.
  */
 export class HessianAccumulator implements ActivationObserver {
   private readonly states = new Map<string, HessianState>()
   /** Milliseconds spent folding tokens into the sums. */
   milliseconds = 0
 
+  constructor(private readonly gram?: GramSessions) {}
+
+  /** Sends every full block (and, with `all`, the partial ones) through ONNX Runtime into the sums. */
+  async settle(all = false): Promise<void> {
+    if (this.gram === undefined) return
+    const started = performance.now()
+    for (const state of this.states.values()) {
+      if (all && state.blockRows > 0) {
+        state.blocks.push(state.block.slice(0, state.blockRows * state.k))
+        state.blockRows = 0
+      }
+      for (let rows = state.blocks.shift(); rows !== undefined; rows = state.blocks.shift()) {
+        const g = await this.gram.gram(rows, state.k)
+        for (let i = 0; i < g.length; i++) state.sum[i]! += g[i]!
+      }
+    }
+    this.milliseconds += performance.now() - started
+  }
+
   observe(tensor: string, data: Float32Array, dims: readonly number[]): void {
     const k = dims.at(-1)
     if (k === undefined || k === 0 || data.length % k !== 0)
       throw new QuantError("bad-shape", tensor, `expected an activation [..., channels] to accumulate a Hessian, got dims [${dims.join(", ")}] with ${data.length} values`)
     let state = this.states.get(tensor)
-    if (state === undefined) this.states.set(tensor, (state = { k, sum: new Float64Array(k * k), chunk: new Float64Array(TOKEN_CHUNK * k), buffered: 0, tokens: 0 }))
+    if (state === undefined) {
+      const gram = this.gram !== undefined
+      state = { k, sum: new Float64Array(k * k), chunk: new Float64Array(gram ? 0 : TOKEN_CHUNK * k), buffered: 0, tokens: 0, blocks: [], block: new Float32Array(gram ? GRAM_CHUNK * k : 0), blockRows: 0 }
+      this.states.set(tensor, state)
+    }
     if (state.k !== k) throw new QuantError("bad-shape", tensor, `activation has ${k} channels here but ${state.k} in an earlier sample`)
     const started = performance.now()
     for (let row = 0; row < data.length; row += k) {
+      state.tokens++
+      if (this.gram !== undefined) {
+        state.block.set(data.subarray(row, row + k), state.blockRows * k)
+        if (++state.blockRows === GRAM_CHUNK) {
+          state.blocks.push(state.block)
+          state.block = new Float32Array(GRAM_CHUNK * k)
+          state.blockRows = 0
+        }
+        continue
+      }
       state.chunk.set(data.subarray(row, row + k), state.buffered * k)
       state.buffered++
-      state.tokens++
       if (state.buffered === TOKEN_CHUNK) fold(state)
     }
     this.milliseconds += performance.now() - started
@@ -50,10 +91,11 @@ export class HessianAccumulator implements ActivationObserver {
     return this.states.get(tensor)?.tokens ?? 0
   }
 
-  /** H = 2·XᵀX of a tensor as a full symmetric [k, k] matrix, or undefined when it was never observed. */
+  /** H = 2·XᵀX of a tensor as a full symmetric [k, k] matrix, or undefined when it was never observed. With a GramSessions, `settle(true)` first. */
   result(tensor: string): Float64Array | undefined {
     const state = this.states.get(tensor)
     if (state === undefined || state.tokens === 0) return undefined
+    if (state.blocks.length > 0 || state.blockRows > 0) throw new QuantError("bad-params", tensor, "internal error: Hessian read before its blocks were settled")
     const started = performance.now()
     fold(state)
     const { k, sum } = state

@@ -14,6 +14,7 @@ import { resolveExclusions, type Exclusions } from "./exclude.ts"
 import { fidelityOutput, measureFidelity, runOutput, type Fidelity } from "./fidelity.ts"
 import { convertToFloat16 } from "./fp16.ts"
 import { GptqWeightRounder, HessianAccumulator } from "./gptq.ts"
+import { GramSessions } from "./gram.ts"
 import { GraphEditor } from "../onnx/index.ts"
 import { Int8Planner } from "./int8-planner.ts"
 import type { ActivationMode } from "./int8-rewrite.ts"
@@ -119,9 +120,15 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
     const candidates = new Int8Planner(model, plannerOptions)
     const tensors = candidates.activationTensors()
     const widestInput = Math.max(0, ...candidates.targets.map((t) => (t.kind === "gather" ? 0 : t.weight.k)))
-    const hessians = new HessianAccumulator()
-    // Real tokens only, whatever ignorePadding says for ranges: padding rows are inputs the weights never serve.
-    await collectActivations(model, tensors, calibrate, hessians, { tmpDir: join(tmp, "gptq"), ignorePadding: true, ...(threads !== undefined ? { threads } : {}) })
+    const gram = new GramSessions({ tmpDir: join(tmp, "gram"), ...(threads !== undefined ? { threads } : {}) })
+    const hessians = new HessianAccumulator(gram)
+    try {
+      // Real tokens only, whatever ignorePadding says for ranges: padding rows are inputs the weights never serve.
+      await collectActivations(model, tensors, calibrate, hessians, { tmpDir: join(tmp, "gptq"), ignorePadding: true, ...(threads !== undefined ? { threads } : {}) })
+      await hessians.settle(true)
+    } finally {
+      await gram.close()
+    }
     rounder = new GptqWeightRounder(hessians, { damp: GPTQ_DAMP, block: GPTQ_BLOCK })
     gptqRecord = {
       method: "gptq",
