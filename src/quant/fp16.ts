@@ -4,10 +4,9 @@
 // outputs stay float32 unless asked otherwise. Ops ORT has no CPU fp16 kernel for still run: ORT
 // inserts its own Casts around them.
 
-import { attr, opKey, tensorToFloat32, type Attribute, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
+import { attr, GraphEditor, opKey, tensorToFloat32, type Attribute, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
 import { resolveExclusions, type ExcludeSpec } from "./exclude.ts"
 import { float32ToFloat16 } from "../tensor/index.ts"
-import { GraphEditor } from "../onnx/index.ts"
 import { inferValueTypes } from "./value-types.ts"
 
 export interface Fp16ConversionOptions {

@@ -5,6 +5,7 @@
 import * as ort from "onnxruntime-node"
 import { join } from "node:path"
 import { GraphBuilder, writeModel } from "../onnx/index.ts"
+import { openSession } from "./ort-feeds.ts"
 import { QuantError } from "./quant-error.ts"
 
 export class GramSessions {
@@ -22,11 +23,7 @@ export class GramSessions {
         g.output(g.op("MatMul", [g.op("Transpose", [x], { attrs: { perm: [1, 0] } }), x], { output: "gram" }), "float32", [k, k])
         const path = join(this.options.tmpDir, `gram-${k}`, "model.onnx")
         await writeModel(g.build(), path)
-        return ort.InferenceSession.create(path, {
-          executionProviders: ["cpu"],
-          logSeverityLevel: 3,
-          ...(this.options.threads !== undefined ? { intraOpNumThreads: this.options.threads } : {}),
-        })
+        return openSession(path, this.options.threads !== undefined ? { threads: this.options.threads } : {})
       })()
       this.sessions.set(k, session)
     }

@@ -1,9 +1,8 @@
 // Builds int8 variants of one float model: finds the candidates once, then rewrites a fresh copy for
 // any set of excluded nodes (the sensitivity search builds many), reusing quantized weights.
 
-import type { OnnxModel } from "../onnx/index.ts"
+import { GraphEditor, type OnnxModel } from "../onnx/index.ts"
 import type { GptqWeightRounder } from "./gptq.ts"
-import { GraphEditor } from "../onnx/index.ts"
 import { rewriteInt8, type ActivationMode, type QuantizedNode } from "./int8-rewrite.ts"
 import { findTargets, type QuantTarget, type SkippedNode } from "./targets.ts"
 import type { QuantizedWeight, WeightGranularity } from "./weight-quant.ts"

@@ -20,8 +20,7 @@
 // writes fresh values, and Where(flag, int8, float) produces each original output, so one model
 // evaluates any mix of int8 and float targets by its flag feeds.
 
-import { type Attribute, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
-import type { GraphEditor } from "../onnx/index.ts"
+import type { Attribute, GraphEditor, OnnxNode, OnnxTensor } from "../onnx/index.ts"
 import type { QuantParams } from "./params.ts"
 import type { GptqWeightRounder } from "./gptq.ts"
 import type { AttentionTarget, GatherTarget, LinearTarget, QuantTarget } from "./targets.ts"

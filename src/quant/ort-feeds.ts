@@ -42,11 +42,10 @@ export const sampleFeeds = (inputs: readonly ValueInfo[], sample: CalibrationSam
   return { feeds, seq, length: sample.length }
 }
 
-/** Opens a session on a model file, runs `body`, always releases it. */
-export const withSession = async <T>(path: string, body: (session: ort.InferenceSession) => Promise<T>, options: { threads?: number } = {}): Promise<T> => {
-  let session: ort.InferenceSession
+/** A CPU session on a model file; the caller releases it. */
+export const openSession = async (path: string, options: { threads?: number } = {}): Promise<ort.InferenceSession> => {
   try {
-    session = await ort.InferenceSession.create(path, {
+    return await ort.InferenceSession.create(path, {
       executionProviders: ["cpu"],
       logSeverityLevel: 3,
       graphOptimizationLevel: "all",
@@ -55,6 +54,11 @@ export const withSession = async <T>(path: string, body: (session: ort.Inference
   } catch (cause) {
     throw new QuantError("bad-params", path, `ONNX Runtime could not load the model: ${(cause as Error).message}`)
   }
+}
+
+/** Opens a session on a model file, runs `body`, always releases it. */
+export const withSession = async <T>(path: string, body: (session: ort.InferenceSession) => Promise<T>, options: { threads?: number } = {}): Promise<T> => {
+  const session = await openSession(path, options)
   try {
     return await body(session)
   } finally {

@@ -7,9 +7,8 @@
 // and β. In post-LN BERT the LayerNorm output also feeds the residual Add, so there the Mul stays
 // (folding would change the residual stream).
 
-import { opKey, tensorToFloat32, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
+import { GraphEditor, opKey, tensorToFloat32, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
 import { channelAbsMax, type ChannelRange } from "./channel-ranges.ts"
-import { GraphEditor } from "../onnx/index.ts"
 import { QuantError } from "./quant-error.ts"
 import { findTargets, type AttentionTarget, type LinearTarget } from "./targets.ts"
 

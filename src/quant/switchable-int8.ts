@@ -10,8 +10,7 @@
 // configuration (layer 3's Attention float, the rest int8) then differed by 4e-2, cause not found;
 // so the Where stays after the Add.
 
-import type { OnnxModel } from "../onnx/index.ts"
-import { GraphEditor } from "../onnx/index.ts"
+import { GraphEditor, type OnnxModel } from "../onnx/index.ts"
 import { rewriteInt8, type Int8RewriteOptions, type QuantizedNode } from "./int8-rewrite.ts"
 import { QuantError } from "./quant-error.ts"
 import type { QuantTarget } from "./targets.ts"

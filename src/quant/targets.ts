@@ -3,8 +3,7 @@
 // embedding Gathers. Everything else, including MatMuls of two activations (attention scores), is
 // never a candidate.
 
-import { tensorToFloat32, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
-import type { GraphEditor } from "../onnx/index.ts"
+import { tensorToFloat32, type GraphEditor, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
 import { nodeLayerIndex } from "./layer-index.ts"
 
 export interface LinearTarget {

@@ -2,9 +2,7 @@
 // first-token Gather (CLS pooling, the reranker's head), the last encoder layer computes the CLS
 // row alone after its attention — queries for one row, keys/values for all tokens — so the same
 // embeddings cost about 10/12 less of that layer. An ONNX → ONNX pass on the exported graph.
-import type { Attribute, OnnxModel, OnnxNode, OnnxTensor } from "../onnx/index.ts"
-import { normalizeDomain, readTensorBytes } from "../onnx/index.ts"
-import { GraphEditor } from "../onnx/index.ts"
+import { GraphEditor, normalizeDomain, opKey, readTensorBytes, type Attribute, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/index.ts"
 import { RuntimeError } from "./errors.ts"
 
 export interface FirstTokenPruning {
@@ -42,7 +40,7 @@ const int64Tensor = (values: readonly number[]): Omit<OnnxTensor, "name"> => ({
   data: { kind: "bytes", bytes: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) },
 })
 
-const describe = (node: OnnxNode): string => `${normalizeDomain(node.domain) === "" ? "" : `${node.domain}:`}${node.opType} "${node.name}"`
+const describe = (node: OnnxNode): string => `${opKey(node)} "${node.name}"`
 
 /** Removes nodes none of whose outputs is read or is a graph output, until none is left. */
 const removeDeadNodes = (editor: GraphEditor): void => {
@@ -108,7 +106,7 @@ export const pruneFirstToken = (model: OnnxModel): FirstTokenPruning => {
   try {
     return rewrite(model)
   } catch (error) {
-    if (error instanceof PatternMismatch) return { model, pruned: false, reason: error.message, rowNodes: 0 }
+    if (error instanceof PatternMismatch) return reject(model, error.message)
     throw error
   }
 }
@@ -147,7 +145,7 @@ const rewrite = (model: OnnxModel): FirstTokenPruning => {
     ancestors.add(producer)
     pending.push(...producer.inputs.filter((i) => i !== ""))
   }
-  const isAttention = (n: OnnxNode) => n.opType === "Attention" && normalizeDomain(n.domain) === "com.microsoft"
+  const isAttention = (n: OnnxNode) => opKey(n) === "com.microsoft:Attention"
   const attention = editor.nodes.filter((n) => ancestors.has(n)).findLast(isAttention)
   if (attention === undefined) {
     const kinds = [...new Set([...ancestors].filter((n) => n.opType.includes("Attention") || n.opType === "Softmax").map((n) => n.opType))]
