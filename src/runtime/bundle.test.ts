@@ -7,23 +7,14 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { writeBundle } from "./bundle.ts"
 import { Embedder } from "./embedder.ts"
-import { RuntimeError } from "./errors.ts"
 import { Reranker } from "./reranker.ts"
 import { parseRuntimeConfig, readRuntimeConfig } from "./runtime-config.ts"
 import { fixtureTexts, writeEncoderFixture } from "./testing/encoder-fixture.ts"
+import { runtimeFailure as failure } from "./testing/runtime-failure.ts"
 
 const root = await mkdtemp(join(tmpdir(), "kiln-runtime-bundle-"))
 afterAll(() => rm(root, { recursive: true, force: true }))
 
-const failure = async (run: () => unknown): Promise<RuntimeError> => {
-  try {
-    await run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(RuntimeError)
-    return error as RuntimeError
-  }
-  throw new Error("expected a RuntimeError")
-}
 
 const model = await writeEncoderFixture(join(root, "model"), { task: "embedding" })
 const written = await writeBundle(model.dir, join(root, "bundle"), { instruction: "query: ", maxLength: 48 })

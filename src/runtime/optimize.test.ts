@@ -13,19 +13,11 @@ import { Embedder } from "./embedder.ts"
 import { RuntimeError } from "./errors.ts"
 import { compileForCpu, expectFusions, fusedOpCounts, readOptimizationHost } from "./optimize.ts"
 import { fixtureTexts, writeEncoderFixture } from "./testing/encoder-fixture.ts"
+import { runtimeFailure as failure } from "./testing/runtime-failure.ts"
 
 const root = await mkdtemp(join(tmpdir(), "kiln-runtime-optimize-"))
 afterAll(() => rm(root, { recursive: true, force: true }))
 
-const failure = async (run: () => unknown): Promise<RuntimeError> => {
-  try {
-    await run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(RuntimeError)
-    return error as RuntimeError
-  }
-  throw new Error("expected a RuntimeError")
-}
 
 const manifestStub = (quantization: ModelManifest["quantization"] = null): ModelManifest => ({
   kiln: 1,
