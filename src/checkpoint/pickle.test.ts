@@ -5,21 +5,13 @@ import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { PickleError, PickleSecurityError } from "./errors.ts"
 import { isAllowedGlobal, unpickleTorch } from "./pickle.ts"
-import { hasPython3, makeTempDir, runPython } from "./testing/fixtures.ts"
+import { catchError, hasPython3, makeTempDir, runPython } from "./testing/fixtures.ts"
 
 const { dir, cleanup } = makeTempDir("pickle")
 afterAll(cleanup)
 
 const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0))
 
-const catchError = (run: () => unknown): Error => {
-  try {
-    run()
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error("expected an error")
-}
 
 describe("unpickleTorch refuses globals outside the allow-list", () => {
   test("os.system via GLOBAL fails at that opcode, before the call is even read", () => {

@@ -12,7 +12,7 @@ import { readSafetensors } from "./safetensors.ts"
 import { writeSafetensors } from "./safetensors-writer.ts"
 import type { TensorCollection } from "./sharded-index.ts"
 import type { TensorSource } from "./tensor-source.ts"
-import { makeTempDir, seededSource } from "./testing/fixtures.ts"
+import { catchError, makeTempDir, seededSource } from "./testing/fixtures.ts"
 import { readTorchStateDict } from "./torch.ts"
 import { writeTorchStateDict } from "./torch-writer.ts"
 
@@ -41,14 +41,6 @@ const readInPieces = (tensor: LazyTensor, piece: number): Float32Array => {
   return out
 }
 
-const catchError = (run: () => unknown): Error => {
-  try {
-    run()
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error("expected an error")
-}
 
 const readers: readonly (readonly [string, () => TensorCollection])[] = [
   [

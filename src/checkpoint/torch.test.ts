@@ -7,7 +7,7 @@ import { float16ToFloat32 } from "../tensor/index.ts"
 import { writeZip } from "../zip/index.ts"
 import { CheckpointError, PickleSecurityError } from "./errors.ts"
 import { PyGlobal, PyPersistent, PyReduce, PyTuple, type PyValue, pickleProtocol2 } from "./pickle-writer.ts"
-import { makeTempDir, seededSource, seededValues } from "./testing/fixtures.ts"
+import { catchError, makeTempDir, seededSource, seededValues } from "./testing/fixtures.ts"
 import { gatherStrided, readTorchStateDict } from "./torch.ts"
 import { writeTorchStateDict } from "./torch-writer.ts"
 
@@ -51,14 +51,6 @@ const handBuiltCheckpoint = (
   return path
 }
 
-const catchError = (run: () => unknown): Error => {
-  try {
-    run()
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error("expected an error")
-}
 
 describe("readTorchStateDict", () => {
   test("round trip with writeTorchStateDict: float32 exact, float16/bfloat16 exact on representable values", () => {

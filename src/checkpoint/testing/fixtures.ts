@@ -1,4 +1,4 @@
-// Test helpers: seeded values, temp folders and a python3 probe, shared by the checkpoint tests.
+// Test helpers: seeded values, temp folders, a python3 probe and a thrown-error catcher, shared by the checkpoint tests.
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -50,4 +50,14 @@ export const runPython = (script: string, args: readonly string[] = []): string 
   const result = Bun.spawnSync(["python3", "-c", script, ...args])
   if (result.exitCode !== 0) throw new Error(`python3 failed: ${result.stderr.toString()}`)
   return result.stdout.toString()
+}
+
+/** The error a synchronous call throws; a call that returns normally fails the test. */
+export const catchError = (run: () => unknown): Error => {
+  try {
+    run()
+  } catch (error) {
+    return error as Error
+  }
+  throw new Error("expected an error")
 }
