@@ -152,6 +152,14 @@ describe("copyTokenizer", () => {
     expect(existsSync(join(root, "gz-dst", "tokenizer.json.gz"))).toBe(false)
   })
 
+  test("a tokenizer.json.gz that inflates past the size its trailer declares is refused, naming the file", async () => {
+    await mkdir(join(root, "gz-bomb"))
+    const gz = Buffer.from(gzipSync(new Uint8Array(4 * 1024 * 1024).fill(0x20)))
+    gz.writeUInt32LE(1000, gz.length - 4) // ISIZE: the uncompressed size the trailer declares
+    await writeFile(join(root, "gz-bomb", "tokenizer.json.gz"), gz)
+    await expect(tokenizerVocabSize(join(root, "gz-bomb"))).rejects.toThrow(/gz-bomb\/tokenizer\.json\.gz.*inflates past its declared 1000 bytes/)
+  })
+
   const realTokenizers = "/work/shared/data/tokenizers"
   test.skipIf(!existsSync(realTokenizers))("dev check: real BGE / XLM-R tokenizer folders copy with their real vocabulary sizes", async () => {
     expect((await copyTokenizer(join(realTokenizers, "bge-base-en-v1.5"), join(root, "real-bert"))).vocabSize).toBe(30522)

@@ -4,8 +4,8 @@
 import { existsSync } from "node:fs"
 import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { gunzipSync } from "node:zlib"
 import { z } from "zod"
+import { gunzipDeclared, ZipError } from "../zip/index.ts"
 import { SynthError } from "./errors.ts"
 import { SeededRandom } from "./random.ts"
 import { cjkCharacters, frequentSuffixes, frequentWords, printableAscii, pseudoFragment, pseudoWord } from "./words.ts"
@@ -339,8 +339,9 @@ const readTokenizerJsonText = async (dir: string): Promise<string> => {
   const compressed = `${plain}.gz`
   try {
     if (existsSync(plain)) return await readFile(plain, "utf8")
-    if (existsSync(compressed)) return gunzipSync(await readFile(compressed)).toString("utf8")
+    if (existsSync(compressed)) return new TextDecoder().decode(gunzipDeclared(await readFile(compressed), compressed))
   } catch (cause) {
+    if (cause instanceof ZipError) throw new SynthError("InvalidFile", cause.message, compressed)
     throw new SynthError("InvalidFile", `cannot read the tokenizer in ${dir}: ${String(cause)}`, dir)
   }
   throw new SynthError("MissingFile", `${plain} not found (nor tokenizer.json.gz): not a Hugging Face tokenizer folder`, plain)

@@ -5,7 +5,7 @@ export type ZipErrorReason =
   | "NotFound" // archive or entry missing
   | "Truncated" // the file ends before a record or an entry's data
   | "BadSignature" // a record does not start with its magic number
-  | "UnsafeName" // absolute path or `..` segment
+  | "UnsafeName" // absolute path, `..` segment or symbolic link
   | "Unsupported" // encryption, multi-disk, compression method other than stored/deflate
   | "Corrupt" // inconsistent sizes, CRC mismatch, duplicate names
   | "InvalidInput" // a writer was given something it cannot write

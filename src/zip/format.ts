@@ -31,3 +31,7 @@ export const FLAG_ENCRYPTED = 0x0001
 /** 1980-01-01 00:00:00 in MS-DOS format, the earliest representable time, so output is reproducible. */
 export const FIXED_DOS_TIME = 0
 export const FIXED_DOS_DATE = (0 << 9) | (1 << 5) | 1
+
+/** Unix file-type bits of the mode kept in an entry's external attributes (upper 16 bits). */
+export const S_IFMT = 0o170000
+export const S_IFLNK = 0o120000

@@ -11,6 +11,8 @@ import {
   END_OF_CENTRAL_DIRECTORY_SIZE,
   ENTRY_COUNT_SENTINEL,
   FLAG_ENCRYPTED,
+  S_IFLNK,
+  S_IFMT,
   LOCAL_HEADER_SIGNATURE,
   LOCAL_HEADER_SIZE,
   METHOD_DEFLATE,
@@ -143,8 +145,14 @@ export class ZipReader {
     this.readRaw(entry, entry.dataOffset, compressed)
     let data: Uint8Array
     try {
-      data = inflateRawSync(compressed)
+      // Inflation stops as soon as the output would pass the declared size, so a small stream
+      // that expands to gigabytes (a zip bomb) costs at most the declared size in memory.
+      // (maxOutputLength must be ≥ 1; an empty entry that inflates to 1 byte is caught below.)
+      data = inflateRawSync(compressed, { maxOutputLength: Math.max(entry.size, 1) })
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+        throw new ZipError("Corrupt", this.path, `inflates past its declared ${entry.size} bytes (stopped there): the archive is corrupt or hostile`, entry.name)
+      }
       throw new ZipError("Corrupt", this.path, `deflate data is invalid (${(error as Error).message})`, entry.name)
     }
     if (data.byteLength !== entry.size) {
@@ -241,6 +249,7 @@ const readDirectory = (path: string, file: RandomAccessFile): Map<string, ZipEnt
     const extraLength = view.getUint16(at + 30, true)
     const commentLength = view.getUint16(at + 32, true)
     const disk = view.getUint16(at + 34, true)
+    const externalAttributes = view.getUint32(at + 38, true)
     let localOffset = view.getUint32(at + 42, true)
     const end = at + CENTRAL_HEADER_SIZE + nameLength + extraLength + commentLength
     if (end > bytes.length) throw new ZipError("Corrupt", path, `central directory entry ${index} runs past the directory`)
@@ -270,6 +279,11 @@ const readDirectory = (path: string, file: RandomAccessFile): Map<string, ZipEnt
     at = end
 
     const unsafe = unsafeEntryNameReason(name)
+    // Unix hosts keep the file mode in the upper half of the external attributes; a symbolic
+    // link's data is its target path, which an extractor would follow out of the folder.
+    if (((externalAttributes >>> 16) & S_IFMT) === S_IFLNK) {
+      throw new ZipError("UnsafeName", path, "the entry is a symbolic link; refusing to read an archive with such an entry", name)
+    }
     if (unsafe !== undefined) throw new ZipError("UnsafeName", path, `${unsafe}; refusing to read an archive with such an entry`, name)
     if (entries.has(name)) throw new ZipError("Corrupt", path, "the archive holds two entries with this name", name)
     if (flags & FLAG_ENCRYPTED) throw new ZipError("Unsupported", path, "the entry is encrypted", name)

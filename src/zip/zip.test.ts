@@ -32,7 +32,9 @@ const bytesOf = (seed: number, length: number): Uint8Array => {
 }
 
 /** Builds an archive by hand, so tests can make entries our writer refuses (`..`, deflate …). */
-const handBuiltZip = (entries: readonly { name: string; data: Uint8Array; deflate?: boolean }[]): Uint8Array => {
+const handBuiltZip = (
+  entries: readonly { name: string; data: Uint8Array; deflate?: boolean; declaredSize?: number; unixMode?: number }[],
+): Uint8Array => {
   const parts: Uint8Array[] = []
   const central: Uint8Array[] = []
   let offset = 0
@@ -44,14 +46,18 @@ const handBuiltZip = (entries: readonly { name: string; data: Uint8Array; deflat
     local.setUint16(8, entry.deflate ? 8 : 0, true)
     local.setUint32(14, crc32(entry.data), true)
     local.setUint32(18, body.length, true)
-    local.setUint32(22, entry.data.length, true)
+    local.setUint32(22, entry.declaredSize ?? entry.data.length, true)
     local.setUint16(26, name.length, true)
     const header = new DataView(new ArrayBuffer(46))
     header.setUint32(0, 0x02014b50, true)
     header.setUint16(10, entry.deflate ? 8 : 0, true)
     header.setUint32(16, crc32(entry.data), true)
     header.setUint32(20, body.length, true)
-    header.setUint32(24, entry.data.length, true)
+    header.setUint32(24, entry.declaredSize ?? entry.data.length, true)
+    if (entry.unixMode !== undefined) {
+      header.setUint16(4, (3 << 8) | 20, true) // made by: Unix
+      header.setUint32(38, entry.unixMode << 16, true)
+    }
     header.setUint16(28, name.length, true)
     header.setUint32(42, offset, true)
     parts.push(new Uint8Array(local.buffer), name, body)
@@ -168,6 +174,44 @@ for path in sys.argv[1:]:
     } finally {
       reader.close()
     }
+  })
+
+  test("an entry that inflates past its declared size is refused naming the entry, without inflating it whole", () => {
+    const path = join(dir, "bomb.zip")
+    // 16 MiB of zeros deflate to ~16 KB; the directory claims 1000 bytes.
+    const bomb = new Uint8Array(16 * 1024 * 1024)
+    writeFileSync(path, handBuiltZip([{ name: "archive/data/0", data: bomb, deflate: true, declaredSize: 1000 }]))
+    const reader = ZipReader.open(path)
+    try {
+      // The message gives the declared size only: inflation stopped at the cap, never reaching 16 MiB.
+      expectZipError(() => reader.read("archive/data/0"), "Corrupt", /bomb\.zip \(entry "archive\/data\/0"\): inflates past its declared 1000 bytes/)
+      expectZipError(() => reader.readRange("archive/data/0", 0, 10), "Corrupt", /entry "archive\/data\/0".*declared 1000 bytes/)
+    } finally {
+      reader.close()
+    }
+  })
+
+  test("an entry that inflates to less than its declared size is reported as corrupt", () => {
+    const path = join(dir, "short-inflate.zip")
+    writeFileSync(path, handBuiltZip([{ name: "x", data: bytesOf(4, 100), deflate: true, declaredSize: 200 }]))
+    const reader = ZipReader.open(path)
+    try {
+      expectZipError(() => reader.read("x"), "Corrupt", /entry "x".*inflated to 100 bytes, the directory says 200/)
+    } finally {
+      reader.close()
+    }
+  })
+
+  test("a symbolic-link entry is refused like a `..` entry, naming archive and entry", () => {
+    const path = join(dir, "symlink.zip")
+    const target = new TextEncoder().encode("/etc/passwd")
+    writeFileSync(path, handBuiltZip([{ name: "archive/data/0", data: target, unixMode: 0o120777 }]))
+    expectZipError(() => ZipReader.open(path), "UnsafeName", /symlink\.zip \(entry "archive\/data\/0"\): .*symbolic link/)
+    // A regular Unix file mode is fine.
+    writeFileSync(path, handBuiltZip([{ name: "archive/data/0", data: target, unixMode: 0o100644 }]))
+    const reader = ZipReader.open(path)
+    expect(reader.read("archive/data/0")).toEqual(target)
+    reader.close()
   })
 
   test("an entry whose name has a `..` segment is rejected, naming archive and entry", () => {
