@@ -186,6 +186,16 @@ describe("readSafetensors rejects bad files", () => {
     expectCheckpointError(() => readSafetensors(path), "InvalidHeader", /garbage\.safetensors: the header is not valid UTF-8 JSON/)
   })
 
+  test("a tensor name with a `..` segment or an absolute path is refused like a dot-dot zip entry", () => {
+    for (const [file, name, why] of [
+      ["dotdot.safetensors", "../../etc/passwd", /`\.\.` segment/],
+      ["absolute.safetensors", "/etc/passwd", /absolute path/],
+    ] as const) {
+      const path = craft(file, { ok: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, [name]: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8))
+      expectCheckpointError(() => readSafetensors(path), "InvalidTensor", new RegExp(`${file.replace(".", "\\.")} \\(tensor "${name.replace(/\./g, "\\.")}"\\): .*${why.source}`))
+    }
+  })
+
   test("a missing file is NotFound", () => {
     expectCheckpointError(() => readSafetensors(join(dir, "missing.safetensors")), "NotFound", /missing\.safetensors/)
   })

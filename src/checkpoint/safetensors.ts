@@ -9,6 +9,7 @@ import { decodeToFloat32 } from "./float-codec.ts"
 import { checkRange, readElementsInto } from "./range-read.ts"
 import { safetensorsToDType } from "./safetensors-dtype.ts"
 import { readShardedIndex, type TensorCollection } from "./sharded-index.ts"
+import { checkTensorName } from "./tensor-name.ts"
 
 /** Headers beyond this are refused before any allocation (real ones are a few hundred KB). */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100 * 1024 * 1024
@@ -51,6 +52,7 @@ const parseHeader = (path: string, header: unknown, dataLength: number): { spans
       metadata = parsed.data
       continue
     }
+    checkTensorName(path, name)
     const parsed = tensorInfoSchema.safeParse(value)
     if (!parsed.success) {
       throw new CheckpointError(

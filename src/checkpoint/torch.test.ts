@@ -160,6 +160,15 @@ describe("readTorchStateDict", () => {
     expect(catchError(() => readTorchStateDict(list)).message).toMatch(/list\.bin: the pickled object is not a dict of tensors/)
   })
 
+  test("a state-dict key or storage key with a `..` segment or an absolute path is refused, naming it", () => {
+    const dotdotKey = handBuiltCheckpoint("dotdot-key.bin", [["../../w", tensorPickle("0", 1, 0, [1], [1])]], { "0": floatBytes([1]) })
+    const keyError = catchError(() => readTorchStateDict(dotdotKey))
+    expect((keyError as CheckpointError).reason).toBe("InvalidTensor")
+    expect(keyError.message).toMatch(/dotdot-key\.bin \(tensor "\.\.\/\.\.\/w"\): .*`\.\.` segment/)
+    const absoluteStorage = handBuiltCheckpoint("absolute-storage.bin", [["w", tensorPickle("/etc/passwd", 1, 0, [1], [1])]], { "0": floatBytes([1]) })
+    expect(catchError(() => readTorchStateDict(absoluteStorage)).message).toMatch(/absolute-storage\.bin \(tensor "w"\): storage key "\/etc\/passwd".*absolute path/)
+  })
+
   test("reading after close is a Closed error", () => {
     const path = join(dir, "closed.bin")
     writeTorchStateDict(path, [seededSource("w", "float32", [2], 1)])

@@ -9,6 +9,7 @@ import { decodeToFloat32 } from "./float-codec.ts"
 import { checkRange, readElementsInto } from "./range-read.ts"
 import { type PickleValue, type TensorRef, unpickleTorch } from "./pickle.ts"
 import type { TensorCollection } from "./sharded-index.ts"
+import { checkStorageKey, checkTensorName } from "./tensor-name.ts"
 
 /** Row-major strides of `shape` (dims of size 1 may have any stride, see `isContiguous`). */
 const rowMajorStrides = (shape: readonly number[]): number[] => {
@@ -108,11 +109,13 @@ export const readTorchStateDict = (path: string): TensorCollection => {
     const tensors = new Map<string, LazyTensor>()
     for (const [key, value] of root) {
       if (typeof key !== "string") throw new CheckpointError("InvalidPickle", path, `a state-dict key is not a string (${String(key)})`)
+      checkTensorName(path, key)
       if (!isTensorRef(value)) {
         throw new CheckpointError("InvalidPickle", path, "the value is not a tensor; only flat state dicts of tensors are supported", {
           tensor: key,
         })
       }
+      checkStorageKey(path, key, value.storage.key)
       tensors.set(key, storageTensor(path, zip, `${prefix}data/${value.storage.key}`, key, value))
     }
     return { tensors, close: () => zip.close() }

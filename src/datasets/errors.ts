@@ -1,7 +1,7 @@
 // The one error type of the dataset loaders: bad input names the file, the 1-based line and
 // what was expected there, so a user can open the file at that line and fix it.
 
-export type DatasetErrorReason = "unreadable" | "invalid-option" | "invalid-json" | "invalid-record" | "empty"
+export type DatasetErrorReason = "unreadable" | "invalid-option" | "invalid-json" | "invalid-record" | "record-too-large" | "empty"
 
 export class DatasetError extends Error {
   override readonly name = "DatasetError"

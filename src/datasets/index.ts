@@ -2,7 +2,7 @@
 // validated, every failure a DatasetError naming file:line.
 
 export { DatasetError, type DatasetErrorReason } from "./errors.ts"
-export type { LoadOptions } from "./read-text.ts"
+export { type LoadOptions, MAX_RECORD_BYTES } from "./read-text.ts"
 export { loadStsJsonl, parseStsJsonl, type StsPair } from "./sts.ts"
 export { loadRerankingJsonl, parseRerankingJsonl, type RerankQuery, type RerankingLoadOptions } from "./reranking.ts"
 export { loadStsBenchmark, parseStsBenchmark, type StsBenchmarkPair } from "./sts-benchmark.ts"

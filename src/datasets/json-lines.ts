@@ -13,7 +13,7 @@ export type LineDecoder<T> = (value: unknown) => LineDecoding<T>
 export const parseJsonLines = <T>(text: string, file: string, decode: LineDecoder<T>, options?: LoadOptions): T[] => {
   const limit = recordLimit(file, options)
   const records: T[] = []
-  for (const { line, content } of numberedLines(text)) {
+  for (const { line, content } of numberedLines(text, file)) {
     if (records.length >= limit) break
     let value: unknown
     try {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { DatasetError, loadChineseStsB, loadRerankingJsonl, loadStsBenchmark, loadStsJsonl } from "./index.ts"
+import { DatasetError, loadChineseStsB, loadRerankingJsonl, loadStsBenchmark, loadStsJsonl, MAX_RECORD_BYTES } from "./index.ts"
 
 let dir = ""
 beforeAll(() => {
@@ -30,6 +30,26 @@ const failure = async (load: Promise<unknown>): Promise<DatasetError> => {
   }
   throw new Error("expected the load to fail")
 }
+
+describe("record size limit", () => {
+  test("a line over the per-record limit names file and line, in JSON lines and tab-separated files", async () => {
+    const huge = "x".repeat(MAX_RECORD_BYTES + 1)
+    const jsonl = write("huge.jsonl", [json({ sentence1: "a", sentence2: "b", score: 1 }), json({ sentence1: huge, sentence2: "b", score: 1 })])
+    const error = await failure(loadStsJsonl(jsonl))
+    expect(error.reason).toBe("record-too-large")
+    expect(error.line).toBe(2)
+    expect(error.message).toMatch(new RegExp(`^${jsonl.replace(/[.]/g, "\\.")}:2: the line is 1,048,6\\d\\d bytes, over the 1 MiB limit for one record`))
+    const tsv = write("huge.tsv", ["a\tb\t1", `${huge}\tb\t1`])
+    expect((await failure(loadChineseStsB(tsv))).message).toStartWith(`${tsv}:2: the line is`)
+  })
+
+  test("the limit counts UTF-8 bytes, and a line just under it is read", async () => {
+    const path = write("wide.jsonl", [json({ sentence1: "ü".repeat(MAX_RECORD_BYTES / 2), sentence2: "b", score: 1 })])
+    expect((await failure(loadStsJsonl(path))).reason).toBe("record-too-large")
+    const fits = write("fits.jsonl", [json({ sentence1: "x".repeat(MAX_RECORD_BYTES - 100), sentence2: "b", score: 1 })])
+    expect(await loadStsJsonl(fits)).toHaveLength(1)
+  })
+})
 
 describe("STS JSON lines", () => {
   test("reads pairs, skips blank lines and keeps 0/1 scores", async () => {

@@ -31,12 +31,31 @@ export const recordLimit = (file: string, options: LoadOptions | undefined): num
   return limit
 }
 
-/** Splits into lines (LF or CRLF) with their 1-based numbers, skipping blank ones. */
-export function* numberedLines(text: string): Generator<{ line: number; content: string }> {
+/**
+ * Longest line (one record) a dataset file may hold, in UTF-8 bytes. Real records are at most a
+ * few tens of KB (a reranking query with its passages); a longer line is a wrong or hostile file,
+ * and would cost memory in JSON.parse and the tokenizer before anything noticed.
+ */
+export const MAX_RECORD_BYTES = 1024 * 1024
+
+const utf8Length = (text: string): number => (text.length * 3 <= MAX_RECORD_BYTES ? text.length : Buffer.byteLength(text, "utf8"))
+
+/** Splits into lines (LF or CRLF) with their 1-based numbers, skipping blank ones; a line over MAX_RECORD_BYTES is an error naming file:line. */
+export function* numberedLines(text: string, file: string): Generator<{ line: number; content: string }> {
   const lines = text.split("\n")
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i] ?? ""
     const content = raw.endsWith("\r") ? raw.slice(0, -1) : raw
+    // Cheap bound first: a string of n UTF-16 units is at most 3n UTF-8 bytes.
+    const bytes = utf8Length(content)
+    if (bytes > MAX_RECORD_BYTES) {
+      throw new DatasetError({
+        reason: "record-too-large",
+        file,
+        line: i + 1,
+        detail: `the line is ${bytes.toLocaleString("en-US")} bytes, over the ${MAX_RECORD_BYTES / 1024 / 1024} MiB limit for one record (expected one record per line)`,
+      })
+    }
     if (content.trim() === "") continue
     yield { line: i + 1, content }
   }

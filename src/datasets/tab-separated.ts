@@ -21,7 +21,7 @@ const numberPattern = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/
 export const tabSeparatedLines = (text: string, file: string, layout: TabSeparatedLayout, options?: LoadOptions): TabSeparatedLine[] => {
   const limit = recordLimit(file, options)
   const out: TabSeparatedLine[] = []
-  for (const { line, content } of numberedLines(text)) {
+  for (const { line, content } of numberedLines(text, file)) {
     if (out.length >= limit) break
     const fields = content.split("\t")
     if (fields.length < layout.columns.length) {
