@@ -3,7 +3,6 @@
 // names, so an entry never points at missing data; a lookup re-checks that anyway.
 import { existsSync, readFileSync } from "node:fs"
 import { z } from "zod"
-import type { ActionKeyInputs } from "../engine/action-key.ts"
 import { blobPath, writeFileAtomic } from "./blobs.ts"
 import { type CacheLayout, shard } from "./layout.ts"
 import { treeComplete } from "./tree.ts"
@@ -13,19 +12,13 @@ const Digest = z.string().regex(/^[0-9a-f]{64}$/)
 export const ActionEntry = z.object({
   kilnAction: z.literal(1),
   key: Digest,
-  keyInputs: z.object({
-    cacheSchema: z.number(),
-    step: z.string(),
-    version: z.number(),
-    params: z.unknown(),
-    inputs: z.record(z.string(), z.string()),
-    fingerprint: z.record(z.string(), z.string()),
-  }),
+  /** The key's preimage, kept so a later run can say what changed; its shape is the engine's. */
+  keyInputs: z.record(z.string(), z.unknown()),
   output: Digest,
   log: Digest.nullable(),
   ms: z.number(),
 })
-export type ActionEntry = z.infer<typeof ActionEntry> & { readonly keyInputs: ActionKeyInputs }
+export type ActionEntry = z.infer<typeof ActionEntry>
 
 export const actionEntryPath = (layout: CacheLayout, key: string): string => shard(layout.ac, key, ".json")
 
@@ -35,7 +28,7 @@ export const readActionEntry = (layout: CacheLayout, key: string): ActionEntry |
   if (!existsSync(path)) return undefined
   try {
     const parsed = ActionEntry.safeParse(JSON.parse(readFileSync(path, "utf8")))
-    return parsed.success && parsed.data.key === key ? (parsed.data as ActionEntry) : undefined
+    return parsed.success && parsed.data.key === key ? parsed.data : undefined
   } catch {
     return undefined
   }

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs"
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
-import { CacheError } from "../engine/errors.ts"
+import { CacheError } from "./errors.ts"
 import { sha256File } from "./file-digest.ts"
 import { type CacheLayout, shard } from "./layout.ts"
 

@@ -4,7 +4,7 @@
 import { existsSync, statSync } from "node:fs"
 import { resolve } from "node:path"
 import type { Pipeline } from "../engine/pipeline.ts"
-import type { Kind } from "../engine/step.ts"
+import type { Kind } from "../engine/step-definition.ts"
 import { RUN_USAGE } from "./run-args.ts"
 import { runAsProgram } from "./run-pipeline.ts"
 

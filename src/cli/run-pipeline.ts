@@ -18,7 +18,7 @@ import { RunEvents, type NodeResult } from "../engine/events.ts"
 import { emptyLock, lockFilePath, readLockFile, writeLockFile } from "../engine/lock-file.ts"
 import type { Pipeline } from "../engine/pipeline.ts"
 import { runGraph } from "../engine/runtime.ts"
-import type { Kind } from "../engine/step.ts"
+import type { Kind } from "../engine/step-definition.ts"
 import { describeResult, plainRenderer, ttyRenderer } from "./render.ts"
 import { parseRunArgs, RUN_USAGE } from "./run-args.ts"
 
@@ -32,6 +32,8 @@ export interface ExecuteOptions {
   readonly stderr?: Writable
   /** Replaces the real filesystem (tests inject faults). */
   readonly fileSystem?: Layer.Layer<FileSystem.FileSystem>
+  /** Services the pipeline's steps require beyond the filesystem (e.g. a target's toolchain). */
+  readonly services?: Layer.Layer<any>
   /** Called with an interrupt function once the run starts (the CLI wires SIGINT to it). */
   readonly onStart?: (interrupt: () => void) => void
 }
@@ -93,7 +95,7 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
   }
   const cacheRoot = resolve(resolveCacheRoot(args.cacheDir))
   const renderer = human.isTTY === true && !args.json ? ttyRenderer(human) : plainRenderer(human)
-  const platform = Layer.mergeAll(options.fileSystem ?? NodeFileSystem.layer, NodePath.layer, Layer.succeed(RunEvents)(renderer))
+  const platform = Layer.mergeAll(options.fileSystem ?? NodeFileSystem.layer, NodePath.layer, Layer.succeed(RunEvents)(renderer), options.services ?? Layer.empty)
   const program = Effect.scoped(
     runGraph(graph, {
       cacheRoot,

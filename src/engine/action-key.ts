@@ -6,7 +6,10 @@
 //   inputs       — tree digests of every input artifact, by input name
 //   fingerprint  — environment the output depends on (tool versions, host for benchmarks)
 // Keys are full sha256 hex (64 digits): a peer once truncated keys to 8 and served the wrong model.
-import { createHash } from "node:crypto"
+import { z } from "zod"
+import { canonicalJson, sha256Hex } from "../cache/canonical-json.ts"
+
+export { canonicalJson, sha256Hex }
 
 export const CACHE_SCHEMA_VERSION = 1
 
@@ -21,21 +24,20 @@ export interface ActionKeyInputs {
   readonly fingerprint: Readonly<Record<string, string>>
 }
 
-/** JSON with object keys sorted at every level, no whitespace; undefined members dropped. */
-export const canonicalJson = (value: unknown): string => {
-  if (value === null || typeof value !== "object") {
-    if (typeof value === "number" && !Number.isFinite(value)) throw new Error(`cannot encode ${value} in canonical JSON`)
-    if (typeof value === "bigint") return value.toString()
-    return JSON.stringify(value) ?? "null"
-  }
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`
-}
+const StoredKeyInputs = z.object({
+  cacheSchema: z.number(),
+  step: z.string(),
+  version: z.number(),
+  params: z.unknown(),
+  inputs: z.record(z.string(), z.string()),
+  fingerprint: z.record(z.string(), z.string()),
+})
 
-export const sha256Hex = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex")
+/** A preimage read back from a cache entry, or undefined when it has another shape (older schema). */
+export const parseKeyInputs = (stored: unknown): ActionKeyInputs | undefined => {
+  const parsed = StoredKeyInputs.safeParse(stored)
+  return parsed.success ? parsed.data : undefined
+}
 
 export const actionKey = (inputs: ActionKeyInputs): ActionKey => sha256Hex(canonicalJson(inputs)) as ActionKey
 

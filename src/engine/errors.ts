@@ -1,6 +1,7 @@
 // Tagged errors of the engine. Each names what went wrong (node, field, file) and says how to
 // fix it; the CLI prints `message` and `hint` and never a stack trace for these.
 import * as Data from "effect/Data"
+import { CacheError } from "../cache/errors.ts"
 
 /** A pipeline definition or a CLI argument is wrong; nothing ran. */
 export class PipelineDefinitionError extends Data.TaggedError("PipelineDefinitionError")<{
@@ -17,13 +18,8 @@ export class StepFailedError extends Data.TaggedError("StepFailedError")<{
   readonly hint?: string
 }> {}
 
-/** The cache could not be read or written (disk full, permissions, corruption). */
-export class CacheError extends Data.TaggedError("CacheError")<{
-  readonly message: string
-  readonly path?: string
-  readonly cause?: unknown
-  readonly hint?: string
-}> {}
+/** The cache could not be read or written (disk full, permissions, corruption); defined by the cache. */
+export { CacheError }
 
 /** `--frozen` found a node whose key or outputs differ from the lock file. */
 export class LockDriftError extends Data.TaggedError("LockDriftError")<{

@@ -24,7 +24,12 @@ export type RunEvent =
   | { readonly type: "log"; readonly id: string; readonly line: string }
   | { readonly type: "finish"; readonly result: NodeResult }
 
-export class RunEvents extends Context.Service<RunEvents, { readonly emit: (event: RunEvent) => Effect.Effect<void> }>()("kiln/RunEvents") {
+/** Where a run sends its events. */
+export interface RunEventSink {
+  readonly emit: (event: RunEvent) => Effect.Effect<void>
+}
+
+export class RunEvents extends Context.Service<RunEvents, RunEventSink>()("kiln/RunEvents") {
   static readonly collect = (into: RunEvent[]) => RunEvents.of({ emit: (event) => Effect.sync(() => void into.push(event)) })
   static readonly silent = RunEvents.of({ emit: () => Effect.void })
 }

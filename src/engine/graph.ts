@@ -3,7 +3,7 @@
 import { basename } from "node:path"
 import { PipelineDefinitionError } from "./errors.ts"
 import { isNode, type Node } from "./node.ts"
-import type { Kind } from "./step.ts"
+import type { Kind } from "./step-definition.ts"
 
 export interface GraphNode {
   readonly id: string

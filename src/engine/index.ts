@@ -1,5 +1,6 @@
 // The engine's public surface: define steps, build pipelines, run them.
-export { defineStep, type Applied, type AnyStep, type ArtifactInput, type Kind, type ResourceClass, type Step, type StepContext, type StepServices } from "./step.ts"
+export { defineStep, type Applied, type Step } from "./step.ts"
+export type { AnyStep, ArtifactInput, Kind, ResourceClass, StepContext, StepFailure, StepServices } from "./step-definition.ts"
 export { local, type Node } from "./node.ts"
 export { pipeline, type Pipeline } from "./pipeline.ts"
 export { StepError, PipelineDefinitionError, StepFailedError, CacheError, LockDriftError } from "./errors.ts"

@@ -1,6 +1,6 @@
 // Nodes: a step applied to validated params and to its input nodes. Nodes are immutable values;
 // their cache identity comes from content (step, params, input digests), not from object identity.
-import type { AnyStep, Kind } from "./step.ts"
+import type { AnyStep, Kind } from "./step-definition.ts"
 
 const nodeBrand: unique symbol = Symbol.for("kiln/Node")
 

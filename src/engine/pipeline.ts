@@ -1,7 +1,8 @@
 // Pipelines: a name and the nodes it ends in, built by chaining `.then(step(...))`. A chain is an
 // immutable value; `.fork` adds consumers of the current tail and `.also` adds other end nodes.
 import type { Node } from "./node.ts"
-import type { Applied, Kind } from "./step.ts"
+import type { Applied } from "./step.ts"
+import type { Kind } from "./step-definition.ts"
 
 export interface Pipeline<K extends Kind> {
   readonly name: string

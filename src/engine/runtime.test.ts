@@ -2,7 +2,10 @@
 import { afterEach, describe, expect, test } from "bun:test"
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { z } from "zod"
 import { cleanup, countingSteps, runCaptured, tempDir } from "../../tests/support.ts"
 import { defineStep, local, pipeline, StepError } from "./index.ts"
@@ -237,5 +240,72 @@ describe("concurrency", () => {
       expect(r.code).toBe(0)
       expect(log[1]!.startsWith("+")).toBe(overlapped)
     }
+  })
+})
+
+describe("step contract", () => {
+  test("a step's typed error renders its message and hint", async () => {
+    const dir = fresh()
+    class ExportError extends Data.TaggedError("ExportError")<{ readonly message: string; readonly hint?: string }> {}
+    const failing = defineStep({
+      name: "failing",
+      version: 1,
+      params: z.object({}),
+      inputs: {},
+      output: "x",
+      run: () => Effect.fail(new ExportError({ message: "config.json: hidden_size missing", hint: "is this a BERT checkpoint?" })),
+    })
+    const r = await runCaptured(pipeline("p", failing()), dir)
+    expect(r.code).toBe(1)
+    expect(r.json.steps[0]!.error!.message).toContain("config.json: hidden_size missing")
+    expect(r.stderr).toContain("is this a BERT checkpoint?")
+  })
+
+  test("a step's required service comes from the run's layers; without it the step fails naming the service", async () => {
+    const dir = fresh()
+    class Accelerator extends Context.Service<Accelerator, { readonly cards: number }>()("kiln/TestAccelerator") {}
+    const needy = defineStep({
+      name: "needy",
+      version: 1,
+      params: z.object({}),
+      inputs: {},
+      output: "x",
+      run: (ctx) =>
+        Effect.gen(function* () {
+          const acc = yield* Accelerator
+          yield* Effect.promise(() => Bun.write(join(ctx.outDir, "x"), String(acc.cards)))
+        }),
+    })
+    const r = await runCaptured(pipeline("p", needy()), dir)
+    expect(r.code).toBe(1)
+    expect(r.json.steps[0]!.error!.message).toContain("kiln/TestAccelerator")
+    const provided = await runCaptured(pipeline("p", needy()), dir, [], { services: Layer.succeed(Accelerator)({ cards: 2 }) })
+    expect(provided.code).toBe(0)
+    expect(readFileSync(join(provided.json.steps[0]!.outputs.out!.path, "x"), "utf8")).toBe("2")
+  })
+
+  test("an exclusive (measurement) step runs with nothing else in flight, even with --jobs 4", async () => {
+    const dir = fresh()
+    const log: string[] = []
+    const make = (name: string, resources: "cpu" | "exclusive") =>
+      defineStep({
+        name,
+        version: 1,
+        params: z.object({}),
+        inputs: {},
+        output: "x",
+        resources,
+        run: (ctx) =>
+          Effect.gen(function* () {
+            log.push(`+${name}`)
+            yield* Effect.sleep("60 millis")
+            log.push(`-${name}`)
+            yield* Effect.promise(() => Bun.write(join(ctx.outDir, "x"), name))
+          }),
+      })
+    const r = await runCaptured(pipeline("p", make("a", "cpu")()).also(make("measure", "exclusive")(), make("b", "cpu")(), make("c", "cpu")()), dir, ["--jobs", "4"])
+    expect(r.code).toBe(0)
+    const start = log.indexOf("+measure")
+    expect(log[start + 1]).toBe("-measure")
   })
 })

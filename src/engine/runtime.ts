@@ -1,38 +1,34 @@
-// Runs a pipeline graph: computes each node's action key from its params, input digests and
-// fingerprint, serves hits from the cache, runs misses in scoped temp dirs under a per-key
-// cross-process lock, commits outputs (blobs → tree → action entry), and reports events.
-// Independent nodes run concurrently, bounded per resource class.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+// Runs a pipeline graph. Each node waits for its inputs, then is resolved: a source by its content
+// digest (source.ts); a step by its action (action.ts) — served from the cache on a hit, else
+// executed and committed (execute.ts, commit.ts) under the resource scheduler (scheduler.ts).
+// Params are planned before anything runs (plan.ts); `--frozen` holds nodes to the lock file
+// (frozen.ts). Independent nodes run concurrently; events report each node's outcome.
+import { readFileSync } from "node:fs"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FileSystem from "effect/FileSystem"
-import * as Semaphore from "effect/Semaphore"
-import { lookupAction, readActionEntry, writeActionEntry } from "../cache/action-cache.ts"
-import { putBlobFromFile } from "../cache/blobs.ts"
-import { acquireKeyLock } from "../cache/key-lock.ts"
-import { cacheLayout } from "../cache/layout.ts"
-import { openStatMemo } from "../cache/stat-memo.ts"
-import { digestInPlace, ingestTree, materialiseTree, type TreeDigest } from "../cache/tree.ts"
-import { verifyEntry } from "../cache/verify.ts"
-import { type ActionKey, type ActionKeyInputs, actionKey, CACHE_SCHEMA_VERSION, explainKeyChange } from "./action-key.ts"
-import { CacheError, LockDriftError, PipelineDefinitionError, StepFailedError } from "./errors.ts"
+import type * as FileSystem from "effect/FileSystem"
+import type * as Scope from "effect/Scope"
+import { materialiseTree } from "../cache/tree.ts"
+import { type Action, findHit, type Resolved, resolvedFrom, stepAction, whyRun } from "./action.ts"
+import { CacheError, type LockDriftError, type PipelineDefinitionError, StepFailedError } from "./errors.ts"
 import { type NodeResult, RunEvents } from "./events.ts"
-import { ancestorsOf, type Graph, type GraphNode } from "./graph.ts"
+import { executeStep } from "./execute.ts"
+import { checkFrozen } from "./frozen.ts"
+import type { Graph, GraphNode } from "./graph.ts"
 import type { LockFile } from "./lock-file.ts"
-import type { ArtifactInput, ResourceClass, StepServices } from "./step.ts"
-import { validateParams } from "./step.ts"
+import { openCache } from "./open-cache.ts"
+import { type PlanRequest, planRun } from "./plan.ts"
+import { makeScheduler } from "./scheduler.ts"
+import { resolveSource } from "./source.ts"
+import type { StepServices } from "./step-definition.ts"
+import { failureText } from "./step-failure.ts"
 
-export interface RunOptions {
+export interface RunOptions extends PlanRequest {
   readonly cacheRoot: string
-  /** Concurrent CPU-heavy steps; I/O steps get twice as many, device steps one. */
+  /** Concurrent CPU-heavy steps; I/O steps get twice as many, device steps one, exclusive steps run alone. */
   readonly jobs: number
-  readonly force: ReadonlySet<string> | "all"
-  readonly until?: string | undefined
-  /** Per-node param overrides, merged over the params given in source, then validated. */
-  readonly overrides: ReadonlyMap<string, Record<string, unknown>>
   readonly frozen: boolean
   readonly verify: boolean
   readonly dryRun: boolean
@@ -47,72 +43,17 @@ export interface RunOutcome {
   readonly locked: LockFile["nodes"]
 }
 
-interface Resolved {
-  readonly key: ActionKey
-  readonly keyInputs: ActionKeyInputs
-  readonly output: TreeDigest
-  readonly path: string
-}
-
+/** What dependants learn of a node: its output, "not known in this run" (dry run, --until), or failed. */
 type NodeOutcome = { readonly kind: "done"; readonly resolved: Resolved } | { readonly kind: "unknown" } | { readonly kind: "failed" }
 
-const LOG_TAIL_LINES = 20
+export type RunError = LockDriftError | CacheError | PipelineDefinitionError
 
-const tailOf = (path: string): string[] => {
-  try {
-    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-LOG_TAIL_LINES)
-  } catch {
-    return []
-  }
-}
-
-const errorText = (error: unknown): { message: string; hint?: string } => {
-  if (error !== null && typeof error === "object") {
-    const e = error as { message?: unknown; hint?: unknown }
-    const message = typeof e.message === "string" && e.message !== "" ? e.message : String(error)
-    return typeof e.hint === "string" ? { message, hint: e.hint } : { message }
-  }
-  return { message: String(error) }
-}
-
-export const runGraph = (graph: Graph, options: RunOptions) =>
+export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOutcome, RunError, FileSystem.FileSystem | StepServices | RunEvents | Scope.Scope> =>
   Effect.gen(function* () {
     const events = yield* RunEvents
-    const fs = yield* FileSystem.FileSystem
-    const layout = cacheLayout(options.cacheRoot)
-    yield* Effect.try({
-      try: () => {
-        for (const dir of [layout.root, layout.tmp, layout.locks]) mkdirSync(dir, { recursive: true })
-      },
-      catch: (e) => new CacheError({ message: `cache: cannot create ${layout.root}: ${(e as Error).message}`, path: layout.root, hint: "choose a writable --cache-dir" }),
-    })
-    const memo = yield* Effect.acquireRelease(
-      Effect.try({ try: () => openStatMemo(layout.memo), catch: (e) => new CacheError({ message: `cache: cannot open stat memo ${layout.memo}: ${(e as Error).message}`, path: layout.memo }) }),
-      (m) => Effect.sync(() => m.close()),
-    )
-
-    for (const id of [...(options.force === "all" ? [] : options.force), ...(options.until !== undefined ? [options.until] : []), ...options.overrides.keys()]) {
-      if (!graph.byId.has(id)) {
-        return yield* new PipelineDefinitionError({
-          message: `unknown node "${id}"`,
-          hint: `nodes of this pipeline: ${[...graph.byId.keys()].join(", ")}`,
-        })
-      }
-    }
-    const params = new Map<string, unknown>()
-    for (const { id, node } of graph.nodes) {
-      if (node.step === undefined) continue
-      const override = options.overrides.get(id)
-      const value = override === undefined ? node.params : { ...(node.params as object), ...override }
-      params.set(id, yield* Effect.try({ try: () => validateParams(node.step!, id, value), catch: (e) => e as PipelineDefinitionError }))
-    }
-
-    const selected = options.until !== undefined ? ancestorsOf(graph, options.until) : new Set(graph.byId.keys())
-    const semaphores: Record<ResourceClass, Semaphore.Semaphore> = {
-      cpu: yield* Semaphore.make(Math.max(1, options.jobs)),
-      io: yield* Semaphore.make(Math.max(2, options.jobs * 2)),
-      device: yield* Semaphore.make(1),
-    }
+    const { layout, memo } = yield* openCache(options.cacheRoot)
+    const plan = yield* planRun(graph, options)
+    const scheduler = yield* makeScheduler(options.jobs)
     const outcomes = new Map<string, Deferred.Deferred<NodeOutcome>>()
     for (const { id } of graph.nodes) outcomes.set(id, yield* Deferred.make<NodeOutcome>())
     const results = new Map<string, NodeResult>()
@@ -124,209 +65,89 @@ export const runGraph = (graph: Graph, options: RunOptions) =>
         yield* events.emit({ type: "finish", result })
         yield* Deferred.succeed(outcomes.get(result.id)!, outcome)
       })
+    const skipped = (gn: GraphNode, reason: string, outcome: NodeOutcome, key = "") =>
+      finish({ id: gn.id, step: gn.node.step?.name ?? "source", status: "skipped", key, ms: 0, outputs: {}, reason }, outcome)
+    const frozen = (gn: GraphNode, resolved: Resolved) => (options.frozen ? checkFrozen(layout, options.lock, gn.id, resolved) : Effect.void)
 
-    const checkFrozen = (gn: GraphNode, resolved: Resolved) =>
+    /** The outputs of a node's inputs, or why the node cannot be resolved in this run. */
+    const awaitInputs = (gn: GraphNode) =>
       Effect.gen(function* () {
-        if (!options.frozen) return
-        const entry = options.lock?.nodes[gn.id]
-        if (entry === undefined) {
-          return yield* new LockDriftError({ nodeId: gn.id, message: `--frozen: node "${gn.id}" is not in the lock file`, hint: "run without --frozen and commit the updated lock file" })
-        }
-        if (entry.key !== resolved.key) {
-          const before = readActionEntry(layout, entry.key)?.keyInputs
-          const why = before !== undefined ? explainKeyChange(before, resolved.keyInputs).join("; ") : "its key differs"
-          return yield* new LockDriftError({ nodeId: gn.id, message: `--frozen: node "${gn.id}" drifted from the lock file: ${why}`, hint: "run without --frozen and commit the updated lock file" })
-        }
-        if (entry.outputs.out !== resolved.output) {
-          return yield* new LockDriftError({ nodeId: gn.id, message: `--frozen: node "${gn.id}" produced output ${resolved.output} but the lock file says ${entry.outputs.out}`, hint: "the step is not reproducible, or the lock file is stale" })
-        }
-      })
-
-    const whyRun = (gn: GraphNode, key: ActionKey, keyInputs: ActionKeyInputs, forced: boolean): string => {
-      if (forced) return "forced"
-      const previous = options.lock?.nodes[gn.id]
-      if (previous === undefined) return "not in the lock file, never run here"
-      if (previous.key === key) return "its cache entry is missing or incomplete"
-      const before = readActionEntry(layout, previous.key)
-      if (before === undefined) return "key changed (the previous entry is no longer in this cache)"
-      return explainKeyChange(before.keyInputs, keyInputs).join("; ") || "key changed"
-    }
-
-    const runSource = (gn: GraphNode) =>
-      Effect.gen(function* () {
-        const started = Date.now()
-        const path = gn.node.source!.path
-        if (!existsSync(path)) {
-          return yield* new StepFailedError({ nodeId: gn.id, message: `source "${gn.id}": ${path} does not exist`, hint: "check the path given to local(...)" })
-        }
-        const digest = yield* Effect.try({
-          try: () => digestInPlace(path, memo),
-          catch: (e) => new StepFailedError({ nodeId: gn.id, message: `source "${gn.id}": cannot read ${path}: ${(e as Error).message}` }),
-        })
-        const keyInputs: ActionKeyInputs = { cacheSchema: CACHE_SCHEMA_VERSION, step: "source", version: 1, params: {}, inputs: { content: digest }, fingerprint: {} }
-        const resolved: Resolved = { key: actionKey(keyInputs), keyInputs, output: digest, path }
-        return { resolved, ms: Date.now() - started }
-      })
-
-    const runStep = (gn: GraphNode, inputs: Record<string, Resolved>, keyInputs: ActionKeyInputs, key: ActionKey, reason: string) =>
-      Effect.scoped(
-        Effect.gen(function* () {
-          const step = gn.node.step!
-          yield* acquireKeyLock(layout.locks, key, () => Effect.runSync(events.emit({ type: "waiting", id: gn.id, why: "another process is running this step" })))
-          // Another runner may have committed the entry while we waited for the lock.
-          const raced = options.force !== "all" && !options.force.has(gn.id) ? lookupAction(layout, key) : undefined
-          if (raced !== undefined) return { entry: raced, ran: false as const }
-          // Hold a permit of the step's resource class from start to commit; waiting for another
-          // process's key lock (above) does not occupy one.
-          const semaphore = semaphores[step.resources]
-          yield* Effect.acquireRelease(semaphore.take(1), () => semaphore.release(1))
-          yield* events.emit({ type: "start", id: gn.id, step: step.name, reason })
-          const started = Date.now()
-          const work = yield* fs.makeTempDirectoryScoped({ directory: layout.tmp, prefix: `${gn.id.replace(/[^A-Za-z0-9_.-]/g, "_")}-` }).pipe(
-            Effect.mapError((e) => new CacheError({ message: `cache: cannot create a temp dir in ${layout.tmp}: ${e.message}`, path: layout.tmp })),
-          )
-          const outDir = join(work, "out")
-          const tmpDir = join(work, "scratch")
-          const logPath = join(work, "step.log")
-          mkdirSync(outDir)
-          mkdirSync(tmpDir)
-          writeFileSync(logPath, "")
-          const ctx = {
-            nodeId: gn.id,
-            params: params.get(gn.id),
-            inputs: Object.fromEntries(Object.entries(inputs).map(([name, r]) => [name, { path: r.path, digest: r.output } satisfies ArtifactInput])),
-            outDir,
-            tmpDir,
-            log: (line: string) =>
-              Effect.gen(function* () {
-                appendFileSync(logPath, line.endsWith("\n") ? line : line + "\n")
-                yield* events.emit({ type: "log", id: gn.id, line })
-              }),
-            progress: (done: number, total: number) => events.emit({ type: "progress", id: gn.id, done, total }),
-          }
-          const exit = yield* Effect.exit(
-            Effect.suspend(() => step.run(ctx)) as Effect.Effect<void, unknown, StepServices>,
-          )
-          const failedLog = (): string => {
-            const dir = join(layout.root, "logs")
-            mkdirSync(dir, { recursive: true })
-            const kept = join(dir, `${gn.id.replace(/[^A-Za-z0-9_.-]/g, "_")}-${key.slice(0, 16)}.log`)
-            writeFileSync(kept, existsSync(logPath) ? readFileSync(logPath) : "")
-            return kept
-          }
-          if (Exit.isFailure(exit)) {
-            if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
-            const error = Cause.squash(exit.cause)
-            const { message, hint } = errorText(error)
-            appendFileSync(logPath, `error: ${message}\n`)
-            return yield* new StepFailedError({ nodeId: gn.id, message: `step "${gn.id}" (${step.name}) failed: ${message}`, cause: error, logPath: failedLog(), ...(hint !== undefined ? { hint } : {}) })
-          }
-          if (readdirSync(outDir).length === 0) {
-            appendFileSync(logPath, "error: the step wrote no output\n")
-            return yield* new StepFailedError({
-              nodeId: gn.id,
-              message: `step "${gn.id}" (${step.name}) wrote no output`,
-              logPath: failedLog(),
-              hint: `a step must write its artifact under ctx.outDir`,
-            })
-          }
-          const tree = yield* ingestTree(layout, outDir)
-          const log = yield* putBlobFromFile(layout, logPath)
-          const entry = { kilnAction: 1 as const, key, keyInputs, output: tree.digest, log, ms: Date.now() - started }
-          yield* writeActionEntry(layout, entry)
-          return { entry, ran: true as const }
-        }),
-      )
-
-    const processNode = (gn: GraphNode): Effect.Effect<void, LockDriftError | CacheError | PipelineDefinitionError, FileSystem.FileSystem | StepServices> =>
-      Effect.gen(function* () {
-        const stepName = gn.node.step?.name ?? "source"
-        if (!selected.has(gn.id)) {
-          return yield* finish({ id: gn.id, step: stepName, status: "skipped", key: "", ms: 0, outputs: {}, reason: `not needed for --until ${options.until}` }, { kind: "unknown" })
-        }
         const inputs: Record<string, Resolved> = {}
-        const waiting: string[] = []
+        const pending: string[] = []
         for (const [name, fromId] of Object.entries(gn.inputs)) {
           const outcome = yield* Deferred.await(outcomes.get(fromId)!)
-          if (outcome.kind === "failed") {
-            return yield* finish({ id: gn.id, step: stepName, status: "skipped", key: "", ms: 0, outputs: {}, reason: `input ${name} (${fromId}) failed` }, { kind: "failed" })
-          }
-          if (outcome.kind === "unknown") waiting.push(fromId)
+          if (outcome.kind === "failed") return { kind: "failed" as const, reason: `input ${name} (${fromId}) failed` }
+          if (outcome.kind === "unknown") pending.push(fromId)
           else inputs[name] = outcome.resolved
         }
-        if (waiting.length > 0) {
-          return yield* finish({ id: gn.id, step: stepName, status: "skipped", key: "", ms: 0, outputs: {}, reason: `will run: upstream ${waiting.join(", ")} will run first` }, { kind: "unknown" })
-        }
+        if (pending.length > 0) return { kind: "unknown" as const, reason: `will run: upstream ${pending.join(", ")} will run first` }
+        return { kind: "ready" as const, inputs }
+      })
 
-        if (gn.node.source !== undefined) {
-          const exit = yield* Effect.exit(runSource(gn))
-          if (Exit.isFailure(exit)) {
-            const error = Cause.squash(exit.cause) as StepFailedError
-            return yield* finish({ id: gn.id, step: "source", status: "failed", key: "", ms: 0, outputs: {}, error: errorText(error) }, { kind: "failed" })
-          }
-          const { resolved, ms } = exit.value
-          yield* checkFrozen(gn, resolved)
-          locked[gn.id] = { step: "source", version: 1, key: resolved.key, fingerprint: {}, outputs: { out: resolved.output } }
-          return yield* finish({ id: gn.id, step: "source", status: "cached", key: resolved.key, ms, outputs: { out: { digest: resolved.output, path: resolved.path } } }, { kind: "done", resolved })
+    const processSource = (gn: GraphNode) =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(resolveSource(gn, memo))
+        if (Exit.isFailure(exit)) {
+          return yield* finish({ id: gn.id, step: "source", status: "failed", key: "", ms: 0, outputs: {}, error: failureText(Cause.squash(exit.cause)) }, { kind: "failed" })
         }
+        const { resolved, ms } = exit.value
+        yield* frozen(gn, resolved)
+        locked[gn.id] = { step: "source", version: 1, key: resolved.key, fingerprint: {}, outputs: { out: resolved.output } }
+        yield* finish({ id: gn.id, step: "source", status: "cached", key: resolved.key, ms, outputs: { out: { digest: resolved.output, path: resolved.path } } }, { kind: "done", resolved })
+      })
 
+    const failed = (gn: GraphNode, action: Action, error: unknown) => {
+      const failure = error instanceof StepFailedError ? error : new StepFailedError({ nodeId: gn.id, message: failureText(error).message, cause: error })
+      const log = failure.logPath !== undefined ? { logPath: failure.logPath, logTail: tailOf(failure.logPath) } : {}
+      return finish(
+        { id: gn.id, step: gn.node.step!.name, status: "failed", key: action.key, ms: 0, outputs: {}, error: { message: failure.message, ...(failure.hint !== undefined ? { hint: failure.hint } : {}), ...log } },
+        { kind: "failed" },
+      )
+    }
+
+    const processStep = (gn: GraphNode, inputs: Readonly<Record<string, Resolved>>) =>
+      Effect.gen(function* () {
         const step = gn.node.step!
-        const fingerprint = step.fingerprint?.() ?? {}
-        const keyInputs: ActionKeyInputs = {
-          cacheSchema: CACHE_SCHEMA_VERSION,
-          step: step.name,
-          version: step.version,
-          params: params.get(gn.id),
-          inputs: Object.fromEntries(Object.entries(inputs).map(([name, r]) => [name, r.output])),
-          fingerprint,
-        }
-        const key = actionKey(keyInputs)
+        const params = plan.params.get(gn.id)
+        const action = stepAction(step, params, inputs)
         const forced = options.force === "all" || options.force.has(gn.id)
-        let hit = forced ? undefined : lookupAction(layout, key)
-        if (hit !== undefined && options.verify && !verifyEntry(layout, hit)) hit = undefined
+        const hit = findHit(layout, action.key, { forced, verify: options.verify })
 
         if (options.dryRun) {
-          if (hit !== undefined) {
-            const resolved: Resolved = { key, keyInputs, output: hit.output as TreeDigest, path: join(layout.out, hit.output) }
-            return yield* finish({ id: gn.id, step: step.name, status: "cached", key, ms: 0, outputs: { out: { digest: hit.output, path: resolved.path } }, reason: "cached" }, { kind: "done", resolved })
-          }
-          return yield* finish({ id: gn.id, step: step.name, status: "skipped", key, ms: 0, outputs: {}, reason: `will run: ${whyRun(gn, key, keyInputs, forced)}` }, { kind: "unknown" })
+          if (hit === undefined) return yield* skipped(gn, `will run: ${whyRun(layout, options.lock, gn.id, action, forced)}`, { kind: "unknown" }, action.key)
+          const resolved = resolvedFrom(layout, action, hit.output)
+          return yield* finish({ id: gn.id, step: step.name, status: "cached", key: action.key, ms: 0, outputs: { out: { digest: hit.output, path: resolved.path } }, reason: "cached" }, { kind: "done", resolved })
         }
 
         // Explaining a miss reads the previous entry; a hit (the no-op re-run) needs no reason.
-        const reason = hit === undefined ? whyRun(gn, key, keyInputs, forced) : ""
-        const exit = yield* Effect.exit(hit !== undefined ? Effect.succeed({ entry: hit, ran: false as const }) : runStep(gn, inputs, keyInputs, key, reason))
+        const reason = hit === undefined ? whyRun(layout, options.lock, gn.id, action, forced) : ""
+        const exit = yield* Effect.exit(
+          hit !== undefined ? Effect.succeed({ entry: hit, ran: false }) : executeStep({ layout, scheduler, events, node: gn, params, inputs, action, reason, forced }),
+        )
         if (Exit.isFailure(exit)) {
           if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
           const error = Cause.squash(exit.cause)
           if (error instanceof CacheError) return yield* error
-          const failure = error instanceof StepFailedError ? error : new StepFailedError({ nodeId: gn.id, message: errorText(error).message, cause: error })
-          return yield* finish(
-            {
-              id: gn.id,
-              step: step.name,
-              status: "failed",
-              key,
-              ms: 0,
-              outputs: {},
-              error: {
-                message: failure.message,
-                ...(failure.hint !== undefined ? { hint: failure.hint } : {}),
-                ...(failure.logPath !== undefined ? { logPath: failure.logPath, logTail: tailOf(failure.logPath) } : {}),
-              },
-            },
-            { kind: "failed" },
-          )
+          return yield* failed(gn, action, error)
         }
         const { entry, ran } = exit.value
-        const path = yield* materialiseTree(layout, entry.output as TreeDigest)
-        const resolved: Resolved = { key, keyInputs, output: entry.output as TreeDigest, path }
-        yield* checkFrozen(gn, resolved)
-        locked[gn.id] = { step: step.name, version: step.version, key, fingerprint, outputs: { out: entry.output } }
+        const path = yield* materialiseTree(layout, entry.output as Resolved["output"])
+        const resolved = resolvedFrom(layout, action, entry.output, path)
+        yield* frozen(gn, resolved)
+        locked[gn.id] = { step: step.name, version: step.version, key: action.key, fingerprint: { ...action.fingerprint }, outputs: { out: entry.output } }
         yield* finish(
-          { id: gn.id, step: step.name, status: ran ? "ran" : "cached", key, ms: ran ? entry.ms : 0, outputs: { out: { digest: entry.output, path } }, ...(ran ? { reason } : {}) },
+          { id: gn.id, step: step.name, status: ran ? "ran" : "cached", key: action.key, ms: ran ? entry.ms : 0, outputs: { out: { digest: entry.output, path } }, ...(ran ? { reason } : {}) },
           { kind: "done", resolved },
         )
+      })
+
+    const processNode = (gn: GraphNode) =>
+      Effect.gen(function* () {
+        if (!plan.selected.has(gn.id)) return yield* skipped(gn, `not needed for --until ${options.until}`, { kind: "unknown" })
+        const ready = yield* awaitInputs(gn)
+        if (ready.kind !== "ready") return yield* skipped(gn, ready.reason, { kind: ready.kind })
+        if (gn.node.source !== undefined) return yield* processSource(gn)
+        return yield* processStep(gn, ready.inputs)
       })
 
     yield* Effect.forEach(graph.nodes, processNode, { concurrency: "unbounded", discard: true })
@@ -334,3 +155,13 @@ export const runGraph = (graph: Graph, options: RunOptions) =>
     const ok = ordered.every((r) => r.status !== "failed") && (options.dryRun || options.until !== undefined || ordered.every((r) => r.status !== "skipped"))
     return { ok, results: ordered, locked } satisfies RunOutcome
   })
+
+const LOG_TAIL_LINES = 20
+
+const tailOf = (path: string): string[] => {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-LOG_TAIL_LINES)
+  } catch {
+    return []
+  }
+}

@@ -1,42 +1,12 @@
 // Step definitions: a name, a version, a zod schema for params, typed input and output artifact
 // kinds, what of the environment the result depends on, and `run`, an Effect. Calling a step with
 // params gives an `Applied` step (waiting for its main input) or, for steps without inputs, a Node.
+// The runtime's erased view of a step lives in step-definition.ts.
 import type * as Effect from "effect/Effect"
-import type { FileSystem } from "effect/FileSystem"
-import type { Path } from "effect/Path"
-import { z } from "zod"
+import type { z } from "zod"
 import { PipelineDefinitionError } from "./errors.ts"
 import { type Node, makeNode } from "./node.ts"
-
-/** An artifact kind, e.g. "hf-checkpoint", "onnx-model". Kinds are compared by name at compile time. */
-export type Kind = string
-
-/** Resource classes bound how many steps of a class run at once. */
-export type ResourceClass = "cpu" | "io" | "device"
-
-/** An input artifact handed to a running step: a readable path and its tree digest. */
-export interface ArtifactInput {
-  readonly path: string
-  readonly digest: string
-}
-
-/** What a running step sees. Everything it writes under `outDir` becomes its output artifact. */
-export interface StepContext<P, In extends Record<string, Kind>> {
-  readonly nodeId: string
-  readonly params: P
-  readonly inputs: { readonly [K in keyof In]: ArtifactInput }
-  /** Empty directory for the step's output tree; committed to the cache when `run` succeeds. */
-  readonly outDir: string
-  /** Scratch directory, removed when the step ends. */
-  readonly tmpDir: string
-  /** Appends a line to the step's log (stored with the cache entry). */
-  readonly log: (line: string) => Effect.Effect<void>
-  /** Reports progress; renderers draw a bar and an ETA. */
-  readonly progress: (done: number, total: number) => Effect.Effect<void>
-}
-
-/** Services every step may use; the runtime provides them. */
-export type StepServices = FileSystem | Path
+import type { AnyStep, Kind, ResourceClass, StepContext, StepFailure, StepServices } from "./step-definition.ts"
 
 export interface StepSpec<
   Name extends string,
@@ -44,6 +14,8 @@ export interface StepSpec<
   In extends Record<string, Kind>,
   Main extends keyof In & string,
   Out extends Kind,
+  E extends StepFailure,
+  R,
 > {
   readonly name: Name
   /** Bump when the step's logic changes: it invalidates this step's cache entries and downstream. */
@@ -56,20 +28,12 @@ export interface StepSpec<
   /** What the result depends on beyond params and inputs: tool versions, for benchmarks the host. */
   readonly fingerprint?: () => Record<string, string>
   readonly resources?: ResourceClass
-  readonly run: (ctx: StepContext<z.output<P>, In>) => Effect.Effect<void, unknown, StepServices>
-}
-
-/** A defined step with its types erased, as the runtime sees it. */
-export interface AnyStep {
-  readonly name: string
-  readonly version: number
-  readonly params: z.ZodType
-  readonly inputs: Record<string, Kind>
-  readonly main: string | undefined
-  readonly output: Kind
-  readonly fingerprint: (() => Record<string, string>) | undefined
-  readonly resources: ResourceClass
-  readonly run: (ctx: StepContext<any, any>) => Effect.Effect<void, unknown, StepServices>
+  /**
+   * Writes the output tree under `ctx.outDir`. Fails with the step's own tagged errors (the runtime
+   * prints their message and hint); may require any service the run provides (`StepServices`
+   * always, others through the run's layers).
+   */
+  readonly run: (ctx: StepContext<z.output<P>, In>) => Effect.Effect<void, E, R | StepServices>
 }
 
 /** A step called with params, waiting for the node that feeds its main input. */
@@ -127,7 +91,9 @@ export const defineStep = <
   const In extends Record<string, Kind>,
   const Out extends Kind,
   const Main extends keyof In & string = keyof In & string,
->(spec: StepSpec<Name, P, In, Main, Out>): Step<P, In, Main, Out> => {
+  E extends StepFailure = never,
+  R = never,
+>(spec: StepSpec<Name, P, In, Main, Out, E, R>): Step<P, In, Main, Out> => {
   const inputNames = Object.keys(spec.inputs)
   if (!Number.isInteger(spec.version) || spec.version < 1) {
     throw new PipelineDefinitionError({ message: `step ${spec.name}: version must be a positive integer, got ${spec.version}` })

@@ -28,6 +28,8 @@ export const bench = defineStep({
   output: "bench-report",
   // Speed belongs to a machine: never serve another host's numbers from a shared cache.
   fingerprint: () => ({ ...cpuPrint(), host: hostname() }),
+  // A measurement: nothing else may share the CPU while it runs.
+  resources: "exclusive",
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params
