@@ -108,6 +108,9 @@ try {
     return layers * (2 * tokens * (4 * hidden * hidden + 2 * hidden * ffn) + 4 * attention * hidden)
   }
   const usefulFlops = flops(lengths)
+  // Folded, not Math.min(...lengths): a large data file would overflow the stack.
+  const minTokens = lengths.reduce((a, b) => Math.min(a, b), Infinity)
+  const maxTokens = lengths.reduce((a, b) => Math.max(a, b), 0)
   /** FLOPs actually executed when each batch is padded to its longest row. */
   const paddedFlops = (batches: readonly (readonly number[])[]): number => batches.reduce((a, b) => a + flops(b.map(() => Math.max(...b))), 0)
   /**
@@ -174,7 +177,7 @@ try {
   const worst = new Map<string, number[]>(runners.map((r) => [r.name, segments.map(() => 0)]))
   const outputs = new Map<string, Float32Array>(runners.map((r) => [r.name, new Float32Array(texts.length * hidden)]))
   console.log(
-    `measuring ${texts.length} texts (${lengths.reduce((a, b) => a + b, 0)} tokens, ${Math.min(...lengths)}–${Math.max(...lengths)} per text), batch ${batchSize}, ` +
+    `measuring ${texts.length} texts (${lengths.reduce((a, b) => a + b, 0)} tokens, ${minTokens}–${maxTokens} per text), batch ${batchSize}, ` +
       `${segments.length} segments of ≤ ${segmentSize} texts, best of ${repeats} interleaved repeats each:`,
   )
   for (const [s, segment] of segments.entries()) {
@@ -250,7 +253,7 @@ try {
   const path = await writeResult("embed", {
     benchmark: "embed",
     model: { shape: "bge-small-en-v1.5 (synthetic weights)", layers, hidden, ffn, fusedOps: compiled.fusedOps, prunedFusedOps: pruned.fusedOps },
-    data: { file: stsFile, texts: texts.length, tokens: lengths.reduce((a, b) => a + b, 0), minTokens: Math.min(...lengths), maxTokens: Math.max(...lengths) },
+    data: { file: stsFile, texts: texts.length, tokens: lengths.reduce((a, b) => a + b, 0), minTokens, maxTokens },
     settings: { threads, batchSize, repeats, segmentSize, timing: "per segment the best of interleaved repeats, summed; end to end (texts in, normalised embeddings out)" },
     usefulGflop: usefulFlops / 1e9,
     ceilingGflops,

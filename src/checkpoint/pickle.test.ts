@@ -108,3 +108,17 @@ print(pickle.dumps(value, protocol=int(sys.argv[1])).hex())
     }
   })
 })
+
+describe("unpickleTorch on large containers", () => {
+  test("APPENDS with a million items builds the list without overflowing the stack", () => {
+    const n = 1_000_000
+    // PROTO 2, EMPTY_LIST, MARK, n × BININT1 (i % 256), APPENDS, STOP
+    const bytes = new Uint8Array(4 + 2 * n + 2)
+    bytes.set([0x80, 0x02, 0x5d, 0x28])
+    for (let i = 0; i < n; i++) bytes.set([0x4b, i % 256], 4 + 2 * i)
+    bytes.set([0x65, 0x2e], 4 + 2 * n)
+    const value = unpickleTorch(bytes, "big.pkl") as number[]
+    expect(value).toHaveLength(n)
+    expect(value[n - 1]).toBe((n - 1) % 256)
+  })
+})

@@ -214,7 +214,8 @@ export const unpickleTorch = (data: Uint8Array, file: string): PickleValue => {
   }
   const appendItems = (target: PickleValue, items: readonly PickleValue[]): void => {
     if (!Array.isArray(target)) fail("APPEND(S) expects a list")
-    ;(target as PickleValue[]).push(...items)
+    // One push per item: spreading a list of a million items into push() overflows the stack.
+    for (const item of items) (target as PickleValue[]).push(item)
   }
   const memoGet = (index: number): PickleValue => {
     const value = memo.get(index)

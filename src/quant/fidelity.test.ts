@@ -45,3 +45,14 @@ test("batched held-out runs return every sample's own output, in sample order", 
   expect(batched).toHaveLength(samples.length)
   for (const [i, row] of batched.entries()) for (let j = 0; j < row.length; j++) expect(row[j]!).toBeCloseTo(one[i]![j]!, 5)
 })
+
+test("compareOutputs over a million samples does not overflow the stack (no Math.min(...values))", () => {
+  const n = 1_000_000
+  const one = Float32Array.of(1, 0)
+  const reference = Array.from({ length: n }, () => one)
+  const test_ = Array.from({ length: n }, (_, i) => (i === 123_456 ? Float32Array.of(0, 1) : one))
+  const result = compareOutputs(reference, test_)
+  expect(result.metric).toBe("cosine")
+  expect(result.min).toBe(0)
+  expect(result.mean).toBeCloseTo(1 - 1 / n, 9)
+})

@@ -73,7 +73,7 @@ export const withSession = async <T>(path: string, body: (session: ort.Inference
  */
 export const batchFeeds = (inputs: readonly ValueInfo[], samples: readonly CalibrationSample[], where: string): Record<string, ort.Tensor> => {
   if (samples.length === 0) throw new QuantError("bad-shape", where, "a batch needs at least one sample")
-  const seq = Math.max(...samples.map((s) => s.length))
+  const seq = samples.reduce((longest, s) => Math.max(longest, s.length), 0)
   const feeds: Record<string, ort.Tensor> = {}
   for (const input of inputs) {
     const source = SOURCES[input.name]
