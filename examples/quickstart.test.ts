@@ -1,13 +1,24 @@
 // The quickstart pipeline end to end: export → compile → deploy → evaluate, fidelity and bench,
-// and a second run served entirely from the cache.
+// and a second run served entirely from the cache. And as a user runs it, in a real process:
+// `--help` prints help only, and Ctrl-C gets the same handling as every pipeline's main() (the
+// `interrupted:` line, exit 130, no temp dirs).
 import { afterEach, describe, expect, test } from "bun:test"
-import { readFileSync } from "node:fs"
-import { join } from "node:path"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { join, resolve } from "node:path"
 import { cleanup, runCaptured, tempDir } from "../tests/support.ts"
 import { quickstart } from "./quickstart.ts"
 
+const file = resolve(import.meta.dir, "quickstart.ts")
 const dirs: string[] = []
 afterEach(() => cleanup(...dirs.splice(0)))
+
+const waitFor = async (cond: () => boolean, timeoutMs = 60_000) => {
+  const until = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > until) throw new Error("timed out waiting")
+    await Bun.sleep(20)
+  }
+}
 
 describe("quickstart", () => {
   test("quickstart: export → compile → deploy → evaluate, fidelity, bench", async () => {
@@ -24,4 +35,32 @@ describe("quickstart", () => {
     const again = await runCaptured(quickstart, dir, ["--set", "bench.seconds=0.2", "--set", "bench-int8.seconds=0.2"])
     expect(Object.values(again.status).every((s) => s === "cached")).toBe(true)
   }, 120_000)
+})
+
+describe("examples/quickstart.ts as a process", () => {
+  test("--help prints the help only (no results table) and exits 0", async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const proc = Bun.spawn(["bun", "run", file, "--help", "--cache-dir", join(dir, "cache")], { stdout: "pipe", stderr: "pipe" })
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited])
+    expect(code).toBe(0)
+    expect(stdout).toContain("--dry-run")
+    expect(stdout).not.toContain("STS spearman")
+    expect(stdout).not.toMatch(/^-{4,}/m)
+    expect(existsSync(join(dir, "cache"))).toBe(false)
+  }, 60_000)
+
+  test("Ctrl-C mid-run prints the interrupted line, exits 130 and leaves no temp dirs", async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const tmp = join(dir, "cache", "tmp")
+    const proc = Bun.spawn(["bun", "run", file, "--cache-dir", join(dir, "cache")], { stdout: "pipe", stderr: "pipe" })
+    const stderr = new Response(proc.stderr).text()
+    // A step is running once it has a temp dir.
+    await waitFor(() => existsSync(tmp) && readdirSync(tmp).length > 0)
+    proc.kill("SIGINT")
+    expect(await proc.exited).toBe(130)
+    expect(await stderr).toContain("interrupted:")
+    expect(readdirSync(tmp)).toEqual([])
+  }, 90_000)
 })

@@ -3,7 +3,7 @@
 // plain fp32 export → bench, and beside it an int8 branch: calibrate → quantize (dynamic int8) →
 // compile → deploy → the same checks. Prints one row per branch.
 //   bun run examples/quickstart.ts            (a second run is served from the cache)
-import { executePipeline } from "../src/cli/index.ts"
+import { main } from "../src/cli/index.ts"
 import { pipeline } from "../src/engine/index.ts"
 import { bench, calibrate, compile, deploy, evaluate, exportOnnx, fidelity, printRunTable, quantize, synthCheckpoint, synthSts } from "../stdlib/index.ts"
 
@@ -32,16 +32,12 @@ export const quickstart = pipeline("quickstart", exported)
   .fork(...checks("", 0.9999))
   .also(...int8.ends)
 
-export default quickstart
-
-if (import.meta.main) {
-  const result = await executePipeline(quickstart, import.meta.path, process.argv.slice(2))
-  if (result.exitCode === 0 && !process.argv.includes("--json") && !process.argv.includes("--dry-run")) {
+export default main(import.meta, quickstart, {
+  afterRun: (result) => {
     console.log("")
     printRunTable(result, [
       { label: "fp32 (ORT-optimised)", evaluate: "evaluate", fidelity: "fidelity", bench: "bench" },
       { label: "int8 (dynamic)", evaluate: "evaluate-int8", fidelity: "fidelity-int8", bench: "bench-int8" },
     ])
-  }
-  process.exit(result.exitCode)
-}
+  },
+})

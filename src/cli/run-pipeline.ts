@@ -40,6 +40,10 @@ export interface ExecuteOptions {
 
 export interface ExecuteResult {
   readonly exitCode: number
+  /** What the invocation did: printed usage or the graph, a dry run, or a real run (also when it failed). */
+  readonly mode: "usage" | "help" | "graph" | "dry-run" | "run"
+  /** True when stdout's last line is the `--json` summary (nothing may be printed after it). */
+  readonly json: boolean
   readonly summary?: { readonly pipeline: string; readonly ok: boolean; readonly steps: readonly unknown[] }
 }
 
@@ -68,11 +72,11 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
     args = parseRunArgs(argv)
   } catch (e) {
     stderr.write(userMessage(e) + "\n")
-    return { exitCode: 2 }
+    return { exitCode: 2, mode: "usage", json: false }
   }
   if (args.help) {
     stdout.write(RUN_USAGE + "\n")
-    return { exitCode: 0 }
+    return { exitCode: 0, mode: "help", json: false }
   }
   const human = args.json ? stderr : stdout
   let graph
@@ -83,15 +87,17 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
     lock = readLockFile(lockPath)
   } catch (e) {
     stderr.write(userMessage(e) + "\n")
-    return { exitCode: 2 }
+    return { exitCode: 2, mode: "usage", json: false }
   }
   if (args.graph) {
     stdout.write(toMermaid(graph) + "\n")
-    return { exitCode: 0 }
+    return { exitCode: 0, mode: "graph", json: false }
   }
+  const mode = args.dryRun ? "dry-run" : "run"
+  const json = args.json
   if (args.frozen && lock === undefined) {
     stderr.write(`error: --frozen: ${lockPath} does not exist\n  hint: run once without --frozen and commit the lock file\n`)
-    return { exitCode: 1 }
+    return { exitCode: 1, mode, json: false }
   }
   const cacheRoot = resolve(resolveCacheRoot(args.cacheDir))
   const renderer = human.isTTY === true && !args.json ? ttyRenderer(human) : plainRenderer(human)
@@ -121,14 +127,14 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
   if (Exit.isFailure(exit)) {
     if (interrupted || Cause.hasInterruptsOnly(exit.cause)) {
       stderr.write("interrupted: in-flight steps were stopped and their temp files removed; nothing partial was cached\n")
-      return { exitCode: 130 }
+      return { exitCode: 130, mode, json: false }
     }
     const error = Cause.squash(exit.cause)
     const known = typeof error === "object" && error !== null && "_tag" in error
     stderr.write((known ? userMessage(error) : `internal error: ${Cause.pretty(exit.cause)}`) + "\n")
     const summary = { pipeline: p.name, ok: false, steps: [] }
     if (args.json) stdout.write(JSON.stringify({ ...summary, error: userMessage(error) }) + "\n")
-    return { exitCode: 1, summary }
+    return { exitCode: 1, mode, json, summary }
   }
   const outcome = exit.value
   if (args.dryRun) {
@@ -150,7 +156,7 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
   }
   const summary = { pipeline: p.name, ok: outcome.ok, steps: outcome.results.map(jsonStep) }
   if (args.json) stdout.write(JSON.stringify(summary) + "\n")
-  return { exitCode: outcome.ok ? 0 : 1, summary }
+  return { exitCode: outcome.ok ? 0 : 1, mode, json, summary }
 }
 
 /** Notes which keys and trees a run used, and where its lock file is, for `kiln cache gc`. */
@@ -170,21 +176,43 @@ const recordRun = (cacheRoot: string, pipeline: string, lockPath: string, result
   }
 }
 
-/** Runs `p` as this process's program: Ctrl-C / SIGTERM interrupt it, and its exit code ends the process. */
-export const runAsProgram = <K extends Kind>(p: Pipeline<K>, file: string, argv: readonly string[]): void => {
+export interface ProgramOptions {
+  /**
+   * Prints more for people after a successful real run (e.g. a results table); not called for
+   * `--help`, `--graph`, `--dry-run` or `--json`, whose output must stay exactly what they promise.
+   */
+  readonly afterRun?: (result: ExecuteResult) => void
+}
+
+/**
+ * Runs `p` as this process's program: Ctrl-C / SIGTERM interrupt it (the `interrupted:` line,
+ * temp dirs removed, exit 130), and its exit code ends the process. Every entry point goes
+ * through here so they all handle signals alike.
+ */
+export const runAsProgram = <K extends Kind>(p: Pipeline<K>, file: string, argv: readonly string[], options: ProgramOptions = {}): void => {
   void executePipeline(p, file, argv, {
     onStart: (interrupt) => {
       process.once("SIGINT", interrupt)
       process.once("SIGTERM", interrupt)
     },
-  }).then(({ exitCode }) => process.exit(exitCode))
+  }).then((result) => {
+    if (result.exitCode === 0 && result.mode === "run" && !result.json && options.afterRun !== undefined) {
+      try {
+        options.afterRun(result)
+      } catch (e) {
+        process.stderr.write(`error: after the run: ${(e as Error).message ?? String(e)}\n`)
+        process.exit(1)
+      }
+    }
+    process.exit(result.exitCode)
+  })
 }
 
 /**
  * Runs the pipeline when its file is the program's entry point:
  * `export default main(import.meta, pipeline(...))`.
  */
-export const main = <K extends Kind>(meta: { readonly main: boolean; readonly path: string }, p: Pipeline<K>): Pipeline<K> => {
-  if (meta.main) runAsProgram(p, meta.path, process.argv.slice(2))
+export const main = <K extends Kind>(meta: { readonly main: boolean; readonly path: string }, p: Pipeline<K>, options: ProgramOptions = {}): Pipeline<K> => {
+  if (meta.main) runAsProgram(p, meta.path, process.argv.slice(2), options)
   return p
 }
