@@ -1,11 +1,13 @@
 // The quickstart pipeline end to end: export → compile → deploy → evaluate, fidelity and bench,
-// and a second run served entirely from the cache. And as a user runs it, in a real process:
+// a second run served entirely from the cache, and a run into another fresh cache that makes the
+// same artifacts (an output is a function of inputs, params and code, never of the cache's path or
+// of how long a step took). And as a user runs it, in a real process:
 // `--help` prints help only, and Ctrl-C gets the same handling as every pipeline's main() (the
 // `interrupted:` line, exit 130, no temp dirs).
 import { afterEach, describe, expect, test } from "bun:test"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { cleanup, runCaptured, tempDir } from "../tests/support.ts"
+import { type CapturedRun, cleanup, runCaptured, tempDir } from "../tests/support.ts"
 import { quickstart } from "./quickstart.ts"
 
 const file = resolve(import.meta.dir, "quickstart.ts")
@@ -20,21 +22,42 @@ const waitFor = async (cond: () => boolean, timeoutMs = 60_000) => {
   }
 }
 
+const quick = ["--set", "bench.seconds=0.2", "--set", "bench-int8.seconds=0.2"]
+/** The first test's run, reused as one side of the reproducibility check. */
+let firstRun: CapturedRun | undefined
+
 describe("quickstart", () => {
   test("quickstart: export → compile → deploy → evaluate, fidelity, bench", async () => {
     const dir = tempDir()
     dirs.push(dir)
-    const r = await runCaptured(quickstart, dir, ["--set", "bench.seconds=0.2", "--set", "bench-int8.seconds=0.2"])
+    const r = await runCaptured(quickstart, dir, quick)
     expect(r.code).toBe(0)
+    firstRun = r
     const out = (id: string, file: string) => JSON.parse(readFileSync(join(r.json.steps.find((s) => s.id === id)!.outputs.out!.path, file), "utf8"))
     expect(out("evaluate", "eval.json").metrics.pairs).toBe(256)
     expect(out("fidelity", "eval.json").fidelity.cosine_mean).toBeGreaterThan(0.9999)
     const benchReport = out("bench", "bench.json")
     expect(benchReport.configs.map((c: { batch: number }) => c.batch)).toEqual([1, 16])
     expect(readFileSync(join(r.json.steps.find((s) => s.id === "bench")!.outputs.out!.path, "vamp.txt"), "utf8")).toContain("throughput (qps):")
-    const again = await runCaptured(quickstart, dir, ["--set", "bench.seconds=0.2", "--set", "bench-int8.seconds=0.2"])
+    const again = await runCaptured(quickstart, dir, quick)
     expect(Object.values(again.status).every((s) => s === "cached")).toBe(true)
   }, 120_000)
+
+  test("two fresh caches give the same digest for every non-measurement output", async () => {
+    const fresh = async () => {
+      const dir = tempDir()
+      dirs.push(dir)
+      return runCaptured(quickstart, dir, quick)
+    }
+    const first = firstRun ?? (await fresh())
+    const second = await fresh()
+    expect(first.code).toBe(0)
+    expect(second.code).toBe(0)
+    // Benchmarks are measurements: their numbers differ on every run by design.
+    const digests = (r: CapturedRun) => Object.fromEntries(r.json.steps.filter((s) => s.step !== "bench").map((s) => [s.id, s.outputs.out!.digest]))
+    expect(Object.keys(digests(first))).toContain("quantize")
+    expect(digests(second)).toEqual(digests(first))
+  }, 180_000)
 })
 
 describe("examples/quickstart.ts as a process", () => {

@@ -139,6 +139,7 @@ export const quantize = defineStep({
           }),
         ),
       )
-      yield* ctx.log(`quantized (${result.record.scheme}) → ${result.file}`)
+      // Where the input was and how long it took belong in the log, not in the artifact.
+      yield* ctx.log(`quantized ${join(modelDir, manifest.model)} (${result.record.scheme}) → ${result.file} in ${result.seconds.toFixed(1)} s`)
     }),
 })
