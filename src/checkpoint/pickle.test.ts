@@ -68,10 +68,22 @@ print(pickle.dumps({"weight": Evil()}, protocol=2).hex())
 })
 
 describe("unpickleTorch reports malformed pickles with their offset", () => {
-  test("an unknown opcode", () => {
+  test("a byte that is no pickle opcode says so and that the file needs re-saving", () => {
     const error = catchError(() => unpickleTorch(Uint8Array.from([0x80, 0x02, 0x4e, 0xff]), "x.pkl"))
     expect(error).toBeInstanceOf(PickleError)
-    expect(error.message).toBe("x.pkl (pickle offset 3): unknown or unsupported pickle opcode 0xff ('ÿ')")
+    expect(error.message).toBe(
+      "x.pkl (pickle offset 3): byte 0xff is not an opcode of pickle protocols 0–5: the file is corrupt or not a torch.save pickle; re-save the checkpoint (torch.save, or as safetensors)",
+    )
+  })
+
+  test("a real opcode kiln does not read is named, with its protocol, and the file needs re-saving", () => {
+    // 0x96 is BYTEARRAY8 (protocol 5), which torch.save never writes.
+    const error = catchError(() => unpickleTorch(Uint8Array.from([0x80, 0x05, 0x96]), "y.pkl"))
+    expect(error.message).toBe(
+      "y.pkl (pickle offset 2): pickle opcode 0x96 BYTEARRAY8 (protocol 5) is not one torch.save writes, so kiln does not read it; re-save the checkpoint with torch.save (protocol 2) or as safetensors",
+    )
+    // A protocol-0 text opcode (INT, 'I') is named too.
+    expect(catchError(() => unpickleTorch(Uint8Array.from([0x49, 0x31, 0x0a, 0x2e]), "z.pkl")).message).toContain("opcode 0x49 INT (protocol 0)")
   })
 
   test("a pickle cut off inside a string and one without STOP", () => {

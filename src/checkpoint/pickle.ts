@@ -3,6 +3,7 @@
 // in the file is ever executed; any other global fails at its GLOBAL opcode.
 import type { DType } from "../tensor/index.ts"
 import { PickleError, PickleSecurityError } from "./errors.ts"
+import { unreadableOpcodeMessage } from "./pickle-opcodes.ts"
 
 /** A storage named by a persistent id: `data/<key>` in the archive holds `numel` elements of `dtype`. */
 export interface StorageRef {
@@ -477,7 +478,7 @@ export const unpickleTorch = (data: Uint8Array, file: string): PickleValue => {
         fail("extension-registry opcodes (EXT1/EXT2/EXT4) are not supported")
         break
       default:
-        fail(`unknown or unsupported pickle opcode 0x${opcode.toString(16).padStart(2, "0")} ('${String.fromCharCode(opcode)}')`)
+        fail(unreadableOpcodeMessage(opcode))
     }
   }
 }
