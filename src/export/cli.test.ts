@@ -2,10 +2,11 @@
 // flags and bad checkpoints give usage or export errors and exit codes, not stack traces. Also
 // checks that `kiln synth` and `kiln export` are reachable through the kiln command.
 import { afterAll, expect, test } from "bun:test"
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { readModelManifest } from "../artifacts/index.ts"
 import { runKiln } from "../cli/kiln.ts"
+import { writeZip } from "../zip/index.ts"
 import { exportCli } from "./cli.ts"
 import { scratch, tinyCheckpoint } from "./test-support.ts"
 
@@ -62,4 +63,19 @@ test("kiln synth and kiln export are wired into the kiln command", async () => {
   const help = capture()
   expect(await runKiln(["export", "--help"], help.stream, capture().stream)).toBe(0)
   expect(help.text()).toContain("Usage: kiln export")
+})
+
+test("a zip-slip entry in a checkpoint archive is an export error with the kiln export: prefix, naming archive and entry", async () => {
+  const ckpt = await tinyCheckpoint(dir, "xlm-roberta", "m3", 12)
+  // Our writer refuses `..` names, so write a same-length safe name and patch it in both headers.
+  const head = join(ckpt, "sparse_linear.pt")
+  const safe = "sparse_linear/xx/xx/passwd"
+  const evil = "sparse_linear/../../passwd"
+  writeZip(head, [{ name: "sparse_linear/data.pkl", data: new Uint8Array(4) }, { name: safe, data: new Uint8Array(4) }])
+  const bytes = readFileSync(head)
+  writeFileSync(head, Buffer.from(bytes.toString("latin1").replaceAll(safe, evil), "latin1"))
+  const err = capture()
+  expect(await exportCli([ckpt, "--task", "m3", "--quiet", "--out", join(dir, "slip")], capture().stream, err.stream)).toBe(1)
+  expect(err.text()).toStartWith(`error: kiln export: ${head} (entry "${evil}"): the name contains a \`..\` segment`)
+  expect(err.text().trim().split("\n")).toHaveLength(1)
 })

@@ -7,6 +7,7 @@ import { join, relative } from "node:path"
 import type { ModelManifest } from "../artifacts/index.ts"
 import { type Checkpoint, CheckpointError, openCheckpoint, PickleError, PickleSecurityError } from "../checkpoint/index.ts"
 import { writeModel } from "../onnx/index.ts"
+import { ZipError } from "../zip/index.ts"
 import { buildEncoderGraph } from "./encoder-graph.ts"
 import { ExportError } from "./errors.ts"
 import { copyModelFiles, exportManifest, writeManifest } from "./model-folder.ts"
@@ -27,6 +28,8 @@ const asExportError = (error: unknown, checkpointDir: string): unknown => {
     return new ExportError(error.reason === "UnsupportedModelType" ? "UnsupportedModel" : "InvalidCheckpoint", error.message, { file: error.file }, { cause: error })
   if (error instanceof PickleError || error instanceof PickleSecurityError)
     return new ExportError("InvalidCheckpoint", error.message, { file: error.file }, { cause: error })
+  // Archive-level faults in a torch checkpoint (zip-slip or symlink entries, zip bombs, CRC errors).
+  if (error instanceof ZipError) return new ExportError("InvalidCheckpoint", error.message, { file: error.archive }, { cause: error })
   if (error instanceof Error && !(error instanceof ExportError) && (error as NodeJS.ErrnoException).code !== undefined)
     return new ExportError("InvalidCheckpoint", `${checkpointDir}: ${error.message}`, { file: checkpointDir }, { cause: error })
   return error
@@ -69,7 +72,7 @@ export const exportEncoder = async (options: ExportEncoderOptions): Promise<Expo
     } catch (cause) {
       // A read failure inside a weight thunk (truncated file …) surfaces here, wrapped by the writer.
       const inner = (cause as Error).cause
-      if (inner instanceof CheckpointError) throw asExportError(inner, checkpointDir)
+      if (inner instanceof CheckpointError || inner instanceof ZipError) throw asExportError(inner, checkpointDir)
       throw new ExportError("WriteFailed", `writing the ONNX model failed: ${(cause as Error).message}`, { file: onnxDir }, { cause })
     }
     const copied = await copyModelFiles(checkpointDir, outDir)
