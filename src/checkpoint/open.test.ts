@@ -50,6 +50,23 @@ describe("openCheckpoint", () => {
     expect(() => checkpoint.extras.get("colbert_linear")!.get("weight")!.readFloat32()).toThrow(CheckpointError)
   })
 
+  test("sparse_linear.safetensors and colbert_linear.safetensors heads are read like the .pt files (and preferred to them)", () => {
+    const path = modelDir("m3-safetensors")
+    writeSafetensors(join(path, "model.safetensors"), [seededSource("embeddings.word_embeddings.weight", "float32", [10, 8], 1)])
+    writeSafetensors(join(path, "sparse_linear.safetensors"), [seededSource("weight", "float32", [1, 8], 2), seededSource("bias", "float32", [1], 3)])
+    writeSafetensors(join(path, "colbert_linear.safetensors"), [seededSource("weight", "float32", [8, 8], 4), seededSource("bias", "float32", [8], 5)])
+    writeTorchStateDict(join(path, "colbert_linear.pt"), [seededSource("weight", "float32", [8, 8], 6), seededSource("bias", "float32", [8], 7)])
+    const checkpoint = openCheckpoint(path)
+    try {
+      expect([...checkpoint.extras.keys()]).toEqual(["colbert_linear", "sparse_linear"])
+      expect(checkpoint.extras.get("sparse_linear")!.get("bias")!.readFloat32()).toEqual(seededValues(3, 1))
+      expect(checkpoint.extras.get("colbert_linear")!.get("weight")!.readFloat32()).toEqual(seededValues(4, 64))
+      expect(checkpoint.extraFiles.get("colbert_linear")).toBe("colbert_linear.safetensors")
+    } finally {
+      checkpoint.close()
+    }
+  })
+
   test("model.safetensors is preferred over pytorch_model.bin", () => {
     const path = modelDir("both")
     writeSafetensors(join(path, "model.safetensors"), [seededSource("w", "float16", [4], 1)])

@@ -1,6 +1,6 @@
 // Opens a Hugging Face model folder: config.json plus whichever weights it ships
 // (model.safetensors, a sharded safetensors index, pytorch_model.bin or its sharded index),
-// and extra heads saved as *.pt state dicts (bge-m3's sparse_linear.pt, colbert_linear.pt).
+// and extra heads saved beside them as *.pt state dicts or *.safetensors (bge-m3's sparse_linear.pt, colbert_linear.pt).
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import type { LazyTensor } from "../tensor/index.ts"
@@ -21,8 +21,10 @@ export interface Checkpoint {
   readonly format: WeightsFormat
   /** Tensor names exactly as stored (e.g. "embeddings.word_embeddings.weight", or "roberta.…" in rerankers). */
   readonly tensors: ReadonlyMap<string, LazyTensor>
-  /** Extra heads by file stem: "sparse_linear" → {weight, bias} from sparse_linear.pt. */
+  /** Extra heads by file stem: "sparse_linear" → {weight, bias} from sparse_linear.pt or sparse_linear.safetensors. */
   readonly extras: ReadonlyMap<string, ReadonlyMap<string, LazyTensor>>
+  /** The file each extra head was read from, by stem ("sparse_linear" → "sparse_linear.safetensors"). */
+  readonly extraFiles: ReadonlyMap<string, string>
   /** Closes every file; tensors cannot be read afterwards. */
   close(): void
 }
@@ -34,6 +36,29 @@ const weightCandidates: readonly { readonly file: string; readonly format: Weigh
   { file: "pytorch_model.bin", format: "pytorch", open: readTorchStateDict },
   { file: "pytorch_model.bin.index.json", format: "pytorch-sharded", open: (path) => readShardedIndex(path, readTorchStateDict) },
 ]
+
+/** The main weights and their shards (model-00001-of-00002.safetensors …) are not heads. */
+const isMainWeights = (file: string): boolean => /^(model|pytorch_model)([.-]|$)/.test(file)
+
+/**
+ * Extra heads beside the weights by stem: `<stem>.safetensors` or `<stem>.pt` (bge-m3 ships
+ * sparse_linear.pt, colbert_linear.pt; converted copies are .safetensors). When a stem has both,
+ * the safetensors file is read: it cannot carry code.
+ */
+const headFiles = (dir: string): Map<string, string> => {
+  const heads = new Map<string, string>()
+  const files = readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && !isMainWeights(entry.name))
+    .map((entry) => entry.name)
+    .sort()
+  for (const extension of [".safetensors", ".pt"]) {
+    for (const file of files) {
+      const stem = file.slice(0, -extension.length)
+      if (file.endsWith(extension) && stem !== "" && !heads.has(stem)) heads.set(stem, file)
+    }
+  }
+  return new Map([...heads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
 
 export const openCheckpoint = (dir: string): Checkpoint => {
   const config = readEncoderConfig(dir)
@@ -54,16 +79,13 @@ export const openCheckpoint = (dir: string): Checkpoint => {
     const weights = candidate.open(weightsFile)
     opened.push(weights)
     const extras = new Map<string, ReadonlyMap<string, LazyTensor>>()
-    const extraFiles = readdirSync(dir, { withFileTypes: true })
-      .filter((entry) => entry.isFile() && entry.name.endsWith(".pt"))
-      .map((entry) => entry.name)
-      .sort()
-    for (const file of extraFiles) {
-      const extra = readTorchStateDict(join(dir, file))
+    const extraFiles = headFiles(dir)
+    for (const [stem, file] of extraFiles) {
+      const extra = file.endsWith(".safetensors") ? readSafetensors(join(dir, file)) : readTorchStateDict(join(dir, file))
       opened.push(extra)
-      extras.set(file.slice(0, -".pt".length), extra.tensors)
+      extras.set(stem, extra.tensors)
     }
-    return { dir, config, weightsFile, format: candidate.format, tensors: weights.tensors, extras, close: closeAll }
+    return { dir, config, weightsFile, format: candidate.format, tensors: weights.tensors, extras, extraFiles, close: closeAll }
   } catch (error) {
     closeAll()
     throw error

@@ -1,8 +1,9 @@
 // The same checkpoint and options give byte-identical output folders (what content-addressed
 // caching relies on), with weights inline or in onnx/model.onnx_data, fp32 or fp16.
 import { afterAll, expect, test } from "bun:test"
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync, readFileSync, rmSync } from "node:fs"
 import { join, relative } from "node:path"
+import { readTorchStateDict, writeSafetensors } from "../checkpoint/index.ts"
 import { exportEncoder } from "./export-encoder.ts"
 import { floats, maxAbsDiff, openCheckpoint, paddedBatch, reference, runOnnx, scratch, tinyCheckpoint } from "./test-support.ts"
 
@@ -60,4 +61,20 @@ test("two fp16 BERT exports are byte-identical; a re-export over an external-dat
   await exportEncoder({ checkpointDir: ckpt, outDir: join(dir, "d"), task: "embedding", dtype: "fp16" })
   expect([...filesOf(join(dir, "c")).keys()].filter((f) => f.startsWith("onnx/"))).toEqual(["onnx/model_fp16.onnx"])
   expectSameFolders(join(dir, "c"), join(dir, "d"))
+}, 30_000)
+
+test("m3 heads saved as sparse_linear.safetensors / colbert_linear.safetensors export the same model as the .pt heads", async () => {
+  const ckpt = await tinyCheckpoint(dir, "xlm-roberta", "m3", 21)
+  const fromPt = await exportEncoder({ checkpointDir: ckpt, outDir: join(dir, "heads-pt"), task: "m3" })
+  for (const stem of ["sparse_linear", "colbert_linear"]) {
+    const head = readTorchStateDict(join(ckpt, `${stem}.pt`))
+    writeSafetensors(
+      join(ckpt, `${stem}.safetensors`),
+      [...head.tensors.values()].map((t) => ({ name: t.name, dtype: "float32" as const, shape: t.shape, values: () => t.readFloat32() })),
+    )
+    head.close()
+    rmSync(join(ckpt, `${stem}.pt`))
+  }
+  const fromSafetensors = await exportEncoder({ checkpointDir: ckpt, outDir: join(dir, "heads-st"), task: "m3" })
+  expect(readFileSync(fromSafetensors.modelPath).equals(readFileSync(fromPt.modelPath))).toBe(true)
 }, 30_000)

@@ -59,11 +59,13 @@ const labelsOf = (config: EncoderConfig, weights: CheckpointWeights, outName: st
 /** bge-m3's head files (sparse_linear.pt …), else `sparse_linear.*` in the main weights. */
 const headWeights = (checkpoint: Checkpoint, stem: string, main: CheckpointWeights): { weights: CheckpointWeights; tensorPrefix: string } => {
   const extra = checkpoint.extras.get(stem)
-  if (extra !== undefined) return { weights: new CheckpointWeights(extra, checkpoint.config.modelType, `${stem}.pt`, false), tensorPrefix: "" }
+  if (extra !== undefined) {
+    return { weights: new CheckpointWeights(extra, checkpoint.config.modelType, checkpoint.extraFiles.get(stem) ?? `${stem}.pt`, false), tensorPrefix: "" }
+  }
   if (main.find(`${stem}.weight`) !== undefined) return { weights: main, tensorPrefix: stem }
   throw new ExportError(
     "MissingWeight",
-    `${checkpoint.dir}: task "m3" needs ${stem}.pt (bge-m3 ships it beside the weights) or a "${stem}.weight" tensor; found neither`,
+    `${checkpoint.dir}: task "m3" needs ${stem}.pt or ${stem}.safetensors (bge-m3 ships the .pt beside the weights) or a "${stem}.weight" tensor; found neither`,
     { file: checkpoint.dir, tensor: `${stem}.weight` },
   )
 }
