@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import type { LazyTensor } from "../tensor/index.ts"
 import { readEncoderConfig } from "./config.ts"
+import { checkConfigAgainstWeights } from "./config-vs-weights.ts"
 import type { EncoderConfig } from "./encoder-config.ts"
 import { CheckpointError } from "./errors.ts"
 import { readSafetensors } from "./safetensors.ts"
@@ -78,6 +79,7 @@ export const openCheckpoint = (dir: string): Checkpoint => {
   try {
     const weights = candidate.open(weightsFile)
     opened.push(weights)
+    checkConfigAgainstWeights(config, weights.tensors, join(dir, "config.json"))
     const extras = new Map<string, ReadonlyMap<string, LazyTensor>>()
     const extraFiles = headFiles(dir)
     for (const [stem, file] of extraFiles) {

@@ -34,6 +34,26 @@ test("an unsupported model_type is rejected naming config.json and the type", as
   expect(existsSync(join(dir, "o1"))).toBe(false)
 })
 
+test("absurd config values are checked against the weights first and the message names the config field", async () => {
+  const cases: readonly (readonly [string, number, RegExp])[] = [
+    ["num_hidden_layers", 1_000_000, /field "num_hidden_layers" is 1000000 but the weights hold 2 layers/],
+    ["hidden_size", 1 << 20, /field "hidden_size" is 1048576 but the token embedding table "embeddings\.word_embeddings\.weight" has shape \[\d+, 32\]/],
+    ["vocab_size", 1_000_000_000, /field "vocab_size" is 1000000000 but the token embedding table "embeddings\.word_embeddings\.weight" has \d+ rows/],
+    ["max_position_embeddings", 1_000_000, /field "max_position_embeddings" is 1000000 but the position table "embeddings\.position_embeddings\.weight" has \d+ rows/],
+  ]
+  for (const [field, value, pattern] of cases) {
+    const ckpt = await freshCheckpoint("bert")
+    const configPath = join(ckpt, "config.json")
+    const config = JSON.parse(readFileSync(configPath, "utf8"))
+    // hidden_size must stay a multiple of the heads to pass the schema; the tiny model has 4.
+    writeFileSync(configPath, JSON.stringify({ ...config, [field]: value }))
+    const error = await exportError(exportEncoder({ checkpointDir: ckpt, outDir: join(dir, `absurd-${field}`), task: "embedding" }))
+    expect({ field, reason: error.reason, message: error.message }).toMatchObject({ field, reason: "InvalidCheckpoint", message: expect.stringMatching(pattern) })
+    expect(error.message).toStartWith(configPath)
+    expect(existsSync(join(dir, `absurd-${field}`))).toBe(false)
+  }
+})
+
 test("a missing weight is named (the first the graph needs) and nothing is written", async () => {
   const ckpt = await freshCheckpoint("bert")
   rewriteSafetensors(ckpt, (name) =>
