@@ -6,6 +6,7 @@ import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import { CacheError } from "./errors.ts"
+import { DISK_FULL_HINT, isDiskFull } from "./disk-full.ts"
 import { sha256File } from "./file-digest.ts"
 import { type CacheLayout, shard } from "./layout.ts"
 
@@ -13,15 +14,14 @@ export const blobPath = (layout: CacheLayout, digest: string): string => shard(l
 
 export const hasBlob = (layout: CacheLayout, digest: string): boolean => existsSync(blobPath(layout, digest))
 
-/** Wraps a filesystem failure of a cache operation; ENOSPC gets its own hint. */
+/** Wraps a filesystem failure of a cache operation; a full disk (by its error code) gets its own hint. */
 export const cacheFailure = (what: string, path: string) => (cause: unknown) => {
-  const text = String((cause as { message?: unknown })?.message ?? cause)
-  const full = /ENOSPC|no space/i.test(text)
+  const full = isDiskFull(cause)
   return new CacheError({
-    message: `cache: ${what} failed for ${path}: ${full ? "no space left on device" : text}`,
+    message: `cache: ${what} failed for ${path}: ${full ? "no space left on device" : String((cause as { message?: unknown })?.message ?? cause)}`,
     path,
     cause,
-    hint: full ? "free disk space or point --cache-dir / KILN_CACHE_DIR at a larger filesystem" : "check the cache directory's permissions and free space",
+    hint: full ? DISK_FULL_HINT : "check the cache directory's permissions and free space",
   })
 }
 
@@ -31,9 +31,14 @@ export const writeFileAtomic = (path: string, data: Uint8Array) =>
     const fs = yield* FileSystem.FileSystem
     const temp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`
     yield* fs.makeDirectory(dirname(path), { recursive: true })
-    yield* fs.writeFile(temp, data)
-    yield* Effect.scoped(Effect.flatMap(fs.open(temp, { flag: "r+" }), (file) => file.sync))
-    yield* fs.rename(temp, path).pipe(Effect.tapError(() => fs.remove(temp, { force: true }).pipe(Effect.ignore)))
+    yield* Effect.gen(function* () {
+      yield* fs.writeFile(temp, data)
+      yield* Effect.scoped(Effect.flatMap(fs.open(temp, { flag: "r+" }), (file) => file.sync))
+      yield* fs.rename(temp, path)
+    }).pipe(
+      // A failed write, fsync or rename (or an interrupt) must not leave the temp file behind.
+      Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : fs.remove(temp, { force: true }).pipe(Effect.ignore))),
+    )
   }).pipe(Effect.mapError(cacheFailure("write", path)))
 
 /**

@@ -24,13 +24,19 @@ const fresh = () => {
 }
 afterEach(() => cleanup(...dirs.splice(0)))
 
-/** The real filesystem, except that writes of the chosen kind fail with ENOSPC. */
+/**
+ * The real filesystem, except that writes of the chosen kind fail with ENOSPC, shaped exactly as
+ * @effect/platform-node reports it: an "Unknown" system error whose message does not say ENOSPC;
+ * only its cause (Node's error) carries the code, errno and syscall.
+ */
 const diskFullWhen = (fails: (method: string, path: string) => boolean) =>
   Layer.effect(FileSystem.FileSystem)(
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
-      const enospc = (method: string, path: string) =>
-        Effect.fail(PlatformError.systemError({ _tag: "Unknown", module: "FileSystem", method, description: "ENOSPC: no space left on device", pathOrDescriptor: path }))
+      const enospc = (method: string, path: string) => {
+        const cause = Object.assign(new Error(`ENOSPC: no space left on device, ${method === "rename" ? "rename" : "write"}`), { code: "ENOSPC", errno: -28, syscall: method === "rename" ? "rename" : "write", path })
+        return Effect.fail(PlatformError.systemError({ _tag: "Unknown", module: "FileSystem", method, syscall: cause.syscall, pathOrDescriptor: path, cause }))
+      }
       return FileSystem.make({
         ...fs,
         rename: (from, to) => (fails("rename", to) ? enospc("rename", to) : fs.rename(from, to)),

@@ -2,7 +2,7 @@
 // have committed meanwhile), wait for a permit of the step's resource class, run the step in a
 // scoped work dir (out/, scratch/, step.log — removed when the scope closes), then commit its output.
 // A failure keeps the step's log under <cache>/logs and names it.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -77,23 +77,32 @@ export const executeStep = (x: StepExecution): Effect.Effect<{ readonly entry: A
         progress: (done: number, total: number) => events.emit({ type: "progress", id: gn.id, done, total }),
       }
       const exit = yield* Effect.exit(Effect.suspend(() => step.run(ctx)) as Effect.Effect<void, unknown, StepServices>)
-      const keptLog = (): string => {
-        const dir = join(layout.root, "logs")
-        mkdirSync(dir, { recursive: true })
-        const kept = join(dir, `${safeName(gn.id)}-${action.key.slice(0, 16)}.log`)
-        writeFileSync(kept, existsSync(logPath) ? readFileSync(logPath) : "")
-        return kept
+      /**
+       * Keeps the log of a failed step under <cache>/logs with `error` appended. Best effort: the
+       * failure may be a full disk, so the output it no longer needs goes first, and a log that
+       * still cannot be written is not named rather than failing the report of the real error.
+       */
+      const keptLog = (error: string): { logPath?: string } => {
+        try {
+          rmSync(outDir, { recursive: true, force: true })
+          appendFileSync(logPath, `error: ${error}\n`)
+          const dir = join(layout.root, "logs")
+          mkdirSync(dir, { recursive: true })
+          const kept = join(dir, `${safeName(gn.id)}-${action.key.slice(0, 16)}.log`)
+          writeFileSync(kept, existsSync(logPath) ? readFileSync(logPath) : "")
+          return { logPath: kept }
+        } catch {
+          return {}
+        }
       }
       if (Exit.isFailure(exit)) {
         if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
         const error = Cause.squash(exit.cause)
         const { message, hint } = failureText(error)
-        appendFileSync(logPath, `error: ${message}\n`)
-        return yield* new StepFailedError({ nodeId: gn.id, message: `step "${gn.id}" (${step.name}) failed: ${message}`, cause: error, logPath: keptLog(), ...(hint !== undefined ? { hint } : {}) })
+        return yield* new StepFailedError({ nodeId: gn.id, message: `step "${gn.id}" (${step.name}) failed: ${message}`, cause: error, ...keptLog(message), ...(hint !== undefined ? { hint } : {}) })
       }
       if (readdirSync(outDir).length === 0) {
-        appendFileSync(logPath, "error: the step wrote no output\n")
-        return yield* new StepFailedError({ nodeId: gn.id, message: `step "${gn.id}" (${step.name}) wrote no output`, logPath: keptLog(), hint: "a step must write its artifact under ctx.outDir" })
+        return yield* new StepFailedError({ nodeId: gn.id, message: `step "${gn.id}" (${step.name}) wrote no output`, ...keptLog("the step wrote no output"), hint: "a step must write its artifact under ctx.outDir" })
       }
       const entry = yield* commitOutput(layout, action, { outDir, logPath, ms: Date.now() - started })
       return { entry, ran: true }
