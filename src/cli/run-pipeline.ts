@@ -151,7 +151,9 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
     if (outcome.ok && !args.frozen) {
       const next = { ...(lock ?? emptyLock(p.name)), pipeline: p.name }
       const nodes = args.until !== undefined ? { ...next.nodes, ...outcome.locked } : outcome.locked
-      writeLockFile(lockPath, { ...next, nodes })
+      // The artifacts are committed either way; an unwritable lock file is reported, not fatal.
+      const problem = writeLockFile(lockPath, { ...next, nodes })
+      if (problem !== undefined) stderr.write(`warning: ${problem}\n  hint: make the pipeline's folder writable (or run with --frozen where the lock file is only checked)\n`)
     }
   }
   const summary = { pipeline: p.name, ok: outcome.ok, steps: outcome.results.map(jsonStep) }

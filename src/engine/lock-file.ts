@@ -1,7 +1,7 @@
 // The lock file beside a pipeline file: every node's key, output digests and fingerprint, in
 // stable order and without timestamps, so it diffs cleanly in review and `--frozen` can hold CI
 // to it.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { z } from "zod"
 import { CACHE_SCHEMA_VERSION } from "./action-key.ts"
 import { PipelineDefinitionError } from "./errors.ts"
@@ -49,10 +49,34 @@ export const readLockFile = (path: string): LockFile | undefined => {
   return parsed.data
 }
 
-export const writeLockFile = (path: string, lock: LockFile): void => {
-  const temp = `${path}.tmp-${process.pid}`
-  writeFileSync(temp, renderLockFile(lock))
-  renameSync(temp, path)
+/** Why a file could not be written, in words, from the error's code. */
+const writeFailure = (error: unknown): string => {
+  const code = (error as { code?: unknown })?.code
+  if (code === "EROFS") return "read-only file system"
+  if (code === "EACCES" || code === "EPERM") return "permission denied"
+  if (code === "ENOENT") return "its folder does not exist"
+  if (code === "ENOSPC" || code === "EDQUOT") return "no space left on device"
+  return String((error as { message?: unknown })?.message ?? error)
+}
+
+/**
+ * Writes the lock file through a temp file and a rename, so a reader never sees half of it.
+ * Returns why it could not be written (and leaves no temp file), or undefined when it was.
+ */
+export const writeLockFile = (path: string, lock: LockFile): string | undefined => {
+  const temp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`
+  try {
+    writeFileSync(temp, renderLockFile(lock))
+    renameSync(temp, path)
+    return undefined
+  } catch (error) {
+    try {
+      rmSync(temp, { force: true })
+    } catch {
+      // nothing was created (a read-only filesystem refuses even the removal)
+    }
+    return `cannot write the lock file ${path}: ${writeFailure(error)}`
+  }
 }
 
 export const emptyLock = (pipeline: string): LockFile => ({ pipeline, cacheSchema: CACHE_SCHEMA_VERSION, nodes: {} })
