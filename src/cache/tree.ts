@@ -44,10 +44,22 @@ export const manifestBytes = (manifest: TreeManifest): Uint8Array => new TextEnc
 export const digestInPlace = (path: string, memo: StatMemo): TreeDigest => {
   const st = lstatSync(path)
   const files = st.isDirectory() ? listFiles(path) : [{ rel: path.split(sep).pop()!, abs: path, size: st.size, executable: (st.mode & 0o111) !== 0 }]
-  const entries = files.map((f) => {
-    const { digest, size } = memo.digestOf(f.abs)
-    return { path: f.rel, size, digest, executable: f.executable }
-  })
+  return digestFiles(files, memo)
+}
+
+/**
+ * Digest of the tree made of the given files (relative path → a regular file on disk, e.g. a blob
+ * a source resolved a link to), using the stat memo. Nothing is stored.
+ */
+export const digestFiles = (files: readonly { readonly rel: string; readonly abs: string }[], memo: StatMemo): TreeDigest => {
+  const entries = [...files]
+    .sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
+    .map((f) => {
+      const st = lstatSync(f.abs)
+      if (!st.isFile()) throw new Error(`${f.abs} is not a regular file`)
+      const { digest, size } = memo.digestOf(f.abs)
+      return { path: f.rel, size, digest, executable: (st.mode & 0o111) !== 0 }
+    })
   return sha256Hex(manifestBytes({ kilnTree: 1, entries })) as TreeDigest
 }
 

@@ -1,7 +1,7 @@
 // Opens a Hugging Face model folder: config.json plus whichever weights it ships
 // (model.safetensors, a sharded safetensors index, pytorch_model.bin or its sharded index),
 // and extra heads saved beside them as *.pt state dicts or *.safetensors (bge-m3's sparse_linear.pt, colbert_linear.pt).
-import { existsSync, readdirSync } from "node:fs"
+import { existsSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import type { LazyTensor } from "../tensor/index.ts"
 import { readEncoderConfig } from "./config.ts"
@@ -49,7 +49,8 @@ const isMainWeights = (file: string): boolean => /^(model|pytorch_model)([.-]|$)
 const headFiles = (dir: string): Map<string, string> => {
   const heads = new Map<string, string>()
   const files = readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && !isMainWeights(entry.name))
+    // A Hugging Face cache snapshot holds symlinks into its blobs/ folder: follow those to files.
+    .filter((entry) => (entry.isFile() || (entry.isSymbolicLink() && statSync(join(dir, entry.name)).isFile())) && !isMainWeights(entry.name))
     .map((entry) => entry.name)
     .sort()
   for (const extension of [".safetensors", ".pt"]) {

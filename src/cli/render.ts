@@ -66,6 +66,7 @@ export const plainRenderer = (out: Writable) => {
 /** One live line per running step, redrawn in place; finished steps scroll above. */
 export const ttyRenderer = (out: Writable) => {
   const running = new Map<string, { step: string; started: number; done: number; total: number }>()
+  const parts = new Set<string>()
   let drawn = 0
   let last = 0
   const bar = (done: number, total: number): string => {
@@ -101,10 +102,22 @@ export const ttyRenderer = (out: Writable) => {
             redraw(`${event.id}: ${event.why}\n`)
             break
           case "progress": {
+            // Progress of a part no step started (a source's file download) gets its own line
+            // while it lasts.
+            if (!running.has(event.id) && event.done < event.total) {
+              running.set(event.id, { step: "", started: Date.now(), done: 0, total: 0 })
+              parts.add(event.id)
+            }
             const s = running.get(event.id)
             if (s !== undefined) {
               s.done = event.done
               s.total = event.total
+            }
+            if (parts.has(event.id) && event.done >= event.total) {
+              parts.delete(event.id)
+              running.delete(event.id)
+              redraw("")
+              break
             }
             if (Date.now() - last > 100) {
               last = Date.now()

@@ -1,7 +1,7 @@
 // The engine's public surface: define steps, build pipelines, run them.
 export { defineStep, type Applied, type Step } from "./step.ts"
 export type { AnyStep, ArtifactInput, Kind, ResourceClass, StepContext, StepFailure, StepServices } from "./step-definition.ts"
-export { local, type Node } from "./node.ts"
+export { local, resolvedSource, type Node, type ResolvedSource, type SourceContext, type SourceResolver } from "./node.ts"
 export { pipeline, type Pipeline } from "./pipeline.ts"
 export { StepError, PipelineDefinitionError, StepFailedError, CacheError, LockDriftError } from "./errors.ts"
 export { buildGraph, toMermaid, type Graph } from "./graph.ts"

@@ -86,13 +86,20 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
 
     const processSource = (gn: GraphNode) =>
       Effect.gen(function* () {
-        const exit = yield* Effect.exit(resolveSource(gn, memo))
+        const ctx = {
+          dryRun: options.dryRun,
+          log: (line: string) => events.emit({ type: "log", id: gn.id, line }),
+          progress: (part: string, done: number, total: number) => events.emit({ type: "progress", id: `${gn.id} ${part}`, done, total }),
+        }
+        const exit = yield* Effect.exit(resolveSource(gn, memo, ctx))
         if (Exit.isFailure(exit)) {
+          if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
           return yield* finish({ id: gn.id, step: "source", status: "failed", key: "", ms: 0, outputs: {}, error: failureText(Cause.squash(exit.cause)) }, { kind: "failed" })
         }
+        if ("pending" in exit.value) return yield* skipped(gn, `will fetch: ${exit.value.pending}`, { kind: "unknown" })
         const { resolved, ms } = exit.value
         yield* frozen(gn, resolved)
-        locked[gn.id] = { step: "source", version: 1, key: resolved.key, fingerprint: {}, outputs: { out: resolved.output } }
+        locked[gn.id] = { step: "source", version: 1, key: resolved.key, fingerprint: { ...resolved.keyInputs.fingerprint }, outputs: { out: resolved.output } }
         yield* finish({ id: gn.id, step: "source", status: "cached", key: resolved.key, ms, outputs: { out: { digest: resolved.output, path: resolved.path } } }, { kind: "done", resolved })
       })
 
