@@ -116,12 +116,15 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
     }),
   ).pipe(Effect.provide(platform))
 
-  const fiber = Effect.runFork(program)
+  // Signal handlers go in before the run starts: a step may be under way before runFork returns.
   let interrupted = false
+  let fiber: Fiber.Fiber<Effect.Success<typeof program>, Effect.Error<typeof program>> | undefined
   options.onStart?.(() => {
     interrupted = true
-    Effect.runFork(Fiber.interrupt(fiber))
+    if (fiber !== undefined) Effect.runFork(Fiber.interrupt(fiber))
   })
+  fiber = Effect.runFork(program)
+  if (interrupted) Effect.runFork(Fiber.interrupt(fiber))
   const exit = await new Promise<Exit.Exit<Effect.Success<typeof program>, Effect.Error<typeof program>>>((done) => fiber.addObserver(done))
 
   if (Exit.isFailure(exit)) {
