@@ -118,6 +118,7 @@ export const exportCli = async (argv: readonly string[], out: Output = process.s
         err.write(`  weights ${mib(done)} / ${mib(total)} (${percent}%)\n`)
       },
     })
+    for (const warning of result.warnings) err.write(`warning: kiln export: ${warning}\n`)
     const m = result.manifest
     out.write(
       `exported ${checkpointDir} → ${result.outDir}\n` +

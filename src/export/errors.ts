@@ -7,6 +7,7 @@ export type ExportErrorReason =
   | "InvalidCheckpoint" // the checkpoint folder cannot be read (no config, no weights, corrupt file)
   | "MissingWeight" // a tensor the graph needs is not in the checkpoint
   | "WeightShape" // a tensor's shape disagrees with config.json
+  | "InvalidTokenizer" // the tokenizer files would not load in transformers.js or do not fit the model
   | "WriteFailed" // the output folder could not be written
 
 export class ExportError extends Error {

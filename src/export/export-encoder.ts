@@ -12,6 +12,7 @@ import { buildEncoderGraph } from "./encoder-graph.ts"
 import { ExportError } from "./errors.ts"
 import { copyModelFiles, exportManifest, writeManifest } from "./model-folder.ts"
 import { type ExportEncoderOptions, parseExportSettings } from "./options.ts"
+import { checkTokenizer } from "./tokenizer-check.ts"
 
 export interface ExportResult {
   readonly outDir: string
@@ -21,6 +22,8 @@ export interface ExportResult {
   readonly dataPath: string | undefined
   /** Files copied from the checkpoint (config.json, tokenizer files). */
   readonly copied: readonly string[]
+  /** Problems that do not stop the export (no tokenizer: transformers.js will not load the folder). */
+  readonly warnings: readonly string[]
 }
 
 const asExportError = (error: unknown, checkpointDir: string): unknown => {
@@ -51,6 +54,7 @@ export const exportEncoder = async (options: ExportEncoderOptions): Promise<Expo
   const settings = parseExportSettings(rest)
   const checkpoint = open(checkpointDir)
   try {
+    const warnings = await checkTokenizer(checkpointDir, checkpoint.config.vocabSize, settings)
     let done = 0
     const graph = buildEncoderGraph(checkpoint, settings, (tensor, bytes) => {
       done += bytes
@@ -78,7 +82,7 @@ export const exportEncoder = async (options: ExportEncoderOptions): Promise<Expo
     const copied = await copyModelFiles(checkpointDir, outDir)
     const manifest = exportManifest(checkpoint.config, settings, graph, relative(outDir, written.modelPath), written.dataPath === undefined ? null : relative(outDir, written.dataPath))
     await writeManifest(outDir, manifest)
-    return { outDir, manifest, modelPath: written.modelPath, dataPath: written.dataPath, copied }
+    return { outDir, manifest, modelPath: written.modelPath, dataPath: written.dataPath, copied, warnings }
   } finally {
     checkpoint.close()
   }

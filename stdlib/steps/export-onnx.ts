@@ -52,10 +52,13 @@ export const exportOnnx = defineStep({
                 ? "the checkpoint does not match its config.json; re-download it or check the upstream step"
                 : cause instanceof ExportError && cause.reason === "InvalidOptions"
                   ? "fix the exportOnnx params"
-                  : undefined,
+                  : cause instanceof ExportError && cause.reason === "InvalidTokenizer"
+                    ? "the checkpoint's tokenizer files do not fit its model; copy the model's own tokenizer files"
+                    : undefined,
             cause,
           }),
       })
+      for (const warning of result.warnings) yield* ctx.log(`warning: ${warning}`)
       const m = result.manifest
       yield* ctx.log(`wrote ${m.model}${m.externalData ? ` + ${m.externalData}` : ""}: inputs ${m.inputs.map((i) => i.name).join(", ")}; outputs ${m.outputs.map((o) => o.name).join(", ")}`)
     }),
