@@ -30,7 +30,8 @@ export const Quantization = z.object({
 export const ModelManifest = z.object({
   kiln: z.literal(1),
   task: ModelTask,
-  family: z.enum(["bert", "xlm-roberta"]),
+  /** The model family that built the graph (a name in src/families' registry: "bert", "xlm-roberta" …). */
+  family: z.string().min(1),
   /** Path of the ONNX file relative to the folder, e.g. "onnx/model.onnx" or "onnx/model_quantized.onnx". */
   model: z.string().min(1),
   /** External-data file relative to the folder, when the weights are outside the .onnx file. */
@@ -43,8 +44,8 @@ export const ModelManifest = z.object({
   /** Longest input the model accepts (position table size minus offsets). */
   maxLength: z.number().int().positive(),
   hiddenSize: z.number().int().positive(),
-  /** How `dense` embeddings were pooled inside the graph, and whether they are L2-normalised. */
-  pooling: z.enum(["cls", "mean"]).nullable(),
+  /** How `dense` embeddings were pooled inside the graph (first, mean or last real token), and whether they are L2-normalised. */
+  pooling: z.enum(["cls", "mean", "last"]).nullable(),
   normalized: z.boolean(),
   /** Storage type of the weights. */
   weights: z.enum(["fp32", "fp16", "int8", "mixed"]),

@@ -4,7 +4,6 @@
 // Only naming that every encoder family shares is used: `layer.N.` / `layers.N.` for the layers, and
 // the token / position embedding tables; a checkpoint without them is left to the family's own checks.
 import type { LazyTensor } from "../tensor/index.ts"
-import type { EncoderConfig } from "./encoder-config.ts"
 import { CheckpointError } from "./errors.ts"
 
 const layerIndex = /(?:^|\.)layers?\.(\d+)\./
@@ -16,8 +15,17 @@ const findTable = (tensors: ReadonlyMap<string, LazyTensor>, pattern: RegExp): L
   return undefined
 }
 
+/** The config.json sizes the check reads (a family's parsed config has them). */
+export interface ConfigSizes {
+  readonly numLayers: number
+  readonly hiddenSize: number
+  readonly vocabSize: number
+  /** Rows of a learned position table, for families that have one. */
+  readonly maxPositions?: number
+}
+
 /** Throws CheckpointError("InvalidConfig") naming `configFile` and the field whose value the weights contradict. */
-export const checkConfigAgainstWeights = (config: EncoderConfig, tensors: ReadonlyMap<string, LazyTensor>, configFile: string): void => {
+export const checkConfigAgainstWeights = (config: ConfigSizes, tensors: ReadonlyMap<string, LazyTensor>, configFile: string): void => {
   const fail = (field: string, message: string): never => {
     throw new CheckpointError("InvalidConfig", configFile, `field "${field}" is ${message}; fix config.json or use the matching weights`, { field })
   }
@@ -43,7 +51,7 @@ export const checkConfigAgainstWeights = (config: EncoderConfig, tensors: Readon
     if (rows !== config.vocabSize) fail("vocab_size", `${config.vocabSize} but the token embedding table ${JSON.stringify(tokens.name)} has ${rows} rows`)
   }
   const positions = findTable(tensors, positionTable)
-  if (positions !== undefined && positions.shape[0] !== config.maxPositions) {
+  if (positions !== undefined && config.maxPositions !== undefined && positions.shape[0] !== config.maxPositions) {
     fail("max_position_embeddings", `${config.maxPositions} but the position table ${JSON.stringify(positions.name)} has ${positions.shape[0]} rows`)
   }
 }

@@ -1,37 +1,10 @@
-// Parses a Hugging Face config.json of model_type "bert" or "xlm-roberta" into EncoderConfig.
-// Fields that fix tensor shapes are required (a wrong default would build a wrong model);
-// the rest take Hugging Face's defaults for that model type.
+// Reads a model folder's config.json as a JSON object, and validates its fields against a zod
+// schema with errors that name the file, the field and what was expected. What the fields mean is
+// the model family's business (src/families/<name>/config.ts); nothing here knows a family.
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { z } from "zod"
-import type { EncoderConfig, EncoderFamily } from "./encoder-config.ts"
+import type { z } from "zod"
 import { CheckpointError } from "./errors.ts"
-
-const positiveInt = z.int().positive()
-
-/** Shared fields; `family` supplies the defaults that differ (pad_token_id). */
-const encoderConfigSchema = (padTokenDefault: number) =>
-  z.object({
-    hidden_size: positiveInt,
-    num_hidden_layers: positiveInt,
-    num_attention_heads: positiveInt,
-    intermediate_size: positiveInt,
-    vocab_size: positiveInt,
-    max_position_embeddings: positiveInt,
-    type_vocab_size: z.int().nonnegative().default(2),
-    layer_norm_eps: z.number().positive().default(1e-12),
-    pad_token_id: z.int().nonnegative().default(padTokenDefault),
-    hidden_act: z.enum(["gelu", "gelu_new", "relu"]).default("gelu"),
-    position_embedding_type: z.literal("absolute").default("absolute"),
-    id2label: z.record(z.string(), z.string()).optional(),
-    num_labels: z.int().nonnegative().optional(),
-    architectures: z.array(z.string()).optional(),
-  })
-
-const schemas: Readonly<Record<EncoderFamily, ReturnType<typeof encoderConfigSchema>>> = {
-  bert: encoderConfigSchema(0),
-  "xlm-roberta": encoderConfigSchema(1),
-}
 
 /** What a zod issue expected, in words, for the fields this schema has. */
 const expectation = (issue: z.core.$ZodIssue): string => {
@@ -51,69 +24,21 @@ const valueAt = (json: Record<string, unknown>, path: readonly PropertyKey[]): u
   path.reduce<unknown>((value, key) => (typeof value === "object" && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined), json)
 
 /**
- * Validates `json` (the parsed config.json read from `file`) and normalises it. Throws
- * CheckpointError naming the file and the field for an unsupported model_type or a bad field.
+ * `json` (config.json read from `file`) checked against `schema`; the first problem is a
+ * CheckpointError naming the file and the field, what was expected and what was found.
  */
-export const parseEncoderConfig = (json: unknown, file: string): EncoderConfig => {
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new CheckpointError("InvalidConfig", file, "config.json must be a JSON object")
-  }
-  const raw = json as Record<string, unknown>
-  const modelType = raw.model_type
-  if (modelType !== "bert" && modelType !== "xlm-roberta") {
-    throw new CheckpointError(
-      modelType === undefined ? "InvalidConfig" : "UnsupportedModelType",
-      file,
-      modelType === undefined
-        ? `field "model_type" is missing (expected "bert" or "xlm-roberta")`
-        : `model_type ${JSON.stringify(modelType)} is not supported; kiln reads "bert" and "xlm-roberta" encoders`,
-      { field: "model_type" },
-    )
-  }
-  const parsed = schemas[modelType].safeParse(raw)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    const field = issue.path.map(String).join(".")
-    const value = valueAt(raw, issue.path)
-    const got = value === undefined ? "it is missing" : `got ${JSON.stringify(value)}`
-    throw new CheckpointError("InvalidConfig", file, `field "${field}" must be ${expectation(issue)}; ${got}`, { field })
-  }
-  const config = parsed.data
-  if (config.hidden_size % config.num_attention_heads !== 0) {
-    throw new CheckpointError(
-      "InvalidConfig",
-      file,
-      `field "hidden_size" (${config.hidden_size}) must be a multiple of num_attention_heads (${config.num_attention_heads})`,
-      { field: "hidden_size" },
-    )
-  }
-  // id2label is present on plain encoders too (bge-base has {"0": "LABEL_0"}); only a
-  // sequence-classification architecture actually has the classifier head.
-  const hasClassifier = (config.architectures ?? []).some((name) => name.endsWith("ForSequenceClassification"))
-  const numLabels = hasClassifier
-    ? config.id2label !== undefined
-      ? Object.keys(config.id2label).length
-      : (config.num_labels ?? 2)
-    : 0
-  return {
-    modelType,
-    hiddenSize: config.hidden_size,
-    numLayers: config.num_hidden_layers,
-    numHeads: config.num_attention_heads,
-    intermediateSize: config.intermediate_size,
-    vocabSize: config.vocab_size,
-    maxPositions: config.max_position_embeddings,
-    typeVocabSize: config.type_vocab_size,
-    layerNormEps: config.layer_norm_eps,
-    padTokenId: config.pad_token_id,
-    hiddenAct: config.hidden_act,
-    numLabels,
-    raw,
-  }
+export const parseConfigFields = <S extends z.ZodType>(schema: S, json: Readonly<Record<string, unknown>>, file: string): z.output<S> => {
+  const parsed = schema.safeParse(json)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]!
+  const field = issue.path.map(String).join(".")
+  const value = valueAt(json as Record<string, unknown>, issue.path)
+  const got = value === undefined ? "it is missing" : `got ${JSON.stringify(value)}`
+  throw new CheckpointError("InvalidConfig", file, `field "${field}" must be ${expectation(issue)}; ${got}`, { field })
 }
 
-/** Reads and parses `<dir>/config.json`. */
-export const readEncoderConfig = (dir: string): EncoderConfig => {
+/** `<dir>/config.json` parsed as a JSON object (not yet validated: the family does that). */
+export const readConfigJson = (dir: string): { readonly file: string; readonly json: Readonly<Record<string, unknown>> } => {
   const file = join(dir, "config.json")
   let text: string
   try {
@@ -127,5 +52,8 @@ export const readEncoderConfig = (dir: string): EncoderConfig => {
   } catch (error) {
     throw new CheckpointError("InvalidConfig", file, `not valid JSON (${(error as Error).message})`)
   }
-  return parseEncoderConfig(json, file)
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new CheckpointError("InvalidConfig", file, "config.json must be a JSON object")
+  }
+  return { file, json: json as Record<string, unknown> }
 }

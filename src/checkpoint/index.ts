@@ -1,8 +1,8 @@
 // Public surface of the checkpoint library: Hugging Face config and weight readers/writers.
 
 // Model folders and config.json
-export type { EncoderConfig, EncoderFamily } from "./encoder-config.ts"
-export { parseEncoderConfig, readEncoderConfig } from "./config.ts"
+export { parseConfigFields, readConfigJson } from "./config.ts"
+export { checkConfigAgainstWeights, type ConfigSizes } from "./config-vs-weights.ts"
 export { type Checkpoint, openCheckpoint, type WeightsFormat } from "./open.ts"
 export { CheckpointError, type CheckpointErrorReason, PickleError, PickleSecurityError } from "./errors.ts"
 

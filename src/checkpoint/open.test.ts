@@ -40,7 +40,7 @@ describe("openCheckpoint", () => {
     const checkpoint = openCheckpoint(path)
     try {
       expect(checkpoint.format).toBe("pytorch")
-      expect(checkpoint.config.hiddenSize).toBe(8)
+      expect(checkpoint.configJson.hidden_size).toBe(8)
       expect(checkpoint.tensors.get("embeddings.word_embeddings.weight")!.readFloat32()).toEqual(seededValues(1, 80))
       expect([...checkpoint.extras.keys()]).toEqual(["colbert_linear", "sparse_linear"])
       expect(checkpoint.extras.get("sparse_linear")!.get("bias")!.readFloat32()).toEqual(seededValues(3, 1))

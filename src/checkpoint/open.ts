@@ -4,9 +4,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import type { LazyTensor } from "../tensor/index.ts"
-import { readEncoderConfig } from "./config.ts"
-import { checkConfigAgainstWeights } from "./config-vs-weights.ts"
-import type { EncoderConfig } from "./encoder-config.ts"
+import { readConfigJson } from "./config.ts"
 import { CheckpointError } from "./errors.ts"
 import { readSafetensors } from "./safetensors.ts"
 import { readShardedIndex, type TensorCollection } from "./sharded-index.ts"
@@ -16,7 +14,8 @@ export type WeightsFormat = "safetensors" | "safetensors-sharded" | "pytorch" | 
 
 export interface Checkpoint {
   readonly dir: string
-  readonly config: EncoderConfig
+  /** config.json as read (a JSON object); its model family parses it (src/families). */
+  readonly configJson: Readonly<Record<string, unknown>>
   /** The file the weights were read from (or the index of a sharded checkpoint). */
   readonly weightsFile: string
   readonly format: WeightsFormat
@@ -63,7 +62,7 @@ const headFiles = (dir: string): Map<string, string> => {
 }
 
 export const openCheckpoint = (dir: string): Checkpoint => {
-  const config = readEncoderConfig(dir)
+  const { json: configJson } = readConfigJson(dir)
   const candidate = weightCandidates.find(({ file }) => existsSync(join(dir, file)))
   if (candidate === undefined) {
     throw new CheckpointError(
@@ -80,7 +79,6 @@ export const openCheckpoint = (dir: string): Checkpoint => {
   try {
     const weights = candidate.open(weightsFile)
     opened.push(weights)
-    checkConfigAgainstWeights(config, weights.tensors, join(dir, "config.json"))
     const extras = new Map<string, ReadonlyMap<string, LazyTensor>>()
     const extraFiles = headFiles(dir)
     for (const [stem, file] of extraFiles) {
@@ -88,7 +86,7 @@ export const openCheckpoint = (dir: string): Checkpoint => {
       opened.push(extra)
       extras.set(stem, extra.tensors)
     }
-    return { dir, config, weightsFile, format: candidate.format, tensors: weights.tensors, extras, extraFiles, close: closeAll }
+    return { dir, configJson, weightsFile, format: candidate.format, tensors: weights.tensors, extras, extraFiles, close: closeAll }
   } catch (error) {
     closeAll()
     throw error

@@ -1,8 +1,8 @@
 // Seeded synthetic evaluation data for offline examples and tests: STS-style sentence pairs whose
 // gold score falls as more words of the second sentence are replaced, and reranking queries whose
 // positives share the query's words. Not a benchmark of quality — a fixture with real structure.
-import { frequentWords } from "../synth/words.ts"
-import { SeededRandom } from "../synth/random.ts"
+import { frequentWords } from "../seeded/words.ts"
+import { SeededRandom } from "../seeded/random.ts"
 import type { RerankQuery } from "./reranking.ts"
 import type { StsPair } from "./sts.ts"
 

@@ -3,7 +3,7 @@
 import { afterAll, expect, test } from "bun:test"
 import { existsSync, readFileSync, rmSync, truncateSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { ExportError } from "./errors.ts"
+import { ExportError } from "../graph/index.ts"
 import { exportEncoder } from "./export-encoder.ts"
 import { floats, maxAbsDiff, openCheckpoint, paddedBatch, reference, rewriteSafetensors, runOnnx, scratch, tinyCheckpoint } from "./test-support.ts"
 

@@ -2,13 +2,13 @@
 // validated with zod; a bad flag gives a usage error naming it, and nothing is written.
 import { parseArgs } from "node:util"
 import { z } from "zod"
-import { ExportError } from "./errors.ts"
+import { ExportError } from "../graph/index.ts"
 import { exportEncoder } from "./export-encoder.ts"
 
 export const EXPORT_USAGE = `Usage: kiln export <checkpoint dir> --task TASK --out DIR [options]
 
-Exports a Hugging Face BERT / XLM-RoBERTa checkpoint (BGE embedding, reranker or bge-m3) to an
-ONNX folder in the transformers.js layout: config.json, tokenizer files, onnx/model.onnx
+Exports a Hugging Face checkpoint of a model family kiln knows (BGE embedding, reranker or bge-m3
+models …) to an ONNX folder in the transformers.js layout: config.json, tokenizer files, onnx/model.onnx
 (onnx/model_fp16.onnx for --dtype fp16; + …_data past 2 GB) and kiln.json.
 
 Required:
@@ -19,7 +19,7 @@ Options:
   --seqlen N                     static [batch, N] inputs (accelerator compilers); default dynamic
   --dtype fp32|fp16              weight type (default fp32)
   --int32                        int32 inputs instead of int64
-  --pooling cls|mean             sentence_embedding pooling for --task embedding (default cls)
+  --pooling cls|mean|last        sentence_embedding pooling for --task embedding (default: the family's, cls for BGE)
   --token-type-ids auto|always   always: a token_type_ids input even when type_vocab_size is 1
   --attention contrib|onnx       contrib: com.microsoft:Attention (fused by ONNX Runtime, default);
                                  onnx: standard ops only, for compilers without Microsoft ops
@@ -40,7 +40,7 @@ const argsSchema = z.object({
   seqlen: positiveInt("an integer ≥ 2").refine((n) => n >= 2, "expected an integer ≥ 2").optional(),
   dtype: z.enum(["fp32", "fp16"], { error: "expected fp32 or fp16" }).optional(),
   int32: z.boolean().optional(),
-  pooling: z.enum(["cls", "mean"], { error: "expected cls or mean" }).optional(),
+  pooling: z.enum(["cls", "mean", "last"], { error: "expected cls, mean or last" }).optional(),
   "token-type-ids": z.enum(["auto", "always"], { error: "expected auto or always" }).optional(),
   attention: z.enum(["contrib", "onnx"], { error: "expected contrib or onnx" }).optional(),
   opset: positiveInt("an opset number").refine((n) => n >= 17 && n <= 21, "expected 17 to 21").optional(),

@@ -1,14 +1,10 @@
-// Builds the whole ONNX graph of an encoder export: inputs, embeddings, the layers and the task's
-// heads. Every weight is resolved (and shape-checked) here, but only read when the model is written.
-import type { Checkpoint } from "../checkpoint/index.ts"
-import { checkModel, type OnnxModel, OnnxCheckError } from "../onnx/index.ts"
+// Builds the whole ONNX graph of an export: the inputs, then whatever the checkpoint's model family
+// builds on them (body and the task's heads), then the outputs under their public names. Every
+// weight is resolved (and shape-checked) here, but only read when the model is written.
 import { OUTPUT_NAMES, type TensorSpec } from "../artifacts/index.ts"
-import { CheckpointWeights } from "./checkpoint-weights.ts"
-import { embeddings } from "./embeddings.ts"
-import { attentionMask, encoderLayer } from "./encoder-layer.ts"
-import { ExportError } from "./errors.ts"
-import { GraphContext } from "./graph-context.ts"
-import { headOutputs } from "./heads.ts"
+import type { ModelCheckpoint } from "../families/index.ts"
+import { ExportError, GraphContext } from "../graph/index.ts"
+import { checkModel, type OnnxModel, OnnxCheckError } from "../onnx/index.ts"
 import type { ExportSettings } from "./options.ts"
 import { EXPORTER_VERSION } from "./version.ts"
 
@@ -21,32 +17,38 @@ export interface EncoderGraph {
 }
 
 /** Whether the export has a token_type_ids input. */
-export const hasTokenTypeInput = (checkpoint: Checkpoint, settings: ExportSettings): boolean =>
-  settings.tokenTypeIds === "always" || checkpoint.config.typeVocabSize > 1
+export const hasTokenTypeInput = (model: ModelCheckpoint, settings: ExportSettings): boolean =>
+  model.family.tokenTypeInput(model.config, settings.tokenTypeIds === "always")
 
-export const buildEncoderGraph = (checkpoint: Checkpoint, settings: ExportSettings, onWeight?: (name: string, bytes: number) => void): EncoderGraph => {
-  const config = checkpoint.config
-  if (settings.task === "m3" && config.modelType !== "xlm-roberta")
-    throw new ExportError("InvalidOptions", `${checkpoint.dir}: task "m3" is bge-m3's XLM-RoBERTa layout; this checkpoint is model_type "${config.modelType}"`)
-  if (config.modelType === "xlm-roberta" && settings.seqlen !== undefined && settings.seqlen + config.padTokenId >= config.maxPositions)
-    throw new ExportError(
-      "InvalidOptions",
-      `seqlen ${settings.seqlen} needs position id ${settings.seqlen + config.padTokenId} but max_position_embeddings is ${config.maxPositions} (longest input: ${config.maxPositions - config.padTokenId - 1})`,
-    )
-  if (config.modelType === "bert" && settings.seqlen !== undefined && settings.seqlen > config.maxPositions)
-    throw new ExportError("InvalidOptions", `seqlen ${settings.seqlen} is longer than max_position_embeddings ${config.maxPositions}`)
+/** The options the family sees, with its default pooling filled in; options it cannot build are an InvalidOptions ExportError. */
+export const graphOptions = (model: ModelCheckpoint, settings: ExportSettings) => {
+  const { family, config } = model
+  if (!family.tasks.includes(settings.task)) {
+    throw new ExportError("InvalidOptions", `${model.dir}: task "${settings.task}" is not one the ${family.name} family exports (tasks: ${family.tasks.join(", ")})`)
+  }
+  const pooling = settings.pooling ?? family.poolings[0]!
+  if (!family.poolings.includes(pooling)) {
+    throw new ExportError("InvalidOptions", `option "pooling": "${pooling}" is not a pooling of the ${family.name} family (poolings: ${family.poolings.join(", ")})`)
+  }
+  const options = { task: settings.task, pooling, attention: settings.attention, seqlen: settings.seqlen }
+  const problem = family.checkOptions(config, options, model.dir)
+  if (problem !== undefined) throw new ExportError("InvalidOptions", problem)
+  return options
+}
 
+export const buildEncoderGraph = (checkpoint: ModelCheckpoint, settings: ExportSettings, onWeight?: (name: string, bytes: number) => void): EncoderGraph => {
+  const { family } = checkpoint
+  const options = graphOptions(checkpoint, settings)
   const idType = settings.int32Inputs ? "int32" : "int64"
   const ctx = new GraphContext({
-    name: `${config.modelType}-${settings.task}`,
+    name: `${family.name}-${settings.task}`,
     opset: settings.opset,
     float: settings.dtype === "fp16" ? "float16" : "float32",
     idType,
     producerVersion: EXPORTER_VERSION,
-    metadata: { "kiln.task": settings.task, "kiln.family": config.modelType },
+    metadata: { "kiln.task": settings.task, "kiln.family": family.name },
     ...(onWeight ? { onWeight } : {}),
   })
-  const weights = new CheckpointWeights(checkpoint.tensors, config.modelType, checkpoint.weightsFile)
   const batch = "batch"
   const sequence = settings.seqlen ?? "sequence"
 
@@ -57,14 +59,13 @@ export const buildEncoderGraph = (checkpoint: Checkpoint, settings: ExportSettin
   if (hasTokenTypeInput(checkpoint, settings)) inputs.push({ name: "token_type_ids", dtype: idType, shape: [batch, sequence] })
   for (const input of inputs) ctx.g.input(input.name, idType, input.shape)
 
-  let hidden = embeddings(ctx, config, weights, {
+  const heads = family.buildGraph(ctx, { config: checkpoint.config, checkpoint }, options, {
     inputIds: "input_ids",
+    attentionMask: "attention_mask",
     tokenTypeIds: inputs.length === 3 ? "token_type_ids" : undefined,
+    batch,
+    sequence,
   })
-  const mask = attentionMask(ctx, settings.attention, "attention_mask")
-  for (let layer = 0; layer < config.numLayers; layer++) hidden = encoderLayer(ctx, config, weights, layer, hidden, mask)
-
-  const heads = headOutputs(ctx, checkpoint, weights, settings, { hidden, attentionMask: "attention_mask", batch, sequence })
   const expected = OUTPUT_NAMES[settings.task]
   if (heads.map((h) => h.name).join() !== expected.join()) throw new Error(`internal error: outputs ${heads.map((h) => h.name)} differ from OUTPUT_NAMES.${settings.task}`)
   const outputs: TensorSpec[] = heads.map((head) => {

@@ -1,15 +1,16 @@
-// exportEncoder: a Hugging Face BertModel / XLMRobertaModel checkpoint folder in, a
-// transformers.js-layout ONNX folder out (config.json, tokenizer files, onnx/model.onnx or
+// exportEncoder: a Hugging Face checkpoint folder of any registered model family (BERT, XLM-R …)
+// in, a transformers.js-layout ONNX folder out (config.json, tokenizer files, onnx/model.onnx or
 // onnx/model_fp16.onnx [+ …_data past 2 GB], kiln.json). Weights stream from the checkpoint into the file one
 // tensor at a time, and the output bytes depend only on the checkpoint and the options.
 import { mkdir, rm } from "node:fs/promises"
 import { join, relative } from "node:path"
 import type { ModelManifest } from "../artifacts/index.ts"
-import { type Checkpoint, CheckpointError, openCheckpoint, PickleError, PickleSecurityError } from "../checkpoint/index.ts"
+import { CheckpointError, PickleError, PickleSecurityError } from "../checkpoint/index.ts"
+import { type ModelCheckpoint, openModel } from "../families/index.ts"
+import { ExportError } from "../graph/index.ts"
 import { writeModel } from "../onnx/index.ts"
 import { ZipError } from "../zip/index.ts"
-import { buildEncoderGraph } from "./encoder-graph.ts"
-import { ExportError } from "./errors.ts"
+import { buildEncoderGraph, graphOptions } from "./encoder-graph.ts"
 import { copyModelFiles, exportManifest, writeManifest } from "./model-folder.ts"
 import { type ExportEncoderOptions, parseExportSettings } from "./options.ts"
 import { checkTokenizer } from "./tokenizer-check.ts"
@@ -38,9 +39,9 @@ const asExportError = (error: unknown, checkpointDir: string): unknown => {
   return error
 }
 
-const open = (dir: string): Checkpoint => {
+const open = (dir: string): ModelCheckpoint => {
   try {
-    return openCheckpoint(dir)
+    return openModel(dir)
   } catch (error) {
     throw asExportError(error, dir)
   }
@@ -54,7 +55,9 @@ export const exportEncoder = async (options: ExportEncoderOptions): Promise<Expo
   const settings = parseExportSettings(rest)
   const checkpoint = open(checkpointDir)
   try {
-    const warnings = await checkTokenizer(checkpointDir, checkpoint.config.vocabSize, settings)
+    // The family's default pooling filled in (and task / pooling / seqlen checked) before the tokenizer is.
+    const resolved = { ...settings, pooling: graphOptions(checkpoint, settings).pooling }
+    const warnings = await checkTokenizer(checkpointDir, checkpoint.config.vocabSize, resolved)
     let done = 0
     const graph = buildEncoderGraph(checkpoint, settings, (tensor, bytes) => {
       done += bytes
@@ -80,7 +83,7 @@ export const exportEncoder = async (options: ExportEncoderOptions): Promise<Expo
       throw new ExportError("WriteFailed", `writing the ONNX model failed: ${(cause as Error).message}`, { file: onnxDir }, { cause })
     }
     const copied = await copyModelFiles(checkpointDir, outDir)
-    const manifest = exportManifest(checkpoint.config, settings, graph, relative(outDir, written.modelPath), written.dataPath === undefined ? null : relative(outDir, written.dataPath))
+    const manifest = exportManifest(checkpoint.config, resolved, graph, relative(outDir, written.modelPath), written.dataPath === undefined ? null : relative(outDir, written.dataPath))
     await writeManifest(outDir, manifest)
     return { outDir, manifest, modelPath: written.modelPath, dataPath: written.dataPath, copied, warnings }
   } finally {

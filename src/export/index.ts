@@ -1,5 +1,5 @@
-// Public surface of the exporter: Hugging Face BERT / XLM-RoBERTa checkpoints (BGE embedding,
-// reranker and bge-m3 models) to deterministic ONNX folders in the transformers.js layout.
+// Public surface of the exporter: Hugging Face checkpoints of any registered model family (BGE
+// embedding, reranker and bge-m3 models …) to deterministic ONNX folders in the transformers.js layout.
 //
 //   const result = await exportEncoder({ checkpointDir: "bge-m3", outDir: "out", task: "m3" })
 //   result.manifest   // kiln.json contents: inputs, outputs, shapes, dtypes, task, pooling
@@ -13,11 +13,10 @@
 // statistics (stash_type 1 = float32) and the final pooling/L2 normalisation (cast to float32).
 // Inputs and outputs keep their fp32/int types, so callers feed and read the same tensors
 // whatever the dtype. ORT on CPU inserts casts around ops it has no float16 kernel for.
-export { CheckpointWeights } from "./checkpoint-weights.ts"
 export { exportCli, EXPORT_USAGE } from "./cli.ts"
-export { buildEncoderGraph, hasTokenTypeInput, type EncoderGraph } from "./encoder-graph.ts"
-export { ExportError, type ExportErrorReason } from "./errors.ts"
+export { buildEncoderGraph, graphOptions, hasTokenTypeInput, type EncoderGraph } from "./encoder-graph.ts"
+export { ExportError, type ExportErrorReason } from "../graph/index.ts"
 export { exportEncoder, type ExportResult } from "./export-encoder.ts"
-export { copyModelFiles, exportManifest, maxInputLength, TOKENIZER_FILES } from "./model-folder.ts"
+export { copyModelFiles, exportManifest, TOKENIZER_FILES } from "./model-folder.ts"
 export { ExportSettings, ExportTask, parseExportSettings, type ExportEncoderOptions, type ExportProgress } from "./options.ts"
 export { EXPORTER_VERSION } from "./version.ts"

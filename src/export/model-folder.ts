@@ -4,7 +4,8 @@ import { copyFile, writeFile } from "node:fs/promises"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { MANIFEST_FILE, type ModelManifest, renderModelManifest, type TensorSpec } from "../artifacts/index.ts"
-import type { EncoderConfig } from "../checkpoint/index.ts"
+import type { FamilyConfig } from "../families/index.ts"
+import type { Pooling } from "../graph/index.ts"
 import type { ExportSettings } from "./options.ts"
 
 /** Files a Hugging Face tokenizer may consist of; whichever exist are copied. */
@@ -32,27 +33,23 @@ export const copyModelFiles = async (checkpointDir: string, outDir: string): Pro
   return copied.sort()
 }
 
-/** Longest input the position table allows: XLM-R spends pad_id + 1 rows before the first token. */
-export const maxInputLength = (config: EncoderConfig): number =>
-  config.modelType === "xlm-roberta" ? config.maxPositions - config.padTokenId - 1 : config.maxPositions
-
 export const exportManifest = (
-  config: EncoderConfig,
-  settings: ExportSettings,
+  config: FamilyConfig,
+  settings: ExportSettings & { readonly pooling: Pooling },
   io: { readonly inputs: readonly TensorSpec[]; readonly outputs: readonly TensorSpec[] },
   model: string,
   externalData: string | null,
 ): ModelManifest => ({
   kiln: 1,
   task: settings.task,
-  family: config.modelType,
+  family: config.family,
   model,
   externalData,
   opset: settings.opset,
   inputs: [...io.inputs],
   outputs: [...io.outputs],
   seqlen: settings.seqlen ?? null,
-  maxLength: maxInputLength(config),
+  maxLength: config.maxInputLength,
   hiddenSize: config.hiddenSize,
   pooling: settings.task === "reranker" ? null : settings.task === "m3" ? "cls" : settings.pooling,
   normalized: settings.task !== "reranker",

@@ -1,6 +1,6 @@
 // What an export is asked for, validated at the boundary (library call, CLI, pipeline step).
 import { z } from "zod"
-import { ExportError } from "./errors.ts"
+import { ExportError } from "../graph/index.ts"
 
 export const ExportTask = z.enum(["embedding", "reranker", "m3"])
 export type ExportTask = z.infer<typeof ExportTask>
@@ -15,8 +15,8 @@ export const ExportSettings = z.object({
   int32Inputs: z.boolean().default(false),
   /** "auto": a token_type_ids input only when type_vocab_size > 1; "always": also for XLM-R. */
   tokenTypeIds: z.enum(["auto", "always"]).default("auto"),
-  /** Pooling of `sentence_embedding` (task "embedding"); m3's dense vector is always CLS. */
-  pooling: z.enum(["cls", "mean"]).default("cls"),
+  /** Pooling of `sentence_embedding` (task "embedding"); default the family's (CLS for BGE). m3's dense vector is always CLS. */
+  pooling: z.enum(["cls", "mean", "last"]).optional(),
   /** "contrib": com.microsoft:Attention (ORT fuses it on CPU); "onnx": plain ONNX ops for other compilers. */
   attention: z.enum(["contrib", "onnx"]).default("contrib"),
   opset: z.number().int().min(17).max(21).default(17),

@@ -4,16 +4,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as ort from "onnxruntime-node"
-import { type Checkpoint, openCheckpoint, readSafetensors, writeSafetensors, type TensorSource } from "../checkpoint/index.ts"
-import { referenceForward, type ReferenceOutputs, type ReferenceTask } from "../reference/index.ts"
-import { synthesizeCheckpoint, type SynthArch } from "../synth/index.ts"
+import { readSafetensors, writeSafetensors, type TensorSource } from "../checkpoint/index.ts"
+import { type ModelCheckpoint, openModel, referenceForward } from "../families/index.ts"
+import type { ReferenceOutputs, ReferenceTask } from "../reference/index.ts"
+import { synthesizeCheckpoint } from "../synth/index.ts"
 
 export const scratch = (label: string): { dir: string; cleanup: () => void } => {
   const dir = mkdtempSync(join(tmpdir(), `kiln-export-${label}-`))
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-export const tinyCheckpoint = async (dir: string, arch: SynthArch, task: ReferenceTask, seed = 11): Promise<string> => {
+export const tinyCheckpoint = async (dir: string, arch: string, task: ReferenceTask, seed = 11): Promise<string> => {
   const out = join(dir, `ckpt-${arch}-${task}-${seed}`)
   await synthesizeCheckpoint({ arch, size: "tiny", task, seed, out })
   return out
@@ -29,10 +30,10 @@ export interface TokenBatch {
  * Three rows padded to `length`: full, half, and a short one; BERT rows are sentence pairs
  * (token types 0 then 1). Ids are seeded and avoid the special ids.
  */
-export const paddedBatch = (checkpoint: Checkpoint, length: number, seed = 5): TokenBatch => {
+export const paddedBatch = (checkpoint: ModelCheckpoint, length: number, seed = 5): TokenBatch => {
   const config = checkpoint.config
-  const bert = config.modelType === "bert"
-  const [cls, sep, pad] = bert ? [101, 102, 0] : [0, 2, config.padTokenId]
+  const bert = checkpoint.family.name === "bert"
+  const [cls, sep, pad] = bert ? [101, 102, 0] : [0, 2, config.raw.pad_token_id as number]
   let state = seed >>> 0 || 1
   const nextId = () => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0
@@ -69,7 +70,7 @@ export const runOnnx = async (modelPath: string, batch: TokenBatch, idType: "int
   }
 }
 
-export const reference = (checkpoint: Checkpoint, batch: TokenBatch, task: ReferenceTask, withTypes = true): ReferenceOutputs =>
+export const reference = (checkpoint: ModelCheckpoint, batch: TokenBatch, task: ReferenceTask, withTypes = true): ReferenceOutputs =>
   referenceForward(
     checkpoint.config,
     checkpoint.tensors,
@@ -109,4 +110,5 @@ export const rewriteSafetensors = (dir: string, edit: (name: string, shape: read
 
 export const readJson = (path: string): unknown => JSON.parse(readFileSync(path, "utf8"))
 
-export { openCheckpoint }
+/** The checkpoint in `dir` with its family and parsed config. */
+export const openCheckpoint = openModel

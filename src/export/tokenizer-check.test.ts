@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { writeSyntheticTokenizer } from "../synth/index.ts"
 import { exportCli } from "./cli.ts"
-import { ExportError } from "./errors.ts"
+import { ExportError } from "../graph/index.ts"
 import { exportEncoder } from "./export-encoder.ts"
 import { scratch, tinyCheckpoint } from "./test-support.ts"
 

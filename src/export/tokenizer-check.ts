@@ -7,7 +7,7 @@
 import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transformers"
 import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { ExportError } from "./errors.ts"
+import { ExportError } from "../graph/index.ts"
 import type { ExportSettings } from "./options.ts"
 
 /** Tokenizer model types of Hugging Face tokenizers that transformers.js implements. */

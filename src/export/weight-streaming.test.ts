@@ -5,14 +5,14 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import type { Checkpoint } from "../checkpoint/index.ts"
+import type { ModelCheckpoint } from "../families/index.ts"
+import { concatenated, packedLinears, streamed, tableRow, transposedLinear, type WeightValues, weightScratch } from "../graph/index.ts"
 import { writeModel } from "../onnx/index.ts"
 import type { LazyTensor } from "../tensor/index.ts"
 import { buildEncoderGraph } from "./encoder-graph.ts"
 import { parseExportSettings } from "./options.ts"
 import { openCheckpoint, scratch } from "./test-support.ts"
 import { synthesizeCheckpoint } from "../synth/index.ts"
-import { concatenated, packedLinears, streamed, tableRow, transposedLinear, type WeightValues, weightScratch } from "./weight-layout.ts"
 
 const { dir, cleanup } = scratch("weight-streaming")
 afterAll(cleanup)
@@ -102,7 +102,7 @@ for (const streaming of [true, false]) {
 }
 
 /** The checkpoint with every tensor stripped of readFloat32Into: the whole-tensor path. */
-const wholeOnly = (checkpoint: Checkpoint): Checkpoint => {
+const wholeOnly = (checkpoint: ModelCheckpoint): ModelCheckpoint => {
   const strip = (tensors: ReadonlyMap<string, LazyTensor>) =>
     new Map([...tensors].map(([name, t]) => [name, { name: t.name, dtype: t.dtype, shape: t.shape, readFloat32: () => t.readFloat32() }]))
   return { ...checkpoint, tensors: strip(checkpoint.tensors), extras: new Map([...checkpoint.extras].map(([stem, tensors]) => [stem, strip(tensors)])) }
@@ -122,7 +122,7 @@ describe("streamed exports", () => {
         expect(checkpoint.tensors.get([...checkpoint.tensors.keys()][0]!)!.readFloat32Into).toBeDefined()
         for (const dtype of ["fp32", "fp16"] as const) {
           const settings = parseExportSettings({ task: c.task, dtype })
-          const write = async (source: Checkpoint, name: string) => {
+          const write = async (source: ModelCheckpoint, name: string) => {
             const written = await writeModel(buildEncoderGraph(source, settings).model, join(dir, `${c.arch}-${dtype}-${name}`, "model.onnx"), { externalData: "always" })
             return { onnx: readFileSync(written.modelPath), data: readFileSync(written.dataPath!) }
           }

@@ -1,12 +1,16 @@
-// What BGE models make of last_hidden_state: CLS and mean pooling (L2-normalised), the
-// sequence-classification score of rerankers, and bge-m3's sparse and ColBERT heads.
+// What embedding models make of last_hidden_state: CLS, mean and last-token pooling
+// (L2-normalised), and bge-m3's sparse and ColBERT heads.
 
-import type { EncoderConfig } from "../checkpoint/encoder-config.ts"
 import { l2Normalize, linear, mapInPlace, matrix, relu, type Matrix64 } from "./math.ts"
-import type { WeightLookup } from "./weights.ts"
 
 /** Dense BGE embedding: the first ([CLS] / <s>) token, L2-normalised. */
 export const clsEmbedding = (hidden: Matrix64): Float64Array => l2Normalize(hidden.data.slice(0, hidden.cols))
+
+/** The last token whose attention mask is 1 (left or right padding alike), L2-normalised. */
+export const lastTokenEmbedding = (hidden: Matrix64, attentionMask: readonly number[]): Float64Array => {
+  const last = attentionMask.lastIndexOf(1)
+  return l2Normalize(hidden.data.slice(Math.max(last, 0) * hidden.cols, (Math.max(last, 0) + 1) * hidden.cols))
+}
 
 /** Mask-weighted mean over tokens (sentence-transformers style, count clamped at 1e-9), L2-normalised. */
 export const meanEmbedding = (hidden: Matrix64, attentionMask: readonly number[]): Float64Array => {
@@ -19,24 +23,6 @@ export const meanEmbedding = (hidden: Matrix64, attentionMask: readonly number[]
   }
   const denominator = Math.max(count, 1e-9)
   return l2Normalize(sum.map((value) => value / denominator))
-}
-
-const firstToken = (hidden: Matrix64): Matrix64 => matrix(1, hidden.cols, hidden.data.slice(0, hidden.cols))
-
-/**
- * Sequence-classification logits from the first token. XLM-R (RobertaClassificationHead):
- * classifier.dense → tanh → classifier.out_proj. BERT: pooler.dense → tanh → classifier.
- */
-export const rerankerLogits = (config: EncoderConfig, weights: WeightLookup, hidden: Matrix64): Float64Array => {
-  const H = config.hiddenSize
-  const robertaHead = weights.has("classifier.dense.weight")
-  const [denseName, outName] = robertaHead ? ["classifier.dense", "classifier.out_proj"] : ["pooler.dense", "classifier"]
-  const labels = config.numLabels > 0 ? config.numLabels : (weights.find(`${outName}.weight`)?.shape[0] ?? 1)
-  const pooled = mapInPlace(
-    linear(firstToken(hidden), weights.float64(`${denseName}.weight`, [H, H]), weights.float64(`${denseName}.bias`, [H]), H),
-    Math.tanh,
-  )
-  return linear(pooled, weights.float64(`${outName}.weight`, [labels, H]), weights.float64(`${outName}.bias`, [labels]), labels).data
 }
 
 /** bge-m3 sparse head: relu(sparse_linear(h)) per token, [L]. */

@@ -1,19 +1,21 @@
-// Public surface of the reference library: an independent float64 forward of BERT / XLM-R
-// encoders and the BGE heads, to check exported models against.
+// Public surface of the reference toolkit: float64 building blocks (math, weight lookup, pooling
+// and BGE heads) and the batch/output types every family's reference forward uses. The forwards
+// themselves live with their families (src/families/<name>/reference.ts).
 
-export { float32Min, runEncoder, selfAttention, type EncoderSequence } from "./encoder.ts"
 export { ReferenceForwardError, type ReferenceForwardErrorReason } from "./errors.ts"
 export {
-  referenceForward,
+  checkBatch,
+  stack,
+  stackStates,
   type ReferenceBatch,
   type ReferenceExtras,
   type ReferenceOptions,
   type ReferenceOutputs,
+  type ReferenceSequence,
   type ReferenceTask,
   type Tensor64,
-} from "./forward.ts"
-export { clsEmbedding, colbertVectors, lexicalWeights, meanEmbedding, rerankerLogits, sparseTokenWeights } from "./heads.ts"
+} from "./outputs.ts"
+export { clsEmbedding, colbertVectors, lastTokenEmbedding, lexicalWeights, meanEmbedding, sparseTokenWeights } from "./heads.ts"
 export { inMemoryWeights, type InMemoryTensor } from "./in-memory-weights.ts"
-export { erf, geluErf, geluTanh, l2Normalize, layerNorm, linear, matrix, softmaxInPlace, type Matrix64 } from "./math.ts"
-export { bertPositionIds, xlmRobertaPositionIds } from "./position-ids.ts"
+export { add, erf, geluErf, geluTanh, l2Normalize, layerNorm, linear, mapInPlace, matrix, relu, softmaxInPlace, type Matrix64 } from "./math.ts"
 export { WeightLookup } from "./weights.ts"

@@ -1,29 +1,24 @@
 // Looks up Hugging Face weights by their base-model name whether or not the checkpoint carries
-// the `bert.` / `roberta.` prefix of a *ForSequenceClassification model, checks shapes, and
-// widens them to float64.
+// a wrapper class's prefix (`bert.` of a *ForSequenceClassification, `model.` of a *ForCausalLM …;
+// the family says which), checks shapes, and widens them to float64.
 
-import type { EncoderFamily } from "../checkpoint/encoder-config.ts"
 import type { LazyTensor } from "../tensor/index.ts"
 import { ReferenceForwardError } from "./errors.ts"
-
-const prefixesByFamily: Record<EncoderFamily, readonly string[]> = {
-  bert: ["bert.", "roberta."],
-  "xlm-roberta": ["roberta.", "bert."],
-}
 
 export class WeightLookup {
   constructor(
     private readonly weights: ReadonlyMap<string, LazyTensor>,
-    private readonly family: EncoderFamily,
+    /** Prefixes tried, in order, after the bare name (the family's `weightPrefixes`). */
+    private readonly prefixes: readonly string[],
     /** Named in errors, e.g. "checkpoint" or "sparse_linear.pt". */
     private readonly source = "checkpoint",
   ) {}
 
-  /** The tensor stored as `name`, `bert.name` or `roberta.name`, if any. */
+  /** The tensor stored as `name` or a prefix + `name`, if any. */
   find(name: string): LazyTensor | undefined {
     const exact = this.weights.get(name)
     if (exact) return exact
-    for (const prefix of prefixesByFamily[this.family]) {
+    for (const prefix of this.prefixes) {
       const prefixed = this.weights.get(prefix + name)
       if (prefixed) return prefixed
     }
@@ -38,7 +33,7 @@ export class WeightLookup {
   float32(name: string, shape: readonly number[]): Float32Array {
     const tensor = this.find(name)
     if (!tensor) {
-      throw new ReferenceForwardError("MissingWeight", `${this.source} has no tensor "${name}" (also tried the bert./roberta. prefixes)`)
+      throw new ReferenceForwardError("MissingWeight", `${this.source} has no tensor "${name}"${this.prefixes.length > 0 ? ` (also tried the ${this.prefixes.join("/")} prefixes)` : ""}`)
     }
     const matches = tensor.shape.length === shape.length && tensor.shape.every((d, i) => d === shape[i])
     if (!matches) {

@@ -109,6 +109,11 @@ export class Embedder {
       const target = (offset + source) * hidden
       if (pooled) dense.set(output.data.subarray(r * hidden, (r + 1) * hidden), target)
       else if (config.pooling === "cls") dense.set(output.data.subarray(r * seq * hidden, r * seq * hidden + hidden), target)
+      else if (config.pooling === "last") {
+        // Rows are padded on the right: the last real token is at length - 1.
+        const from = (r * seq + Math.max((packed.lengths[r] as number) - 1, 0)) * hidden
+        dense.set(output.data.subarray(from, from + hidden), target)
+      }
       else {
         // Mean over real tokens.
         const length = packed.lengths[r] as number

@@ -9,7 +9,7 @@ import { join } from "node:path"
 import * as ort from "onnxruntime-node"
 import { exportEncoder } from "../export/index.ts"
 import { type OnnxModel, opTypeCounts, readModel, writeModel } from "../onnx/index.ts"
-import { synthesizeCheckpoint, type SynthArch, type SynthTask } from "../synth/index.ts"
+import { synthesizeCheckpoint } from "../synth/index.ts"
 import type { FloatTensor } from "../tensor/index.ts"
 import { writeBundle } from "./bundle.ts"
 import { Embedder } from "./embedder.ts"
@@ -22,7 +22,7 @@ const root = await mkdtemp(join(tmpdir(), "kiln-runtime-first-token-"))
 afterAll(() => rm(root, { recursive: true, force: true }))
 
 /** A tiny (2 layers, hidden 32, FFN 64) checkpoint exported by kiln; returns the model folder. */
-const exported = async (name: string, arch: SynthArch, task: SynthTask, options: { pooling?: "cls" | "mean"; attention?: "contrib" | "onnx" } = {}): Promise<string> => {
+const exported = async (name: string, arch: string, task: "embedding" | "reranker" | "m3", options: { pooling?: "cls" | "mean"; attention?: "contrib" | "onnx" } = {}): Promise<string> => {
   const checkpoint = join(root, `${name}-checkpoint`)
   await synthesizeCheckpoint({ arch, size: "tiny", task, seed: 21, out: checkpoint })
   return (await exportEncoder({ checkpointDir: checkpoint, outDir: join(root, name), task, ...options })).outDir

@@ -67,7 +67,7 @@ export const RuntimeConfig = z
     /** Texts are truncated to this many tokens, special tokens included. */
     maxLength: z.number().int().positive(),
     hiddenSize: z.number().int().positive(),
-    pooling: z.enum(["cls", "mean"]).nullable(),
+    pooling: z.enum(["cls", "mean", "last"]).nullable(),
     /** Whether the graph's `dense` output is already pooled and L2-normalised. */
     pooledInGraph: z.boolean(),
     normalize: z.boolean(),
@@ -90,7 +90,7 @@ export const RuntimeConfig = z
     if (config.task === "reranker") need("logits", "for task reranker")
     else if (outputs.dense === undefined) {
       need("tokens", `for task ${config.task} when io.outputs.dense is absent`)
-      if (config.pooling === null) context.addIssue({ code: "custom", path: ["pooling"], message: "required (cls or mean) when the graph has no pooled dense output" })
+      if (config.pooling === null) context.addIssue({ code: "custom", path: ["pooling"], message: "required (cls, mean or last) when the graph has no pooled dense output" })
     }
     if (config.seqlen !== null && config.maxLength > config.seqlen) {
       context.addIssue({ code: "custom", path: ["maxLength"], message: `${config.maxLength} exceeds the static seqlen ${config.seqlen}` })

@@ -1,21 +1,22 @@
-// synthesizeCheckpoint: a seeded Hugging Face model folder (config.json, weights, tokenizer) in
-// the layout of a real BGE model — BertModel / XLMRobertaModel safetensors, a reranker's
-// sequence classifier, or bge-m3's pytorch_model.bin + sparse_linear.pt + colbert_linear.pt.
+// synthesizeCheckpoint: a seeded Hugging Face model folder (config.json, weights, tokenizer) of any
+// registered model family, in the layout of a real model of that family (its recipe lives in
+// src/families/<name>/). The offline stand-in for a downloaded model in examples, tests and benchmarks.
 
-import { mkdir, writeFile } from "node:fs/promises"
-import { join } from "node:path"
 import { z } from "zod"
-import { writeSafetensors, writeTorchStateDict, type TensorSource, type WritableDType } from "../checkpoint/index.ts"
-import { SynthError } from "./errors.ts"
-import { huggingFaceConfig } from "./hf-config.ts"
-import { archsForSize, modelShape, synthArchs, synthSizes, synthTasks, type ModelShape, type SynthArch, type SynthSize, type SynthTask } from "./model-shapes.ts"
-import { copyTokenizer, tokenizerTokenId, writeSyntheticTokenizer } from "./tokenizer.ts"
-import { synthesizeWeights, type OutlierChannel, type WeightLayout } from "./weights.ts"
+import { familyNamed, familyNames, type FamilyTask, type SynthesizedCheckpoint } from "../families/index.ts"
+import { SynthError } from "../seeded/index.ts"
+
+export type { SynthesizedCheckpoint }
+
+/** Tasks a synthetic checkpoint can be laid out for (each family supports some). */
+export const synthTasks = ["embedding", "reranker", "m3"] as const satisfies readonly FamilyTask[]
 
 export interface SynthesizeCheckpointOptions {
-  readonly arch: SynthArch
-  readonly size: SynthSize
-  readonly task: SynthTask
+  /** A registered family's name ("bert", "xlm-roberta" …). */
+  readonly arch: string
+  /** One of the family's sizes ("tiny" always exists). */
+  readonly size: string
+  readonly task: FamilyTask
   /** Plant a few large-magnitude hidden channels, like real BERT / XLM-R outlier features. */
   readonly outliers?: boolean
   /** Copy this real tokenizer folder instead of generating one; vocab_size follows it. */
@@ -23,26 +24,13 @@ export interface SynthesizeCheckpointOptions {
   readonly seed: number
   readonly out: string
   /** Stored weight dtype (default float32, as the real BGE checkpoints). */
-  readonly dtype?: WritableDType
-}
-
-export interface SynthesizedCheckpoint {
-  readonly dir: string
-  /** File names written into `dir`. */
-  readonly files: readonly string[]
-  readonly config: Readonly<Record<string, unknown>>
-  readonly layout: WeightLayout
-  readonly weightsFile: "model.safetensors" | "pytorch_model.bin"
-  readonly shape: ModelShape
-  readonly outlierChannels: readonly OutlierChannel[]
-  /** Names and shapes of the main weight file's tensors, in file order. */
-  readonly tensors: readonly { readonly name: string; readonly shape: readonly number[] }[]
+  readonly dtype?: "float32" | "float16" | "bfloat16"
 }
 
 const optionsSchema = z
   .object({
-    arch: z.enum(synthArchs),
-    size: z.enum(synthSizes),
+    arch: z.string(),
+    size: z.string(),
     task: z.enum(synthTasks),
     outliers: z.boolean().optional(),
     tokenizerDir: z.string().min(1).optional(),
@@ -51,73 +39,28 @@ const optionsSchema = z
     dtype: z.enum(["float32", "float16", "bfloat16"]).optional(),
   })
   .superRefine((options, context) => {
-    if (options.task === "m3" && options.arch !== "xlm-roberta") {
-      context.addIssue({ code: "custom", path: ["task"], message: `task "m3" is bge-m3's layout and needs arch "xlm-roberta", got "${options.arch}"` })
+    const family = familyNamed(options.arch)
+    if (family === undefined) {
+      context.addIssue({ code: "custom", path: ["arch"], message: `expected one of ${familyNames().map((n) => `"${n}"`).join(", ")}, got "${options.arch}"` })
+      return
     }
-    const archs = archsForSize(options.size)
-    if (!archs.includes(options.arch)) {
-      context.addIssue({
-        code: "custom",
-        path: ["arch"],
-        message: `size "${options.size}" exists only for arch ${archs.map((a) => `"${a}"`).join(" or ")}, got "${options.arch}"`,
-      })
+    const { sizes, tasks } = family.synth
+    if (!sizes.includes(options.size)) {
+      context.addIssue({ code: "custom", path: ["size"], message: `arch "${options.arch}" comes in sizes ${sizes.map((s) => `"${s}"`).join(", ")}, got "${options.size}"` })
     }
+    if (!tasks.includes(options.task)) {
+      context.addIssue({ code: "custom", path: ["task"], message: `arch "${options.arch}" has tasks ${tasks.map((t) => `"${t}"`).join(", ")}, got "${options.task}"` })
+    }
+    const problem = family.synth.check(options.size, options.task)
+    if (problem !== undefined) context.addIssue({ code: "custom", path: ["size"], message: problem })
   })
-
-/** bge-m3 ships pytorch_model.bin and two head files; every other layout is one safetensors file. */
-const layoutOf = (size: SynthSize, task: SynthTask): WeightLayout => {
-  if (task === "reranker") return "sequence-classification"
-  if (task === "m3" || size === "bge-m3") return "m3"
-  return "base"
-}
-
-const familyTokens: Record<SynthArch, { readonly pad: string; readonly cls: string; readonly sep: string }> = {
-  bert: { pad: "[PAD]", cls: "[CLS]", sep: "[SEP]" },
-  "xlm-roberta": { pad: "<pad>", cls: "<s>", sep: "</s>" },
-}
-const familyDefaultIds: Record<SynthArch, { readonly pad: number; readonly cls: number; readonly sep: number }> = {
-  bert: { pad: 0, cls: 101, sep: 102 },
-  "xlm-roberta": { pad: 1, cls: 0, sep: 2 },
-}
-
-/** Copies or generates the tokenizer; returns its vocabulary size and special ids. */
-const placeTokenizer = async (options: z.infer<typeof optionsSchema>, shape: ModelShape) => {
-  if (options.tokenizerDir !== undefined) {
-    const { vocabSize, files } = await copyTokenizer(options.tokenizerDir, options.out)
-    const tokens = familyTokens[options.arch]
-    const defaults = familyDefaultIds[options.arch]
-    const idOf = async (token: string, fallback: number) => (await tokenizerTokenId(options.out, token)) ?? fallback
-    const specialTokenIds = {
-      pad: await idOf(tokens.pad, defaults.pad),
-      cls: await idOf(tokens.cls, defaults.cls),
-      sep: await idOf(tokens.sep, defaults.sep),
-    }
-    return { vocabSize, specialTokenIds, files }
-  }
-  const info = await writeSyntheticTokenizer(options.out, {
-    kind: options.arch === "bert" ? "wordpiece" : "unigram",
-    vocabSize: shape.vocabSize,
-    seed: options.seed,
-    modelMaxLength: shape.modelMaxLength,
-  })
-  return { vocabSize: info.vocabSize, specialTokenIds: info.specialTokenIds, files: info.files }
-}
 
 const describeIssues = (error: z.ZodError): string =>
   error.issues.map((issue) => `${issue.path.join(".") || "(options)"}: ${issue.message}`).join("; ")
 
-const writeWeights = (path: string, kind: "safetensors" | "torch", sources: readonly TensorSource[]): void => {
-  try {
-    if (kind === "safetensors") writeSafetensors(path, sources)
-    else writeTorchStateDict(path, sources)
-  } catch (cause) {
-    throw new SynthError("WriteFailed", `cannot write ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, path)
-  }
-}
-
 /**
- * Writes a synthetic checkpoint folder. Weights are generated and written one tensor at a time
- * (each from its own seeded stream), so the same options always give byte-identical files.
+ * Writes a synthetic checkpoint folder with the family's recipe; the same options always give
+ * byte-identical files.
  */
 export const synthesizeCheckpoint = async (options: SynthesizeCheckpointOptions): Promise<SynthesizedCheckpoint> => {
   const parsed = optionsSchema.safeParse(options)
@@ -125,55 +68,13 @@ export const synthesizeCheckpoint = async (options: SynthesizeCheckpointOptions)
     throw new SynthError("InvalidOptions", `synthesizeCheckpoint: invalid options: ${describeIssues(parsed.error)}`)
   }
   const valid = parsed.data
-  const dtype = valid.dtype ?? "float32"
-  const layout = layoutOf(valid.size, valid.task)
-  try {
-    await mkdir(valid.out, { recursive: true })
-  } catch (cause) {
-    throw new SynthError("WriteFailed", `cannot create the output folder ${valid.out}: ${String(cause)}`, valid.out)
-  }
-
-  const presetShape = modelShape(valid.arch, valid.size)
-  const tokenizer = await placeTokenizer(valid, presetShape)
-  const shape: ModelShape = { ...presetShape, vocabSize: tokenizer.vocabSize }
-  const config = huggingFaceConfig({
-    arch: valid.arch,
-    shape,
-    sequenceClassification: layout === "sequence-classification",
-    specialTokenIds: tokenizer.specialTokenIds,
-    dtype,
-    nameOrPath: `kiln-synth/${valid.arch}-${valid.size}-${valid.task}${valid.outliers ? "-outliers" : ""}-seed${valid.seed}`,
-  })
-  await writeFile(join(valid.out, "config.json"), `${JSON.stringify(config, null, 2)}\n`)
-
-  const weights = synthesizeWeights({
-    arch: valid.arch,
-    shape,
-    padTokenId: tokenizer.specialTokenIds.pad,
-    layout,
-    outliers: valid.outliers === true,
+  return familyNamed(valid.arch)!.synth.write({
+    size: valid.size,
+    task: valid.task,
     seed: valid.seed,
-    dtype,
+    out: valid.out,
+    dtype: valid.dtype ?? "float32",
+    outliers: valid.outliers === true,
+    tokenizerDir: valid.tokenizerDir,
   })
-  const weightsFile = layout === "m3" ? "pytorch_model.bin" : "model.safetensors"
-  writeWeights(join(valid.out, weightsFile), layout === "m3" ? "torch" : "safetensors", weights.main)
-  const files = [...tokenizer.files, "config.json", weightsFile]
-  if (weights.sparseLinear) {
-    writeWeights(join(valid.out, "sparse_linear.pt"), "torch", weights.sparseLinear)
-    files.push("sparse_linear.pt")
-  }
-  if (weights.colbertLinear) {
-    writeWeights(join(valid.out, "colbert_linear.pt"), "torch", weights.colbertLinear)
-    files.push("colbert_linear.pt")
-  }
-  return {
-    dir: valid.out,
-    files,
-    config,
-    layout,
-    weightsFile,
-    shape,
-    outlierChannels: weights.outlierChannels,
-    tensors: weights.main.map(({ name, shape: tensorShape }) => ({ name, shape: tensorShape })),
-  }
 }

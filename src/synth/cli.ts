@@ -3,17 +3,23 @@
 
 import { parseArgs } from "node:util"
 import { z } from "zod"
-import { synthesizeCheckpoint } from "./checkpoint.ts"
-import { SynthError } from "./errors.ts"
-import { synthArchs, synthSizes, synthTasks } from "./model-shapes.ts"
+import { families, familyNames } from "../families/index.ts"
+import { SynthError } from "../seeded/index.ts"
+import { synthesizeCheckpoint, synthTasks } from "./checkpoint.ts"
+
+const sizesByArch = families
+  .map((f) => `           ${f.name}: ${f.synth.sizes.join("|")} (tasks ${f.synth.tasks.join("|")})`)
+  .sort()
+  .join("\n")
 
 export const SYNTH_USAGE = `Usage: kiln synth --arch ARCH --size SIZE --task TASK --seed N --out DIR [options]
 
 Writes a seeded synthetic Hugging Face checkpoint (config.json, weights, tokenizer).
 
 Required:
-  --arch ${synthArchs.join("|")}
-  --size ${synthSizes.join("|")}
+  --arch ${familyNames().join("|")}
+  --size SIZE, per arch:
+${sizesByArch}
   --task ${synthTasks.join("|")}   (m3: pytorch_model.bin + sparse_linear.pt + colbert_linear.pt)
   --seed N                 non-negative integer; same options give byte-identical files
   --out DIR                output folder (created if missing)
@@ -25,8 +31,8 @@ Options:
   --help                   show this help`
 
 const argsSchema = z.object({
-  arch: z.enum(synthArchs, { error: `expected one of ${synthArchs.join(", ")}` }),
-  size: z.enum(synthSizes, { error: `expected one of ${synthSizes.join(", ")}` }),
+  arch: z.string({ error: "is required" }).refine((name) => familyNames().includes(name), { message: `expected one of ${familyNames().join(", ")}` }),
+  size: z.string({ error: "is required" }),
   task: z.enum(synthTasks, { error: `expected one of ${synthTasks.join(", ")}` }),
   seed: z
     .string({ error: "is required" })

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { z } from "zod"
+import { families } from "../families/index.ts"
 import { TokenizerError } from "./errors.ts"
 
 /**
@@ -48,10 +49,11 @@ export const resolveMaxLength = async (dir: string, explicit: number | undefined
   }
   const modelConfig = await readJson(join(dir, "config.json"), ModelConfig)
   const positions = modelConfig?.max_position_embeddings
-  if (positions !== undefined) {
-    // XLM-R numbers positions from padding_idx + 1 = 2, so two table rows are never used.
-    const usable = modelConfig?.model_type === "xlm-roberta" ? positions - 2 : positions
-    if (usable > 0) return { maxLength: usable, source: "config.json" }
+  if (modelConfig !== undefined && positions !== undefined) {
+    // The family knows how many rows of the position table text can use (XLM-R spends two before the first token).
+    const family = families.find((f) => modelConfig.model_type !== undefined && f.modelTypes.includes(modelConfig.model_type))
+    const usable = family === undefined ? positions : family.inputLimit(modelConfig)
+    if (usable !== undefined && usable > 0) return { maxLength: usable, source: "config.json" }
   }
   const seen = declared === undefined ? "no model_max_length" : `model_max_length ${declared}, which is not a usable length`
   throw new TokenizerError("invalid-option", `${dir}: tokenizer_config.json has ${seen} and config.json has no max_position_embeddings; pass maxLength explicitly`, { path: dir })

@@ -12,7 +12,8 @@ export const exportOnnxParams = z.object({
   seqlen: z.number().int().min(2).optional(),
   dtype: z.enum(["fp32", "fp16"]).default("fp32"),
   int32: z.boolean().default(false),
-  pooling: z.enum(["cls", "mean"]).default("cls"),
+  /** Omitted: the model family's default (CLS for BGE, last token for Qwen3-Embedding). */
+  pooling: z.enum(["cls", "mean", "last"]).optional(),
   tokenTypeIds: z.enum(["auto", "always"]).default("auto"),
   /** "onnx" for compilers that do not know com.microsoft:Attention. */
   attention: z.enum(["contrib", "onnx"]).default("contrib"),
@@ -39,7 +40,7 @@ export const exportOnnx = defineStep({
             ...(p.seqlen !== undefined ? { seqlen: p.seqlen } : {}),
             dtype: p.dtype,
             int32Inputs: p.int32,
-            pooling: p.pooling,
+            ...(p.pooling !== undefined ? { pooling: p.pooling } : {}),
             tokenTypeIds: p.tokenTypeIds,
             attention: p.attention,
             onProgress: ({ done, total }) => void Effect.runFork(ctx.progress(done, total)),

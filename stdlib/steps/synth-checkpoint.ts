@@ -3,17 +3,27 @@
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { defineStep, StepError } from "../../src/engine/index.ts"
+import { familyNamed, familyNames } from "../../src/families/index.ts"
 import { synthesizeCheckpoint } from "../../src/synth/index.ts"
 
-export const synthCheckpointParams = z.object({
-  arch: z.enum(["bert", "xlm-roberta"]),
-  size: z.enum(["tiny", "bge-small", "bge-base", "bge-large", "bge-reranker-base", "bge-m3"]).default("tiny"),
-  task: z.enum(["embedding", "reranker", "m3"]).default("embedding"),
-  outliers: z.boolean().default(false),
-  seed: z.number().int().nonnegative().default(0),
-  /** A real tokenizer folder to copy (vocab size follows it). Its path, not its content, is in the cache key. */
-  tokenizerDir: z.string().min(1).optional(),
-})
+export const synthCheckpointParams = z
+  .object({
+    /** A registered model family ("bert", "xlm-roberta" …). */
+    arch: z.string().refine((name) => familyNamed(name) !== undefined, { message: `expected one of ${familyNames().join(", ")}` }),
+    /** One of the family's sizes. */
+    size: z.string().default("tiny"),
+    task: z.enum(["embedding", "reranker", "m3"]).default("embedding"),
+    outliers: z.boolean().default(false),
+    seed: z.number().int().nonnegative().default(0),
+    /** A real tokenizer folder to copy (vocab size follows it). Its path, not its content, is in the cache key. */
+    tokenizerDir: z.string().min(1).optional(),
+  })
+  .superRefine((p, context) => {
+    const synth = familyNamed(p.arch)?.synth
+    if (synth === undefined) return
+    if (!synth.sizes.includes(p.size)) context.addIssue({ code: "custom", path: ["size"], message: `expected one of ${synth.sizes.join(", ")} for arch ${p.arch}` })
+    if (!synth.tasks.includes(p.task)) context.addIssue({ code: "custom", path: ["task"], message: `expected one of ${synth.tasks.join(", ")} for arch ${p.arch}` })
+  })
 
 export const synthCheckpoint = defineStep({
   name: "synthCheckpoint",

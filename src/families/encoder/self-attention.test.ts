@@ -2,8 +2,8 @@
 // masked key gets none.
 
 import { expect, test } from "bun:test"
-import { selfAttention } from "./encoder.ts"
-import { matrix } from "./math.ts"
+import { matrix } from "../../reference/index.ts"
+import { selfAttention } from "./reference.ts"
 
 // One head of width 2: query 0 scores keys [0, ln 3] after the 1/√2 scale, so weights are [1/4, 3/4].
 const q = matrix(2, 2, Float64Array.of(Math.log(3) * Math.SQRT2, 0, 0, 0))

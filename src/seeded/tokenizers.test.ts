@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { AutoTokenizer, env } from "@huggingface/transformers"
 import { SynthError } from "./errors.ts"
-import { copyTokenizer, tokenizerTokenId, tokenizerVocabSize, writeSyntheticTokenizer } from "./tokenizer.ts"
+import { copyTokenizer, tokenizerTokenId, tokenizerVocabSize, writeSyntheticTokenizer } from "./tokenizers.ts"
 
 const root = await mkdtemp(join(tmpdir(), "kiln-synth-tokenizer-"))
 afterAll(() => rm(root, { recursive: true, force: true }))

@@ -1,15 +1,9 @@
-// Finds the tensors the graph needs in a checkpoint: with or without the `bert.` / `roberta.`
-// prefix of *ForSequenceClassification models, with the legacy LayerNorm gamma/beta names, and
-// with the shape config.json implies. Resolution is eager (errors come before any file is
-// written); reading stays lazy.
-import type { EncoderFamily } from "../checkpoint/index.ts"
+// Finds the tensors the graph needs in a checkpoint: by the family's base-model name, with or
+// without the prefixes the family's wrapper classes add (`bert.` in a *ForSequenceClassification,
+// `model.` in a *ForCausalLM …), with the legacy LayerNorm gamma/beta names, and with the shape
+// config.json implies. Resolution is eager (errors come before any file is written); reading stays lazy.
 import type { LazyTensor } from "../tensor/index.ts"
 import { ExportError } from "./errors.ts"
-
-const prefixesByFamily: Record<EncoderFamily, readonly string[]> = {
-  bert: ["bert.", "roberta."],
-  "xlm-roberta": ["roberta.", "bert."],
-}
 
 /** Old TF-converted checkpoints call LayerNorm's weight/bias gamma/beta. */
 const legacyNames = (name: string): string[] => {
@@ -23,7 +17,8 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.len
 export class CheckpointWeights {
   constructor(
     private readonly tensors: ReadonlyMap<string, LazyTensor>,
-    private readonly family: EncoderFamily,
+    /** Prefixes tried, in order, after the bare name (the family's `weightPrefixes`). */
+    private readonly prefixes: readonly string[],
     /** Named in errors: the weights file, or e.g. "sparse_linear.pt". */
     private readonly source: string,
     /** Prefixes tried besides the bare name ("" only for head files such as sparse_linear.pt). */
@@ -36,7 +31,7 @@ export class CheckpointWeights {
       const exact = this.tensors.get(candidate)
       if (exact) return exact
       if (!this.usePrefixes) continue
-      for (const prefix of prefixesByFamily[this.family]) {
+      for (const prefix of this.prefixes) {
         const prefixed = this.tensors.get(prefix + candidate)
         if (prefixed) return prefixed
       }
@@ -48,7 +43,8 @@ export class CheckpointWeights {
   require(name: string, shape: readonly number[]): LazyTensor {
     const tensor = this.find(name)
     if (tensor === undefined) {
-      const tried = this.usePrefixes ? " (also tried the bert./roberta. prefixes and LayerNorm gamma/beta names)" : ""
+      const prefixes = this.prefixes.length > 0 ? `the ${this.prefixes.join("/")} prefixes and ` : ""
+      const tried = this.usePrefixes ? ` (also tried ${prefixes}LayerNorm gamma/beta names)` : ""
       throw new ExportError("MissingWeight", `${this.source}: missing tensor "${name}"${tried}; the exported graph needs it`, {
         file: this.source,
         tensor: name,

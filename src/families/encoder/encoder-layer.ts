@@ -2,12 +2,10 @@
 // com.microsoft:Attention node with a packed Q|K|V weight, or as plain ONNX ops), then
 // Add(Add(MatMul, bias), residual) → LayerNormalization (fuses to SkipLayerNormalization), and a
 // feed-forward block whose GELU is the erf formula (fuses to Gelu, then with its bias to BiasGelu).
-import type { EncoderConfig } from "../checkpoint/index.ts"
-import type { LazyTensor } from "../tensor/index.ts"
-import type { CheckpointWeights } from "./checkpoint-weights.ts"
+import { type CheckpointWeights, concatenated, type GraphContext, packedLinears } from "../../graph/index.ts"
+import type { LazyTensor } from "../../tensor/index.ts"
+import type { EncoderConfig } from "./config.ts"
 import { layerNorm } from "./embeddings.ts"
-import type { GraphContext } from "./graph-context.ts"
-import { concatenated, packedLinears } from "./weight-layout.ts"
 
 export type AttentionForm = "contrib" | "onnx"
 

@@ -1,25 +1,19 @@
-// Seeded weights for a synthetic BERT / XLM-R encoder, as lazily evaluated tensor sources with
+// Seeded weights for a synthetic BERT-style encoder (BERT, XLM-R), as lazily evaluated tensor sources with
 // Hugging Face names. The scheme keeps activations trained-model-like through 24 layers, makes
 // different sentences embed differently, and can plant large-magnitude "outlier" channels.
 
-import type { TensorSource, WritableDType } from "../checkpoint/index.ts"
-import type { ModelShape, SynthArch } from "./model-shapes.ts"
-import { SeededRandom } from "./random.ts"
-
-/** A hidden channel that carries large values through the residual stream (as in real BERT / XLM-R). */
-export interface OutlierChannel {
-  readonly index: number
-  /** Typical |activation| on this channel after each LayerNorm. */
-  readonly magnitude: number
-  readonly sign: 1 | -1
-}
+import type { TensorSource, WritableDType } from "../../checkpoint/index.ts"
+import { normalTable, SeededRandom } from "../../seeded/index.ts"
+import type { OutlierChannel } from "../family.ts"
+import type { EncoderShape } from "./shapes.ts"
+import type { EncoderSynthVariant } from "./variant.ts"
 
 /** Which heads the checkpoint carries. */
 export type WeightLayout = "base" | "sequence-classification" | "m3"
 
 export interface WeightPlan {
-  readonly arch: SynthArch
-  readonly shape: ModelShape
+  readonly variant: EncoderSynthVariant
+  readonly shape: EncoderShape
   readonly padTokenId: number
   readonly layout: WeightLayout
   readonly outliers: boolean
@@ -94,55 +88,6 @@ const outlierLayerNormScale = (hiddenSize: number, channels: readonly OutlierCha
   return sigma / ordinaryRms
 }
 
-/** Elements per generated piece of an embedding table (4 MiB of float32). */
-const TABLE_PIECE_ELEMENTS = 1 << 20
-
-export interface NormalTableOptions {
-  /** Names the tensor and its random stream. */
-  readonly name: string
-  readonly dtype: WritableDType
-  readonly seed: number
-  readonly rows: number
-  readonly cols: number
-  readonly std: number
-  /** A row left at zero (XLM-R's padding row), if any. */
-  readonly zeroRow?: number | undefined
-  readonly pieceElements?: number
-}
-
-/**
- * A [rows, cols] table of normal(0, std) values, whole through `values` or a block of rows at a
- * time through `chunks` (one reused buffer: bge-m3's 1 GB word table is never whole in memory).
- * Both give the same numbers because one random stream fills the rows in order either way.
- */
-export const normalTable = (options: NormalTableOptions): TensorSource => {
-  const { name, seed, rows, cols, std, zeroRow } = options
-  const zero = (block: Float32Array, firstRow: number) => {
-    if (zeroRow !== undefined && zeroRow >= firstRow && zeroRow < firstRow + block.length / cols) block.fill(0, (zeroRow - firstRow) * cols, (zeroRow - firstRow + 1) * cols)
-  }
-  return {
-    name,
-    dtype: options.dtype,
-    shape: [rows, cols],
-    values: () => {
-      const out = new SeededRandom(seed, name).fillNormal(new Float32Array(rows * cols), 0, std)
-      zero(out, 0)
-      return out
-    },
-    chunks: function* () {
-      const random = new SeededRandom(seed, name)
-      const rowsPerPiece = Math.max(1, Math.floor((options.pieceElements ?? TABLE_PIECE_ELEMENTS) / Math.max(1, cols)))
-      const buffer = new Float32Array(Math.min(rows, rowsPerPiece) * cols)
-      for (let firstRow = 0; firstRow < rows; firstRow += rowsPerPiece) {
-        const piece = buffer.subarray(0, Math.min(rowsPerPiece, rows - firstRow) * cols)
-        random.fillNormal(piece, 0, std)
-        zero(piece, firstRow)
-        yield piece
-      }
-    },
-  }
-}
-
 export const synthesizeWeights = (plan: WeightPlan): SyntheticWeights => {
   const { shape, seed, dtype } = plan
   const H = shape.hiddenSize
@@ -152,7 +97,7 @@ export const synthesizeWeights = (plan: WeightPlan): SyntheticWeights => {
   const valueGain = attentionMixGain(shape.numLayers)
   const attentionOutGain = valueGain
   const layerNormScale = outlierLayerNormScale(H, outlierChannels)
-  const paddingRow = plan.arch === "xlm-roberta" ? plan.padTokenId : undefined
+  const paddingRow = plan.variant.zeroPaddingRows ? plan.padTokenId : undefined
 
   const source = (name: string, tensorShape: readonly number[], fill: (random: SeededRandom, out: Float32Array) => void): TensorSource => ({
     name,
@@ -237,10 +182,10 @@ export const synthesizeWeights = (plan: WeightPlan): SyntheticWeights => {
       layerNormBeta(`${p}output.LayerNorm.bias`, l === shape.numLayers - 1),
     )
   }
-  const robertaClassifier = plan.layout === "sequence-classification" && plan.arch === "xlm-roberta"
+  const robertaClassifier = plan.layout === "sequence-classification" && plan.variant.classifier.robertaHead
   // XLMRobertaForSequenceClassification builds its RobertaModel without the pooler.
   if (!robertaClassifier) body.push(linearWeight("pooler.dense.weight", H, H, headGain), bias("pooler.dense.bias", H))
-  const prefix = plan.layout === "sequence-classification" ? (plan.arch === "bert" ? "bert." : "roberta.") : ""
+  const prefix = plan.layout === "sequence-classification" ? plan.variant.classifier.prefix : ""
   const main: TensorSource[] = body.map((tensor) => ({ ...tensor, name: prefix + tensor.name }))
   if (robertaClassifier) {
     main.push(

@@ -1,21 +1,10 @@
-// What BGE models make of the last hidden state, as graph outputs: CLS or mean pooling
+// What BGE models make of the encoder's last hidden state, as graph outputs: pooled embeddings
 // (L2-normalised), the reranker's sequence-classification logits, and bge-m3's sparse and ColBERT
-// heads. Normalisation always runs in float32 (a float16 1e-12 clamp would underflow to 0 and turn
-// a fully-masked ColBERT row into NaN).
-import type { Checkpoint, EncoderConfig } from "../checkpoint/index.ts"
-/** A declared dimension: a size or a symbolic name. */
-type Dim = number | string
-import { CheckpointWeights } from "./checkpoint-weights.ts"
-import { ExportError } from "./errors.ts"
-import type { GraphContext } from "./graph-context.ts"
-import type { ExportSettings } from "./options.ts"
-
-/** A graph output: the value that feeds it and its declared float32 shape. */
-export interface HeadOutput {
-  readonly name: string
-  readonly value: string
-  readonly dims: readonly Dim[]
-}
+// heads. Normalisation always runs in float32 (see src/graph/pooling.ts).
+import type { Checkpoint } from "../../checkpoint/index.ts"
+import { CheckpointWeights, type Dim, embeddingOutputs, ExportError, firstToken, type GraphContext, type HeadOutput, l2Normalize, toFloat32 } from "../../graph/index.ts"
+import type { GraphOptions } from "../family.ts"
+import type { EncoderConfig } from "./config.ts"
 
 export interface HeadInputs {
   /** [batch, sequence, hidden] in the compute type. */
@@ -24,25 +13,6 @@ export interface HeadInputs {
   readonly attentionMask: string
   readonly batch: Dim
   readonly sequence: Dim
-}
-
-const toFloat32 = (ctx: GraphContext, x: string): string => (ctx.float === "float32" ? x : ctx.cast(x, "float32"))
-
-/** x / max(‖x‖₂, 1e-12) along `axis`, as torch.nn.functional.normalize, in float32. */
-const l2Normalize = (ctx: GraphContext, x: string, axis: number): string => {
-  const x32 = toFloat32(ctx, x)
-  const norm = ctx.reduce("ReduceL2", x32, [axis], true)
-  return ctx.op("Div", [x32, ctx.op("Max", [norm, ctx.float32Scalar(1e-12)])])
-}
-
-const firstToken = (ctx: GraphContext, hidden: string): string => ctx.op("Gather", [hidden, ctx.int64s([0], true)], { axis: 1 })
-
-/** Mask-weighted mean over tokens (count clamped at 1e-9, as sentence-transformers), float32. */
-const meanPool = (ctx: GraphContext, hidden: string, mask: string): string => {
-  const m = ctx.unsqueeze(ctx.cast(mask, "float32"), [2])
-  const summed = ctx.reduce("ReduceSum", ctx.op("Mul", [toFloat32(ctx, hidden), m]), [1], false)
-  const count = ctx.op("Max", [ctx.reduce("ReduceSum", m, [1], false), ctx.float32Scalar(1e-9)])
-  return ctx.op("Div", [summed, count])
 }
 
 /** `tensorPrefix` "" reads a head file's bare `weight`/`bias`; `name` names the initializers. */
@@ -60,7 +30,7 @@ const labelsOf = (config: EncoderConfig, weights: CheckpointWeights, outName: st
 const headWeights = (checkpoint: Checkpoint, stem: string, main: CheckpointWeights): { weights: CheckpointWeights; tensorPrefix: string } => {
   const extra = checkpoint.extras.get(stem)
   if (extra !== undefined) {
-    return { weights: new CheckpointWeights(extra, checkpoint.config.modelType, checkpoint.extraFiles.get(stem) ?? `${stem}.pt`, false), tensorPrefix: "" }
+    return { weights: new CheckpointWeights(extra, [], checkpoint.extraFiles.get(stem) ?? `${stem}.pt`, false), tensorPrefix: "" }
   }
   if (main.find(`${stem}.weight`) !== undefined) return { weights: main, tensorPrefix: stem }
   throw new ExportError(
@@ -72,22 +42,17 @@ const headWeights = (checkpoint: Checkpoint, stem: string, main: CheckpointWeigh
 
 export const headOutputs = (
   ctx: GraphContext,
-  checkpoint: Checkpoint,
+  model: { readonly config: EncoderConfig; readonly checkpoint: Checkpoint },
   weights: CheckpointWeights,
-  settings: ExportSettings,
+  settings: GraphOptions,
   inputs: HeadInputs,
 ): HeadOutput[] => {
-  const config = checkpoint.config
+  const { config, checkpoint } = model
   const H = config.hiddenSize
   const { hidden, batch, sequence } = inputs
   switch (settings.task) {
-    case "embedding": {
-      const pooled = settings.pooling === "mean" ? meanPool(ctx, hidden, inputs.attentionMask) : toFloat32(ctx, firstToken(ctx, hidden))
-      return [
-        { name: "last_hidden_state", value: toFloat32(ctx, hidden), dims: [batch, sequence, H] },
-        { name: "sentence_embedding", value: l2Normalize(ctx, pooled, 1), dims: [batch, H] },
-      ]
-    }
+    case "embedding":
+      return embeddingOutputs(ctx, settings.pooling, hidden, inputs, H)
     case "reranker": {
       // RobertaClassificationHead: dense → tanh → out_proj on <s>; BERT: pooler (dense → tanh) → classifier.
       const robertaHead = weights.find("classifier.dense.weight") !== undefined

@@ -1,11 +1,12 @@
 // The config.json of a synthetic checkpoint, with the field names and values the real BGE
 // models' configs carry for their family (BertModel / XLMRobertaModel / *ForSequenceClassification).
 
-import type { ModelShape, SynthArch } from "./model-shapes.ts"
+import type { EncoderShape } from "./shapes.ts"
+import type { EncoderVariant } from "./variant.ts"
 
 export interface HfConfigSpec {
-  readonly arch: SynthArch
-  readonly shape: ModelShape
+  readonly variant: EncoderVariant
+  readonly shape: EncoderShape
   readonly sequenceClassification: boolean
   readonly specialTokenIds: { readonly pad: number; readonly cls: number; readonly sep: number }
   readonly dtype: "float32" | "float16" | "bfloat16"
@@ -14,15 +15,12 @@ export interface HfConfigSpec {
 }
 
 export const huggingFaceConfig = (spec: HfConfigSpec): Record<string, unknown> => {
-  const { arch, shape } = spec
-  const modelClass = arch === "bert" ? "Bert" : "XLMRoberta"
+  const { variant, shape } = spec
+  const modelClass = variant.className
   const architecture = spec.sequenceClassification ? `${modelClass}ForSequenceClassification` : `${modelClass}Model`
   // One label, as the BGE rerankers have (and as bge-base's own config lists).
-  const labels = spec.sequenceClassification || arch === "bert" ? { id2label: { "0": "LABEL_0" }, label2id: { LABEL_0: 0 } } : {}
-  const familyFields =
-    arch === "bert"
-      ? { gradient_checkpointing: false }
-      : { bos_token_id: spec.specialTokenIds.cls, eos_token_id: spec.specialTokenIds.sep, output_past: true }
+  const labels = spec.sequenceClassification || variant.synth.labelsOnBaseConfig ? { id2label: { "0": "LABEL_0" }, label2id: { LABEL_0: 0 } } : {}
+  const familyFields = variant.synth.configFields(spec.specialTokenIds)
   const config: Record<string, unknown> = {
     _name_or_path: spec.nameOrPath,
     architectures: [architecture],
@@ -37,7 +35,7 @@ export const huggingFaceConfig = (spec: HfConfigSpec): Record<string, unknown> =
     intermediate_size: shape.intermediateSize,
     layer_norm_eps: shape.layerNormEps,
     max_position_embeddings: shape.maxPositions,
-    model_type: arch,
+    model_type: variant.name,
     num_attention_heads: shape.numHeads,
     num_hidden_layers: shape.numLayers,
     pad_token_id: spec.specialTokenIds.pad,

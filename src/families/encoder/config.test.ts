@@ -1,11 +1,19 @@
-// Proves config.json parsing: BGE-shaped configs normalise correctly, defaults follow Hugging Face
-// per model type, and bad configs fail naming the file, the field and what was expected.
+// Proves config.json parsing of the BERT-style families through the registry: BGE-shaped configs
+// normalise correctly, defaults follow Hugging Face per model type, and bad configs fail naming
+// the file, the field and what was expected.
 import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { parseEncoderConfig, readEncoderConfig } from "./config.ts"
-import { CheckpointError } from "./errors.ts"
-import { makeTempDir } from "./testing/fixtures.ts"
+import { CheckpointError, readConfigJson } from "../../checkpoint/index.ts"
+import { makeTempDir } from "../../checkpoint/testing/fixtures.ts"
+import { resolveFamily } from "../registry.ts"
+import type { EncoderConfig } from "./config.ts"
+
+const parseEncoderConfig = (json: unknown, file: string): EncoderConfig => resolveFamily(json as Record<string, unknown>, file).config as EncoderConfig
+const readEncoderConfig = (dir: string): EncoderConfig => {
+  const { file, json } = readConfigJson(dir)
+  return parseEncoderConfig(json, file)
+}
 
 const { dir, cleanup } = makeTempDir("config")
 afterAll(cleanup)
@@ -50,17 +58,18 @@ const configError = (json: unknown): CheckpointError => {
   throw new Error("expected a CheckpointError")
 }
 
-describe("parseEncoderConfig", () => {
+describe("parsing config.json (bert, xlm-roberta)", () => {
   test("a bge-base style BERT config; id2label without a classifier architecture means no labels", () => {
     const config = parseEncoderConfig(bgeBase, "config.json")
     expect({ ...config, raw: undefined }).toEqual({
-      modelType: "bert",
+      family: "bert",
       hiddenSize: 768,
       numLayers: 12,
       numHeads: 12,
       intermediateSize: 3072,
       vocabSize: 30522,
       maxPositions: 512,
+      maxInputLength: 512,
       typeVocabSize: 2,
       layerNormEps: 1e-12,
       padTokenId: 0,
@@ -73,9 +82,10 @@ describe("parseEncoderConfig", () => {
 
   test("a bge-m3 style XLM-R config", () => {
     const config = parseEncoderConfig(bgeM3, "config.json")
-    expect([config.modelType, config.maxPositions, config.typeVocabSize, config.padTokenId, config.layerNormEps]).toEqual([
+    expect([config.family, config.maxPositions, config.maxInputLength, config.typeVocabSize, config.padTokenId, config.layerNormEps]).toEqual([
       "xlm-roberta",
       8194,
+      8192,
       1,
       1,
       1e-5,
@@ -101,8 +111,13 @@ describe("parseEncoderConfig", () => {
   test("an unsupported model_type names the value and the file", () => {
     const error = configError({ ...bgeBase, model_type: "roberta" })
     expect(error.reason).toBe("UnsupportedModelType")
-    expect(error.message).toBe('/models/x/config.json: model_type "roberta" is not supported; kiln reads "bert" and "xlm-roberta" encoders')
-    expect(configError({ ...bgeBase, model_type: undefined }).message).toMatch(/field "model_type" is missing/)
+    expect(error.message).toMatch(/^\/models\/x\/config\.json: model_type "roberta" is not supported; kiln reads .*"bert".*"xlm-roberta"/)
+    expect(configError({ ...bgeBase, model_type: undefined, architectures: ["GPT2Model"] }).message).toMatch(/field "model_type" is missing/)
+  })
+
+  test("a config without model_type is found by its architectures", () => {
+    expect(parseEncoderConfig({ ...bgeBase, model_type: undefined }, "config.json").family).toBe("bert")
+    expect(parseEncoderConfig({ ...bgeM3, model_type: undefined, architectures: ["XLMRobertaForSequenceClassification"] }, "config.json").family).toBe("xlm-roberta")
   })
 
   test("a missing field names the field, the file and what was expected", () => {
@@ -129,11 +144,12 @@ describe("parseEncoderConfig", () => {
   })
 
   test("a non-object config is rejected", () => {
-    expect(configError([1, 2]).message).toMatch(/must be a JSON object/)
+    writeFileSync(join(dir, "config.json"), "[1, 2]")
+    expect(() => readEncoderConfig(dir)).toThrow(/must be a JSON object/)
   })
 })
 
-describe("readEncoderConfig", () => {
+describe("reading config.json", () => {
   test("reads <dir>/config.json and reports a missing file or bad JSON by path", () => {
     writeFileSync(join(dir, "config.json"), JSON.stringify(bgeM3))
     expect(readEncoderConfig(dir).hiddenSize).toBe(1024)

@@ -1,12 +1,10 @@
 // The embedding block: word + position + token-type embeddings, then LayerNorm. Position ids are
-// computed in the graph per family, as Hugging Face does: BERT counts 0..L-1 (per row); XLM-R counts real
-// tokens from pad_id + 1 (pad_id + cumsum(ids ≠ pad) · (ids ≠ pad)), so padding gets pad_id.
-import { attr } from "../onnx/index.ts"
-import type { EncoderConfig } from "../checkpoint/index.ts"
-import type { LazyTensor } from "../tensor/index.ts"
-import type { CheckpointWeights } from "./checkpoint-weights.ts"
-import type { GraphContext } from "./graph-context.ts"
-import { streamed, tableRow } from "./weight-layout.ts"
+// computed in the graph by the family's rule (the variant's graphPositionIds), as Hugging Face does.
+import { type CheckpointWeights, type GraphContext, streamed, tableRow } from "../../graph/index.ts"
+import { attr } from "../../onnx/index.ts"
+import type { LazyTensor } from "../../tensor/index.ts"
+import type { EncoderConfig } from "./config.ts"
+import type { EncoderVariant } from "./variant.ts"
 
 export interface EmbeddingInputs {
   readonly inputIds: string
@@ -14,20 +12,8 @@ export interface EmbeddingInputs {
   readonly tokenTypeIds: string | undefined
 }
 
-const positionIds = (ctx: GraphContext, config: EncoderConfig, inputIds: string): string => {
-  if (config.modelType === "xlm-roberta") {
-    const notPad = ctx.cast(ctx.op("Not", [ctx.op("Equal", [inputIds, ctx.idScalar(config.padTokenId)])]), ctx.idType)
-    const counted = ctx.op("Mul", [ctx.op("CumSum", [notPad, ctx.int64s([1], true)]), notPad])
-    return ctx.op("Add", [counted, ctx.idScalar(config.padTokenId)])
-  }
-  // cumsum(1) - 1 over a [batch, sequence] tensor of ones rather than Range(0, L): the result keeps
-  // input_ids' symbolic shape, which ORT's SkipLayerNormalization fusion needs to see.
-  const ones = ctx.op("Add", [ctx.op("Mul", [inputIds, ctx.idScalar(0)]), ctx.idScalar(1)])
-  return ctx.op("Sub", [ctx.op("CumSum", [ones, ctx.int64s([1], true)]), ctx.idScalar(1)])
-}
-
 /** Returns the embedded sequence [batch, sequence, hidden] after LayerNorm. */
-export const embeddings = (ctx: GraphContext, config: EncoderConfig, weights: CheckpointWeights, inputs: EmbeddingInputs): string => {
+export const embeddings = (ctx: GraphContext, variant: EncoderVariant, config: EncoderConfig, weights: CheckpointWeights, inputs: EmbeddingInputs): string => {
   const H = config.hiddenSize
   const word = weights.require("embeddings.word_embeddings.weight", [config.vocabSize, H])
   const position = weights.require("embeddings.position_embeddings.weight", [config.maxPositions, H])
@@ -44,7 +30,7 @@ export const embeddings = (ctx: GraphContext, config: EncoderConfig, weights: Ch
   } else {
     x = ctx.op("Add", [x, ctx.weight("embeddings.token_type_embeddings.row0", [H], tableRow(tokenType, 0, ctx.scratch))])
   }
-  x = ctx.op("Add", [x, ctx.op("Gather", [positionTable, positionIds(ctx, config, inputs.inputIds)], { axis: 0 })])
+  x = ctx.op("Add", [x, ctx.op("Gather", [positionTable, variant.graphPositionIds(ctx, config, inputs.inputIds)], { axis: 0 })])
   return layerNorm(ctx, x, "embeddings.LayerNorm", [gamma, beta], config.layerNormEps)
 }
 

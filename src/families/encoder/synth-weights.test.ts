@@ -2,8 +2,10 @@
 // reused buffer, odd-sized so Box-Muller pairs straddle them) are exactly its whole values, with
 // the padding row zeroed, and synthesizeWeights hands the writers its big tables in pieces.
 import { describe, expect, test } from "bun:test"
-import { modelShape } from "./model-shapes.ts"
-import { normalTable, synthesizeWeights } from "./weights.ts"
+import { normalTable } from "../../seeded/index.ts"
+import { xlmRobertaVariant } from "../xlm-roberta/variant.ts"
+import { encoderShape } from "./shapes.ts"
+import { synthesizeWeights } from "./synth-weights.ts"
 
 const concatenate = (pieces: Iterable<Float32Array>): { count: number; buffers: Set<ArrayBufferLike>; values: Float32Array } => {
   const copies: Float32Array[] = []
@@ -34,7 +36,7 @@ describe("normalTable", () => {
   }
 
   test("the tables of a synthesized model stream, and the seed and name pick the values", () => {
-    const weights = synthesizeWeights({ arch: "xlm-roberta", shape: modelShape("xlm-roberta", "tiny"), padTokenId: 1, layout: "base", outliers: false, seed: 3, dtype: "float32" })
+    const weights = synthesizeWeights({ variant: xlmRobertaVariant.synth, shape: encoderShape(xlmRobertaVariant.synth, "tiny"), padTokenId: 1, layout: "base", outliers: false, seed: 3, dtype: "float32" })
     const word = weights.main.find((t) => t.name === "embeddings.word_embeddings.weight")!
     const position = weights.main.find((t) => t.name === "embeddings.position_embeddings.weight")!
     expect(word.chunks).toBeDefined()

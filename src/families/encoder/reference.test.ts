@@ -3,25 +3,26 @@
 // BGE heads, and clear errors for bad batches and weights.
 
 import { describe, expect, test } from "bun:test"
-import type { EncoderConfig, EncoderFamily } from "../checkpoint/encoder-config.ts"
-import { SeededRandom } from "../synth/random.ts"
-import { ReferenceForwardError } from "./errors.ts"
-import { referenceForward, type ReferenceBatch, type Tensor64 } from "./forward.ts"
-import { inMemoryWeights, type InMemoryTensor } from "./in-memory-weights.ts"
-import { layerNorm, matrix } from "./math.ts"
+import { inMemoryWeights, type InMemoryTensor, layerNorm, matrix, type ReferenceBatch, ReferenceForwardError, type Tensor64 } from "../../reference/index.ts"
+import { SeededRandom } from "../../seeded/index.ts"
+import { referenceForward } from "../reference-forward.ts"
+import type { EncoderConfig } from "./config.ts"
+
+type EncoderFamily = "bert" | "xlm-roberta"
 
 const zeros = (n: number): number[] => new Array<number>(n).fill(0)
 const ones = (n: number): number[] => new Array<number>(n).fill(1)
 const identity = (n: number): number[] => Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0))
 
 const tinyConfig = (family: EncoderFamily, overrides: Partial<EncoderConfig> = {}): EncoderConfig => ({
-  modelType: family,
+  family,
   hiddenSize: 4,
   numLayers: 1,
   numHeads: 2,
   intermediateSize: 2,
   vocabSize: 6,
   maxPositions: 8,
+  maxInputLength: family === "bert" ? 8 : 6,
   typeVocabSize: family === "bert" ? 2 : 1,
   layerNormEps: 1e-12,
   padTokenId: family === "bert" ? 0 : 1,

@@ -1,11 +1,7 @@
-// Proves position ids follow Hugging Face: BERT counts from 0, XLM-R from padding_idx + 1 with pads at padding_idx.
+// Proves XLM-R position ids follow Hugging Face: real tokens count from padding_idx + 1, pads sit at padding_idx.
 
 import { expect, test } from "bun:test"
-import { bertPositionIds, xlmRobertaPositionIds } from "./position-ids.ts"
-
-test("BERT positions are 0..L-1 whatever the padding", () => {
-  expect(bertPositionIds(4)).toEqual([0, 1, 2, 3])
-})
+import { xlmRobertaPositionIds } from "./position-ids.ts"
 
 test("XLM-R positions of a right-padded row: padding_idx + 1 + i for real tokens, padding_idx for pads", () => {
   // <s> a b </s> <pad> <pad> with padding_idx 1

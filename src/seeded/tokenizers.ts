@@ -1,5 +1,7 @@
-// Synthetic Hugging Face tokenizers (BERT WordPiece, XLM-R Unigram/Metaspace) generated from a
-// seed, plus copying and inspecting real tokenizer folders, so tests never download anything.
+// Synthetic Hugging Face tokenizers of two kinds — WordPiece in BERT's layout and Unigram/Metaspace
+// in XLM-R's — generated from a seed, the tokenizer.json assembly helpers every generator shares
+// (families with other tokenizers build theirs with them), plus copying and inspecting real
+// tokenizer folders, so tests never download anything.
 
 import { existsSync } from "node:fs"
 import { mkdir, readFile, writeFile } from "node:fs/promises"
@@ -64,7 +66,7 @@ export const writeSyntheticTokenizer = async (
   const vocabSize = parsed.data.vocabSize ?? defaultTokenizerVocabSize[kind]
   const random = new SeededRandom(seed, `tokenizer/${kind}`)
   const files = kind === "wordpiece" ? wordPieceFiles(vocabSize, random, modelMaxLength) : unigramFiles(vocabSize, random, modelMaxLength)
-  await writeFiles(dir, files)
+  await writeTokenizerFiles(dir, files)
   return {
     kind,
     vocabSize,
@@ -73,7 +75,7 @@ export const writeSyntheticTokenizer = async (
   }
 }
 
-const writeFiles = async (dir: string, files: ReadonlyMap<string, string>): Promise<void> => {
+export const writeTokenizerFiles = async (dir: string, files: ReadonlyMap<string, string>): Promise<void> => {
   try {
     await mkdir(dir, { recursive: true })
     for (const [name, text] of files) await writeFile(join(dir, name), text)
@@ -83,7 +85,7 @@ const writeFiles = async (dir: string, files: ReadonlyMap<string, string>): Prom
 }
 
 /** Collects unique tokens in insertion order up to a fixed size. */
-class VocabularyBuilder<T> {
+export class VocabularyBuilder<T> {
   readonly entries: T[] = []
   private readonly seen = new Set<string>()
   constructor(
@@ -133,7 +135,7 @@ const wordPieceVocabulary = (vocabSize: number, random: SeededRandom): string[] 
   return vocab.entries
 }
 
-const addedToken = (id: number, content: string, lstrip = false) => ({
+export const addedToken = (id: number, content: string, lstrip = false) => ({
   id,
   content,
   single_word: false,
@@ -143,13 +145,13 @@ const addedToken = (id: number, content: string, lstrip = false) => ({
   special: true,
 })
 
-const specialTemplateToken = (token: string, typeId: number) => ({ SpecialToken: { id: token, type_id: typeId } })
-const sequenceTemplate = (sequence: "A" | "B", typeId: number) => ({ Sequence: { id: sequence, type_id: typeId } })
+export const specialTemplateToken = (token: string, typeId: number) => ({ SpecialToken: { id: token, type_id: typeId } })
+export const sequenceTemplate = (sequence: "A" | "B", typeId: number) => ({ Sequence: { id: sequence, type_id: typeId } })
 
 // The large vocabulary is spliced in by hand so ids stay in order in the file (JSON.stringify
 // would move digit-like keys such as "7" to the front of an object).
-const vocabPlaceholder = "\u0000vocab\u0000"
-const stringifyWithVocab = (document: unknown, vocabJson: string): string => {
+export const vocabPlaceholder = "\u0000vocab\u0000"
+export const stringifyWithVocab = (document: unknown, vocabJson: string): string => {
   const text = JSON.stringify(document, null, 2)
   const marker = JSON.stringify(vocabPlaceholder)
   const at = text.indexOf(marker)

@@ -1,4 +1,4 @@
-// Proves synthetic checkpoints are what the real BGE folders look like (config fields, tensor
+// Proves synthetic BERT / XLM-R checkpoints are what the real BGE folders look like (config fields, tensor
 // names and shapes, file layout), read back with kiln's own readers, are byte-for-byte
 // deterministic, and behave like trained models under the reference forward (distinct
 // embeddings; outlier channels only when asked).
@@ -9,13 +9,26 @@ import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { AutoTokenizer, env } from "@huggingface/transformers"
-import { openCheckpoint, readEncoderConfig } from "../checkpoint/index.ts"
-import { referenceForward, type ReferenceBatch } from "../reference/index.ts"
-import type { LazyTensor } from "../tensor/index.ts"
-import { synthesizeCheckpoint, type SynthesizeCheckpointOptions, type SynthesizedCheckpoint } from "./checkpoint.ts"
-import { SynthError } from "./errors.ts"
-import type { SynthArch, SynthTask } from "./model-shapes.ts"
-import { writeSyntheticTokenizer } from "./tokenizer.ts"
+import { readConfigJson } from "../../checkpoint/index.ts"
+import type { ReferenceBatch } from "../../reference/index.ts"
+import { SynthError, writeSyntheticTokenizer } from "../../seeded/index.ts"
+import { synthesizeCheckpoint, type SynthesizeCheckpointOptions, type SynthesizedCheckpoint } from "../../synth/index.ts"
+import type { LazyTensor } from "../../tensor/index.ts"
+import { bertVariant } from "../bert/variant.ts"
+import type { FamilyTask } from "../family.ts"
+import { referenceForward } from "../reference-forward.ts"
+import { openModel, resolveFamily } from "../registry.ts"
+import { xlmRobertaVariant } from "../xlm-roberta/variant.ts"
+import type { EncoderConfig } from "./config.ts"
+import { encoderShape } from "./shapes.ts"
+
+type SynthArch = "bert" | "xlm-roberta"
+type SynthTask = FamilyTask
+const openCheckpoint = openModel
+const readEncoderConfig = (dir: string): EncoderConfig => {
+  const { file, json } = readConfigJson(dir)
+  return resolveFamily(json, file).config as EncoderConfig
+}
 
 const root = await mkdtemp(join(tmpdir(), "kiln-synth-checkpoint-"))
 afterAll(() => rm(root, { recursive: true, force: true }))
@@ -79,7 +92,7 @@ describe("layout and config of each architecture and task", () => {
       expect(totalBytes).toBeLessThan(1_000_000)
 
       const config = readEncoderConfig(checkpoint.dir)
-      expect(config.modelType).toBe(arch)
+      expect(config.family).toBe(arch)
       expect([config.hiddenSize, config.numLayers, config.numHeads, config.intermediateSize]).toEqual([32, 2, 4, 64])
       expect(config.vocabSize).toBe(1000)
       expect(config.maxPositions).toBe(bert ? 512 : 514)
@@ -118,7 +131,7 @@ describe("layout and config of each architecture and task", () => {
   }
 
   test("size bge-m3 uses the bge-m3 layout and real config values (checked without writing weights)", async () => {
-    const { modelShape } = await import("./model-shapes.ts")
+    const modelShape = (arch: SynthArch, size: string) => encoderShape((arch === "bert" ? bertVariant : xlmRobertaVariant).synth, size)
     const shape = modelShape("xlm-roberta", "bge-m3")
     expect(shape).toMatchObject({ numLayers: 24, hiddenSize: 1024, numHeads: 16, intermediateSize: 4096, vocabSize: 250002, maxPositions: 8194, typeVocabSize: 1, layerNormEps: 1e-5 })
     expect(modelShape("bert", "bge-small")).toMatchObject({ numLayers: 12, hiddenSize: 384, numHeads: 12, intermediateSize: 1536, vocabSize: 30522, maxPositions: 512, typeVocabSize: 2 })
@@ -296,8 +309,8 @@ describe("tokenizer choice and bad options", () => {
   })
 
   const rejects: [string, Omit<SynthesizeCheckpointOptions, "out">, RegExp][] = [
-    ["task m3 on bert", { arch: "bert", size: "tiny", task: "m3", seed: 1 }, /task: task "m3" .* needs arch "xlm-roberta"/],
-    ["size bge-m3 on bert", { arch: "bert", size: "bge-m3", task: "embedding", seed: 1 }, /arch: size "bge-m3" exists only for arch "xlm-roberta"/],
+    ["task m3 on bert", { arch: "bert", size: "tiny", task: "m3", seed: 1 }, /task: arch "bert" has tasks "embedding", "reranker", got "m3"/],
+    ["size bge-m3 on bert", { arch: "bert", size: "bge-m3", task: "embedding", seed: 1 }, /size: arch "bert" comes in sizes .*, got "bge-m3"/],
     ["a negative seed", { arch: "bert", size: "tiny", task: "embedding", seed: -1 }, /seed/],
     ["an unknown size", { arch: "bert", size: "huge" as "tiny", task: "embedding", seed: 1 }, /size/],
   ]

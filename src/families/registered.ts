@@ -1,0 +1,4 @@
+// Every model family kiln knows: one line each. Adding a family is a folder src/families/<name>/
+// and a line here; nothing else names it.
+export { bert } from "./bert/index.ts"
+export { xlmRoberta } from "./xlm-roberta/index.ts"
