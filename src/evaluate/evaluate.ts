@@ -1,8 +1,8 @@
 // Accuracy of one deployment: STS (MTEB's evaluator for embedders; correlation of scores with gold
 // for rerankers), reranking MAP / MRR@10 (rerankers score pairs; embedders rank by cosine), and
-// fidelity against a reference deployment on the same texts.
+// deployment fidelity against a reference deployment on the same texts.
 import type { RerankQuery, StsPair } from "../datasets/index.ts"
-import { cosineSimilarity, embeddingFidelity, pearson, rerankingScores, spearman, stsScores } from "../metrics/index.ts"
+import { cosineSimilarity, embeddingFidelity, pearson, rerankerFidelity, rerankingScores, spearman, stsScores } from "../metrics/index.ts"
 import type { FloatTensor } from "../tensor/index.ts"
 import { type Deployment, embedTexts } from "./deployment.ts"
 import { distinctTexts } from "./dataset-files.ts"
@@ -62,10 +62,11 @@ export const evaluateReranking = async (d: Deployment, queries: readonly RerankQ
 }
 
 /**
- * How closely `candidate` reproduces `reference` on the dataset's texts: per-text cosine of dense
- * embeddings (mean, p1, min) for embedders; Spearman (and Pearson, max |Δ|) of pair scores for rerankers.
+ * Deployment fidelity: how closely `candidate` reproduces `reference` on the dataset's texts —
+ * per-text cosine of dense embeddings (mean, p1, min) for embedders; Spearman (and Pearson,
+ * max |Δ|) of pair scores for rerankers.
  */
-export const fidelity = async (candidate: Deployment, reference: Deployment, pairs: readonly StsPair[], batchSize = 32): Promise<Metrics> => {
+export const deploymentFidelity = async (candidate: Deployment, reference: Deployment, pairs: readonly StsPair[], batchSize = 32): Promise<Metrics> => {
   if (candidate.kind !== reference.kind) throw new Error(`fidelity: the candidate is an ${candidate.kind} but the reference is an ${reference.kind}`)
   if (candidate.kind === "embedder" && reference.kind === "embedder") {
     const texts = distinctTexts(pairs)
@@ -74,7 +75,6 @@ export const fidelity = async (candidate: Deployment, reference: Deployment, pai
   }
   const ref = await scorePairs(reference as Deployment & { kind: "reranker" }, pairs, batchSize)
   const cand = await scorePairs(candidate as Deployment & { kind: "reranker" }, pairs, batchSize)
-  let maxAbs = 0
-  for (let i = 0; i < ref.length; i++) maxAbs = Math.max(maxAbs, Math.abs(ref[i]! - cand[i]!))
-  return { score_spearman: spearman(ref, cand), score_pearson: pearson(ref, cand), score_max_abs_diff: maxAbs, pairs: pairs.length }
+  const f = rerankerFidelity(ref, cand)
+  return { score_spearman: f.spearman, score_pearson: f.pearson, score_max_abs_diff: f.maxAbsDiff, pairs: pairs.length }
 }

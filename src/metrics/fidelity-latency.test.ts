@@ -55,6 +55,8 @@ describe("fidelity", () => {
     const f = rerankerFidelity([1, 2, 3, 4], [1.1, 2.2, 2.9, 4.5])
     expect(f.spearman).toBeCloseTo(1, 12)
     expect(f.maxAbsDiff).toBeCloseTo(0.5, 12)
+    expect(f.meanAbsDiff).toBeCloseTo((0.1 + 0.2 + 0.1 + 0.5) / 4, 12)
+    expect(f.referenceStd).toBeCloseTo(Math.sqrt(1.25), 12)
     expect(f.count).toBe(4)
     expect(rerankerFidelity([1, 2, 3], [3, 2, 1]).spearman).toBeCloseTo(-1, 12)
   })

@@ -1,5 +1,7 @@
 // How closely a candidate model (quantized, fp16, another runtime) reproduces the fp32 reference:
-// per-row cosine of embeddings, and rank/score agreement of reranker outputs.
+// per-row cosine of embeddings, and rank/score agreement of reranker outputs. The one place this
+// math lives: deployment fidelity (src/evaluate), the quantizer's held-out fidelity (src/quant)
+// and the benchmarks all call it.
 
 import { pearson, spearman } from "./correlation.ts"
 import { checkSameLength, checkSeries } from "./errors.ts"
@@ -15,11 +17,15 @@ export interface EmbeddingFidelity {
   readonly rows: number
 }
 
+/** Agreement of one score per sample (a reranker's logits). */
 export interface RerankerFidelity {
   /** Spearman correlation of candidate vs reference scores: does the candidate rank alike? */
   readonly spearman: number
   readonly pearson: number
   readonly maxAbsDiff: number
+  readonly meanAbsDiff: number
+  /** Population standard deviation of the reference scores: what |Δ| is small or large against. */
+  readonly referenceStd: number
   readonly count: number
 }
 
@@ -36,6 +42,23 @@ export const rerankerFidelity = (referenceScores: ArrayLike<number>, candidateSc
   checkSeries("rerankerFidelity", "candidateScores", candidateScores)
   checkSameLength("rerankerFidelity", { label: "referenceScores", length: n }, { label: "candidateScores", length: candidateScores.length })
   let maxAbsDiff = 0
-  for (let i = 0; i < n; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs((referenceScores[i] as number) - (candidateScores[i] as number)))
-  return { spearman: spearman(referenceScores, candidateScores), pearson: pearson(referenceScores, candidateScores), maxAbsDiff, count: n }
+  let sumAbsDiff = 0
+  let referenceSum = 0
+  for (let i = 0; i < n; i++) {
+    const diff = Math.abs((referenceScores[i] as number) - (candidateScores[i] as number))
+    maxAbsDiff = Math.max(maxAbsDiff, diff)
+    sumAbsDiff += diff
+    referenceSum += referenceScores[i] as number
+  }
+  const referenceMean = referenceSum / n
+  let squares = 0
+  for (let i = 0; i < n; i++) squares += ((referenceScores[i] as number) - referenceMean) ** 2
+  return {
+    spearman: spearman(referenceScores, candidateScores),
+    pearson: pearson(referenceScores, candidateScores),
+    maxAbsDiff,
+    meanAbsDiff: sumAbsDiff / n,
+    referenceStd: Math.sqrt(squares / n),
+    count: n,
+  }
 }

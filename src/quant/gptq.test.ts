@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { readCalibrationSet, writeCalibrationSet, type CalibrationSample } from "../calibration/index.ts"
 import { writeModel } from "../onnx/index.ts"
-import { compareOutputs, fidelityOutput, runOutput } from "./fidelity.ts"
+import { compareOutputs, judgedOutput, runOutput } from "./held-out-fidelity.ts"
 import { gptqRoundColumns, HessianAccumulator } from "./gptq.ts"
 import { GramSessions } from "./gram.ts"
 import { QuantError } from "./quant-error.ts"
@@ -171,12 +171,12 @@ describe('weightRounding: "gptq" on an encoder', () => {
     writeCalibrationSet(testTokenRows(40, encoder.vocab, 21), calibration, { seqlen: 16, padId: 0 })
     // Held out: the last 8 samples, which quantizeOnnxModel is told to keep out of calibration.
     heldOut = readCalibrationSet(calibration).samples.slice(32)
-    reference = await runOutput(encoder.model, join(root, "ref", "model.onnx"), fidelityOutput(encoder.model), heldOut, undefined, 1)
+    reference = await runOutput(encoder.model, join(root, "ref", "model.onnx"), judgedOutput(encoder.model), heldOut, undefined, 1)
   })
 
   const lossOf = async (scheme: "dynamic-int8" | "static-int8", weightRounding: "nearest" | "gptq") => {
     const { model, record } = await quantizeOnnxModel(encoder.model, { scheme, calibration, heldOut: 8, smooth: true, weightRounding }, { tmpDir: join(root, `${scheme}-${weightRounding}`) })
-    const out = await runOutput(model, join(root, `${scheme}-${weightRounding}-out`, "model.onnx"), fidelityOutput(encoder.model), heldOut, undefined, 1)
+    const out = await runOutput(model, join(root, `${scheme}-${weightRounding}-out`, "model.onnx"), judgedOutput(encoder.model), heldOut, undefined, 1)
     return { loss: 1 - compareOutputs(reference, out).mean, details: record.details }
   }
 

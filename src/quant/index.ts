@@ -50,7 +50,7 @@ export { RangeObserver } from "./range-observer.ts"
 export { roundHalfToEven } from "./round.ts"
 
 export { globToRegExp, resolveExclusions, type ExcludeSpec, type Exclusions } from "./exclude.ts"
-export { compareOutputs, fidelityOutput, runSessionOutput, withFidelitySession, type Fidelity } from "./fidelity.ts"
+export { compareOutputs, judgedOutput, runSessionOutput, withHeldOutSession, type HeldOutFidelity } from "./held-out-fidelity.ts"
 export { convertToFloat16, type Fp16Conversion, type Fp16ConversionOptions } from "./fp16.ts"
 export { GptqWeightRounder, HessianAccumulator, gptqRoundColumns, type GptqOptions } from "./gptq.ts"
 export { Int8Planner, type Int8Build, type Int8PlannerOptions } from "./int8-planner.ts"

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { readCalibrationSet, writeCalibrationSet, type CalibrationSample } from "../calibration/index.ts"
 import { opKey, opTypeCounts, readModel, writeModel, type OnnxModel } from "../onnx/index.ts"
-import { compareOutputs, fidelityOutput, runOutput } from "./fidelity.ts"
+import { compareOutputs, judgedOutput, runOutput } from "./held-out-fidelity.ts"
 import { verifyIntegerKernels } from "./integer-kernels.ts"
 import { quantizeModel } from "./quantize-model.ts"
 import { buildTestEncoder, testTokenRows } from "./test-encoder.ts"
@@ -26,7 +26,7 @@ beforeAll(async () => {
   await writeModel(encoder.model, source)
   writeCalibrationSet(testTokenRows(24, encoder.vocab), calibration, { seqlen: 16, padId: 0 })
   heldOut = readCalibrationSet(calibration).samples.slice(18)
-  reference = await runOutput(encoder.model, join(root, "ref", "model.onnx"), fidelityOutput(encoder.model), heldOut)
+  reference = await runOutput(encoder.model, join(root, "ref", "model.onnx"), judgedOutput(encoder.model), heldOut)
 })
 
 const fidelityOf = async (path: string) => {

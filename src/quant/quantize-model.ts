@@ -11,7 +11,7 @@ import { ActivationCalibrator, calibratedRange } from "./calibration.ts"
 import { ChannelRanges, type ChannelRange } from "./channel-ranges.ts"
 import { collectActivations } from "./collect-activations.ts"
 import { resolveExclusions, type Exclusions } from "./exclude.ts"
-import { fidelityOutput, measureFidelity, runOutput, type Fidelity } from "./fidelity.ts"
+import { judgedOutput, measureHeldOutFidelity, runOutput, type HeldOutFidelity } from "./held-out-fidelity.ts"
 import { convertToFloat16 } from "./fp16.ts"
 import { GptqWeightRounder, HessianAccumulator } from "./gptq.ts"
 import { GramSessions } from "./gram.ts"
@@ -184,7 +184,7 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
 
   let exclusions = base
   if (auto) {
-    const output = fidelityOutput(model)
+    const output = judgedOutput(model)
     const reference = await runOutput(original, join(tmp, "reference", "model.onnx"), output, heldOut, threads)
     const search = await searchExclusions({
       planner,
@@ -216,10 +216,10 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
   return { model: built.model, record: { scheme: options.scheme, details } }
 }
 
-const heldOutFidelity = async (model: OnnxModel, quantized: OnnxModel, samples: readonly CalibrationSample[], tmp: string, threads?: number): Promise<Fidelity & { output: string }> => {
-  const output = fidelityOutput(model)
+const heldOutFidelity = async (model: OnnxModel, quantized: OnnxModel, samples: readonly CalibrationSample[], tmp: string, threads?: number): Promise<HeldOutFidelity & { output: string }> => {
+  const output = judgedOutput(model)
   const reference = await runOutput(model, join(tmp, "reference", "model.onnx"), output, samples, threads)
-  return { output, ...(await measureFidelity(quantized, reference, samples, output, join(tmp, "final"), threads)) }
+  return { output, ...(await measureHeldOutFidelity(quantized, reference, samples, output, join(tmp, "final"), threads)) }
 }
 
 const countBy = (values: readonly string[]): Record<string, number> => {

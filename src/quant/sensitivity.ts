@@ -10,7 +10,7 @@ import { join } from "node:path"
 import * as ort from "onnxruntime-node"
 import type { CalibrationSample } from "../calibration/index.ts"
 import type { Exclusions } from "./exclude.ts"
-import { measureFidelity, withFidelitySession, type Fidelity } from "./fidelity.ts"
+import { measureHeldOutFidelity, withHeldOutSession, type HeldOutFidelity } from "./held-out-fidelity.ts"
 import type { ActivationMode } from "./int8-rewrite.ts"
 import type { Int8Planner } from "./int8-planner.ts"
 import { groupTargets } from "./matmul-groups.ts"
@@ -26,7 +26,7 @@ export interface GroupSensitivity {
   readonly macsPerToken: number
   /** Loss (1 − mean fidelity) this group causes: quantized alone, or what keeping it float saves. */
   readonly loss: number
-  /** Fidelity of the probe model. */
+  /** Held-out fidelity of the probe model. */
   readonly mean: number
   readonly min: number
   /** loss per million MACs per token: the order groups are kept in float. */
@@ -49,7 +49,7 @@ export interface SearchStep {
 
 export interface SensitivityRecord {
   readonly budget: Budget
-  readonly metric: Fidelity["metric"]
+  readonly metric: HeldOutFidelity["metric"]
   readonly output: string
   readonly heldOutSamples: number
   readonly unit: SensitivityOptions["unit"]
@@ -66,14 +66,14 @@ export interface SensitivityRecord {
 }
 
 /** True when `f` meets every criterion of the budget. */
-export const meetsBudget = (f: Fidelity, budget: Budget): boolean =>
+export const meetsBudget = (f: HeldOutFidelity, budget: Budget): boolean =>
   (budget.meanCosine === undefined || f.mean >= budget.meanCosine) &&
   (budget.minCosine === undefined || f.min >= budget.minCosine) &&
   (budget.spearman === undefined || (f.spearman ?? -Infinity) >= budget.spearman) &&
   (budget.meanAbsDiff === undefined || (f.meanAbsDiff ?? Infinity) <= budget.meanAbsDiff)
 
 /** The budget as a loss (1 − mean fidelity) to aim predictions at; the measurement decides. */
-const targetLoss = (budget: Budget, baseline: Fidelity): number => {
+const targetLoss = (budget: Budget, baseline: HeldOutFidelity): number => {
   const targets: number[] = []
   if (budget.meanCosine !== undefined) targets.push(1 - budget.meanCosine)
   if (budget.spearman !== undefined) targets.push(1 - budget.spearman)
@@ -103,7 +103,7 @@ export const searchExclusions = async (options: {
    * the switchable model is tested against).
    */
   readonly candidates?: "switchable" | "rebuild"
-}): Promise<{ exclusions: Exclusions; record: SensitivityRecord; fidelity: Fidelity | undefined }> => {
+}): Promise<{ exclusions: Exclusions; record: SensitivityRecord; fidelity: HeldOutFidelity | undefined }> => {
   const { planner, activations, base, budget } = options
   const search: SensitivityOptions = options.search ?? { unit: "matmul", probe: "alone", prune: 4 }
   const groups = groupTargets(planner.targets, search.unit, (node) => base.has(node))
@@ -113,7 +113,7 @@ export const searchExclusions = async (options: {
     const baseMacs = planner.targets.filter((t) => base.has(t.node.name) && t.kind !== "gather").reduce((s, t) => s + (t.kind === "gather" ? 0 : t.weight.k * t.weight.n), 0)
     return totalMacs === 0 ? 0 : (baseMacs + kept.reduce((s, g) => s + byName.get(g)!.macsPerToken, 0)) / totalMacs
   }
-  const scalarOnly = (field: "spearman" | "meanAbsDiff", metric: Fidelity["metric"]) => {
+  const scalarOnly = (field: "spearman" | "meanAbsDiff", metric: HeldOutFidelity["metric"]) => {
     if (budget[field] !== undefined && metric !== "pearson")
       throw new QuantError("bad-option", `budget.${field}`, `applies to one score per sample (reranker logits); output "${options.output}" is a vector, judged by cosine`)
   }
@@ -125,8 +125,8 @@ export const searchExclusions = async (options: {
   }
 
   /** The search proper, measuring each configuration (groups kept in float) with `evaluate`. */
-  const runSearch = async (evaluate: (keptFloat: readonly string[]) => Promise<Fidelity>): Promise<{ exclusions: Exclusions; record: SensitivityRecord; fidelity: Fidelity | undefined }> => {
-    const describe = (f: Fidelity) => `mean ${f.mean.toFixed(6)}, min ${f.min.toFixed(5)}${f.spearman !== undefined ? `, Spearman ${f.spearman.toFixed(5)}` : ""}`
+  const runSearch = async (evaluate: (keptFloat: readonly string[]) => Promise<HeldOutFidelity>): Promise<{ exclusions: Exclusions; record: SensitivityRecord; fidelity: HeldOutFidelity | undefined }> => {
+    const describe = (f: HeldOutFidelity) => `mean ${f.mean.toFixed(6)}, min ${f.min.toFixed(5)}${f.spearman !== undefined ? `, Spearman ${f.spearman.toFixed(5)}` : ""}`
 
     const baseline = await evaluate([])
     scalarOnly("spearman", baseline.metric)
@@ -135,7 +135,7 @@ export const searchExclusions = async (options: {
     const baseLoss = 1 - baseline.mean
     options.log?.(`sensitivity: all ${groups.length} groups int8 → ${describe(baseline)}`)
     const steps: SearchStep[] = []
-    const step = (action: SearchStep["action"], kept: readonly string[], predictedLoss: number, f: Fidelity): SearchStep => {
+    const step = (action: SearchStep["action"], kept: readonly string[], predictedLoss: number, f: HeldOutFidelity): SearchStep => {
       const s: SearchStep = {
         action,
         keptFloat: [...kept],
@@ -157,7 +157,7 @@ export const searchExclusions = async (options: {
       const names = groups.map((g) => g.group)
       for (const g of groups) {
         let loss: number
-        let f: Fidelity
+        let f: HeldOutFidelity
         if (search.probe === "alone") {
           f = await evaluate(names.filter((x) => x !== g.group))
           loss = Math.max(0, 1 - f.mean)
@@ -176,7 +176,7 @@ export const searchExclusions = async (options: {
     // Greedy: keep groups in float in `order`; measure once the prediction meets the target, and
     // rescale the prediction to every measurement (group losses interact; their sum is a guide).
     let kept: string[] = []
-    let best: { kept: string[]; f: Fidelity } | undefined = meetsBudget(baseline, budget) ? { kept: [], f: baseline } : undefined
+    let best: { kept: string[]; f: HeldOutFidelity } | undefined = meetsBudget(baseline, budget) ? { kept: [], f: baseline } : undefined
     if (best === undefined) {
       const target = targetLoss(budget, baseline)
       let scale = sumLoss(lossOf.keys()) > 0 ? baseLoss / sumLoss(lossOf.keys()) : 1
@@ -247,11 +247,11 @@ export const searchExclusions = async (options: {
   if (options.candidates === "rebuild") {
     let evaluation = 0
     // Each candidate is a whole model file (1.1 GB for a base-size XLM-R): delete it once measured.
-    const rebuild = async (keptFloat: readonly string[]): Promise<Fidelity> => {
+    const rebuild = async (keptFloat: readonly string[]): Promise<HeldOutFidelity> => {
       const dir = join(options.tmpDir, `candidate-${evaluation++}`)
       try {
         const model = planner.build(activations, excludeGroups(keptFloat, () => "sensitivity probe")).model
-        return await measureFidelity(model, options.reference, options.samples, options.output, dir, options.threads, options.batch)
+        return await measureHeldOutFidelity(model, options.reference, options.samples, options.output, dir, options.threads, options.batch)
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
@@ -261,7 +261,7 @@ export const searchExclusions = async (options: {
   const switchable = planner.buildSwitchable(activations, base, groups)
   const dir = join(options.tmpDir, "candidates-switchable")
   try {
-    return await withFidelitySession(
+    return await withHeldOutSession(
       switchable.model,
       [switchable.input],
       options.reference,

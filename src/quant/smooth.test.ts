@@ -10,7 +10,7 @@ import { readCalibrationSet, writeCalibrationSet, type CalibrationSample } from 
 import { GraphBuilder, opTypeCounts, tensorToFloat32, writeModel } from "../onnx/index.ts"
 import { channelAbsMax, ChannelRanges } from "./channel-ranges.ts"
 import { collectActivations } from "./collect-activations.ts"
-import { compareOutputs, fidelityOutput, runOutput } from "./fidelity.ts"
+import { compareOutputs, judgedOutput, runOutput } from "./held-out-fidelity.ts"
 import { verifyIntegerKernels } from "./integer-kernels.ts"
 import { quantizeModel, quantizeOnnxModel } from "./quantize-model.ts"
 import { QuantError } from "./quant-error.ts"
@@ -33,7 +33,7 @@ beforeAll(async () => {
   samples = [...readCalibrationSet(calibration).samples]
   heldOut = samples.slice(24)
   // Batch 1: smoothing is judged per sample here (batched dynamic ranges are their own question).
-  reference = await runOutput(encoder.model, join(root, "ref", "model.onnx"), fidelityOutput(encoder.model), heldOut, undefined, 1)
+  reference = await runOutput(encoder.model, join(root, "ref", "model.onnx"), judgedOutput(encoder.model), heldOut, undefined, 1)
 })
 
 const observedMaxima = async (model = encoder.model) => {

@@ -4,7 +4,7 @@
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { defineStep, StepError } from "../../src/engine/index.ts"
-import { checkMaxDrop, checkMinimums, evaluateSts, fidelity as measureFidelity, loadStsDataset } from "../../src/evaluate/index.ts"
+import { checkMaxDrop, checkMinimums, deploymentFidelity, evaluateSts, loadStsDataset } from "../../src/evaluate/index.ts"
 import { attempt } from "./attempt.ts"
 import { evalParams } from "./evaluate.ts"
 import { withDeployments } from "./with-deployments.ts"
@@ -27,7 +27,7 @@ export const fidelity = defineStep({
       const p = ctx.params
       const pairs = yield* attempt(() => loadStsDataset(ctx.inputs.dataset.path, p.limit))
       const report = yield* withDeployments([ctx.inputs.deployment.path, ctx.inputs.reference.path], p.threads, async ([candidate, reference]) => ({
-        fidelity: await measureFidelity(candidate!, reference!, pairs, p.batchSize),
+        fidelity: await deploymentFidelity(candidate!, reference!, pairs, p.batchSize),
         candidate: await evaluateSts(candidate!, pairs, p.batchSize),
         reference: await evaluateSts(reference!, pairs, p.batchSize),
       }))

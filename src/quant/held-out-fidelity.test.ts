@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { readCalibrationSet, writeCalibrationSet } from "../calibration/index.ts"
-import { compareOutputs, runOutput } from "./fidelity.ts"
+import { compareOutputs, runOutput } from "./held-out-fidelity.ts"
 import { buildTestEncoder, testTokenRows } from "./test-encoder.ts"
 
 const root = mkdtempSync(join(tmpdir(), "kiln-fidelity-"))
@@ -24,6 +24,11 @@ test("scalar outputs: Spearman, mean |Δ| and the reference std beside Pearson",
   expect(f.mean).toBe(f.min)
   // Ties share their average rank: equal scores in both series correlate perfectly.
   expect(compareOutputs(scalars([1, 1, 2]), scalars([5, 5, 9])).spearman).toBeCloseTo(1, 10)
+})
+
+test("undefined held-out fidelity (constant scores, a zero embedding) is refused, not scored NaN", () => {
+  expect(() => compareOutputs(scalars([1, 2, 3]), scalars([4, 4, 4]))).toThrow(/held-out fidelity: spearman: y is constant .*3 held-out samples/)
+  expect(() => compareOutputs([Float32Array.of(1, 0), Float32Array.of(0, 0)], [Float32Array.of(1, 0), Float32Array.of(1, 1)])).toThrow(/held-out fidelity: cosine: row 1: first vector is all zeros/)
 })
 
 test("vector outputs are judged by cosine only", () => {

@@ -1,21 +1,24 @@
-// How close a quantized model's outputs are to the float model's on the same samples: per-sample
-// cosine for vectors (embeddings); for one score per sample (reranker logits) Pearson, Spearman and
-// mean |Δ|. Samples run in length-sorted batches like the runtime's (dynamic int8's range is per batch).
+// Held-out fidelity: how close a quantized model's outputs are to the float model's on held-out
+// calibration samples — per-sample cosine for vectors (embeddings); for one score per sample
+// (reranker logits) Pearson, Spearman and mean |Δ|. The quantizer's budget and sensitivity search
+// are judged on it. Samples run in length-sorted batches like the runtime's (dynamic int8's range
+// is per batch).
 
 import { join } from "node:path"
 import type * as ort from "onnxruntime-node"
 import type { CalibrationSample } from "../calibration/index.ts"
+import { embeddingFidelity, MetricError, rerankerFidelity } from "../metrics/index.ts"
 import { writeModel, type OnnxModel, type ValueInfo } from "../onnx/index.ts"
 import { batchFeeds, sampleFeeds, withSession } from "./ort-feeds.ts"
 import { QuantError } from "./quant-error.ts"
 
 /** The output the budget is judged on: the pooled embedding or score when the model has one. */
-export const fidelityOutput = (model: OnnxModel): string => {
+export const judgedOutput = (model: OnnxModel): string => {
   const names = model.graph.outputs.map((o) => o.name)
   return ["sentence_embedding", "dense_vecs", "logits"].find((n) => names.includes(n)) ?? names[0]!
 }
 
-export interface Fidelity {
+export interface HeldOutFidelity {
   readonly metric: "cosine" | "pearson"
   /** Mean per-sample cosine, or the Pearson correlation of scalar outputs. */
   readonly mean: number
@@ -85,60 +88,25 @@ export const runSessionOutput = async (
   return out
 }
 
-/** Ranks (1-based, ties averaged). */
-const ranks = (values: readonly number[]): number[] => {
-  const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!)
-  const out = new Array<number>(values.length)
-  for (let i = 0; i < order.length; ) {
-    let j = i
-    while (j + 1 < order.length && values[order[j + 1]!] === values[order[i]!]) j++
-    for (let k = i; k <= j; k++) out[order[k]!] = (i + j) / 2 + 1
-    i = j + 1
-  }
-  return out
-}
-
-const pearson = (a: readonly number[], b: readonly number[]): number => {
-  const ma = a.reduce((s, v) => s + v, 0) / a.length
-  const mb = b.reduce((s, v) => s + v, 0) / b.length
-  return cosine(a.map((v) => v - ma), b.map((v) => v - mb))
-}
-
-const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let dot = 0
-  let aa = 0
-  let bb = 0
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!
-    aa += a[i]! * a[i]!
-    bb += b[i]! * b[i]!
-  }
-  return aa === 0 && bb === 0 ? 1 : dot / Math.sqrt(aa * bb)
-}
-
-export const compareOutputs = (reference: readonly Float32Array[], test: readonly Float32Array[]): Fidelity => {
-  if (reference.length !== test.length || reference.length === 0) throw new QuantError("bad-shape", "fidelity", "reference and test outputs must cover the same, non-empty set of samples")
-  if (reference[0]!.length === 1) {
-    const ref = reference.map((v) => v[0]!)
-    const got = test.map((v) => v[0]!)
-    const r = pearson(ref, got)
-    const refMean = ref.reduce((s, v) => s + v, 0) / ref.length
-    return {
-      metric: "pearson",
-      mean: r,
-      min: r,
-      spearman: pearson(ranks(ref), ranks(got)),
-      meanAbsDiff: ref.reduce((s, v, i) => s + Math.abs(v - got[i]!), 0) / ref.length,
-      referenceStd: Math.sqrt(ref.reduce((s, v) => s + (v - refMean) ** 2, 0) / ref.length),
+/** Held-out fidelity of `test` against `reference` outputs, sample by sample (the math is src/metrics'). */
+export const compareOutputs = (reference: readonly Float32Array[], test: readonly Float32Array[]): HeldOutFidelity => {
+  if (reference.length !== test.length || reference.length === 0) throw new QuantError("bad-shape", "held-out fidelity", "reference and test outputs must cover the same, non-empty set of samples")
+  try {
+    if (reference[0]!.length === 1) {
+      const f = rerankerFidelity(reference.map((v) => v[0]!), test.map((v) => v[0]!))
+      return { metric: "pearson", mean: f.pearson, min: f.pearson, spearman: f.spearman, meanAbsDiff: f.meanAbsDiff, referenceStd: f.referenceStd }
     }
+    const f = embeddingFidelity(reference, test)
+    return { metric: "cosine", mean: f.mean, min: f.min }
+  } catch (cause) {
+    // Undefined cases (constant scores, a zero or non-finite output) are refused, not scored NaN.
+    if (cause instanceof MetricError) throw new QuantError("bad-shape", "held-out fidelity", `${cause.message} (${reference.length} held-out samples; hold out more, or check the model's outputs)`)
+    throw cause
   }
-  const values = reference.map((r, i) => cosine(r, test[i]!))
-  // A loop, not Math.min(...values): spreading a million samples into a call overflows the stack.
-  return { metric: "cosine", mean: values.reduce((a, b) => a + b, 0) / values.length, min: values.reduce((a, b) => Math.min(a, b), Infinity) }
 }
 
 /** Runs a candidate model on the samples and compares it with reference outputs. */
-export const measureFidelity = async (
+export const measureHeldOutFidelity = async (
   model: OnnxModel,
   reference: readonly Float32Array[],
   samples: readonly CalibrationSample[],
@@ -146,21 +114,21 @@ export const measureFidelity = async (
   dir: string,
   threads?: number,
   batch = HELD_OUT_BATCH,
-): Promise<Fidelity> => compareOutputs(reference, await runOutput(model, join(dir, "model.onnx"), output, samples, threads, batch))
+): Promise<HeldOutFidelity> => compareOutputs(reference, await runOutput(model, join(dir, "model.onnx"), output, samples, threads, batch))
 
 /**
  * Loads `model` once and hands `body` a measure function: each call runs the held-out samples with
  * the given extra feeds (a switchable model's flags) and compares with the reference. The file and
  * session are gone when `body` settles.
  */
-export const withFidelitySession = async <T>(
+export const withHeldOutSession = async <T>(
   model: OnnxModel,
   extraInputs: readonly string[],
   reference: readonly Float32Array[],
   samples: readonly CalibrationSample[],
   output: string,
   dir: string,
-  body: (measure: (extra: Readonly<Record<string, ort.Tensor>>) => Promise<Fidelity>) => Promise<T>,
+  body: (measure: (extra: Readonly<Record<string, ort.Tensor>>) => Promise<HeldOutFidelity>) => Promise<T>,
   threads?: number,
   batch = HELD_OUT_BATCH,
 ): Promise<T> => {
