@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as ort from "onnxruntime-node"
+import { createOrtSession } from "../onnx/index.ts"
 import { readSafetensors, writeSafetensors, type TensorSource } from "../checkpoint/index.ts"
 import { type ModelCheckpoint, openModel, referenceForward } from "../families/index.ts"
 import type { ReferenceOutputs, ReferenceTask } from "../reference/index.ts"
@@ -55,7 +56,7 @@ export const paddedBatch = (checkpoint: ModelCheckpoint, length: number, seed = 
 
 /** Runs `modelPath` on a batch with the input names and integer type the session declares. */
 export const runOnnx = async (modelPath: string, batch: TokenBatch, idType: "int64" | "int32" = "int64"): Promise<Record<string, ort.Tensor>> => {
-  const session = await ort.InferenceSession.create(modelPath, { executionProviders: ["cpu"], intraOpNumThreads: 1 })
+  const session = await createOrtSession(modelPath, { threads: 1 })
   try {
     const dims = [batch.inputIds.length, batch.inputIds[0]!.length]
     const tensor = (rows: number[][]) =>

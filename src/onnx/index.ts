@@ -40,6 +40,7 @@ export type {
 } from "./model.ts"
 export { normalizeDomain } from "./model.ts"
 export { findInitializer, initializerAsFloat32, iterateNodes, opKey, opTypeCounts } from "./inspect.ts"
+export { createOrtSession, ortSessionOptions, type OrtOptimizationLevel, type OrtSessionSettings } from "./ort-session.ts"
 export { optimizeWithOrt, type OptimizeResult, type OptimizeWithOrtOptions } from "./optimize.ts"
 export { decodeModel, readModel, resolveExternalLocation, type ReadModelOptions } from "./reader.ts"
 export { type ChunkedTensorInput, readTensorBytes, tensorToFloat32, type TensorInput, type TypedArray } from "./tensor-data.ts"

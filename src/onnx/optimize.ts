@@ -2,9 +2,10 @@
 // it back to report which ops it now contains (e.g. whether a fusion happened).
 import { mkdir } from "node:fs/promises"
 import { basename, dirname } from "node:path"
-import * as ort from "onnxruntime-node"
+import type * as ort from "onnxruntime-node"
 import { OnnxOptimizeError } from "./errors.ts"
 import { opTypeCounts } from "./inspect.ts"
+import { createOrtSession } from "./ort-session.ts"
 import { readModel } from "./reader.ts"
 
 export interface OptimizeWithOrtOptions {
@@ -35,28 +36,21 @@ export const optimizeWithOrt = async (inputPath: string, outputPath: string, opt
   await mkdir(dirname(outputPath), { recursive: true })
   const external = options.externalDataThreshold !== undefined
   const dataFileName = external ? `${basename(outputPath)}_data` : undefined
-  // The Node binding flattens `extra` into ORT config entries: { session: { a: "1" } } → "session.a" = "1".
-  // Values must be strings.
-  const session: Record<string, string> = {}
+  // ORT config entries; values must be strings.
+  const configEntries: Record<string, string> = {}
   if (external) {
-    session.optimized_model_external_initializers_file_name = dataFileName!
-    session.optimized_model_external_initializers_min_size_in_bytes = String(options.externalDataThreshold)
+    configEntries["session.optimized_model_external_initializers_file_name"] = dataFileName!
+    configEntries["session.optimized_model_external_initializers_min_size_in_bytes"] = String(options.externalDataThreshold)
   }
-  const extra: Record<string, Record<string, string>> = {}
-  if (Object.keys(session).length > 0) extra.session = session
-  if (options.disabledOptimizers?.length) extra.optimization = { disable_specified_optimizers: options.disabledOptimizers.join(";") }
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    executionProviders: ["cpu"],
-    // Level "all" always warns that the saved graph is CPU-specific; that is documented above.
-    logSeverityLevel: 3,
-    graphOptimizationLevel: options.level,
-    optimizedModelFilePath: outputPath,
-    ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
-    ...(Object.keys(extra).length > 0 ? { extra } : {}),
-  }
+  if (options.disabledOptimizers?.length) configEntries["optimization.disable_specified_optimizers"] = options.disabledOptimizers.join(";")
   let created: ort.InferenceSession
   try {
-    created = await ort.InferenceSession.create(inputPath, sessionOptions)
+    created = await createOrtSession(inputPath, {
+      level: options.level,
+      optimizedModelFilePath: outputPath,
+      ...(options.intraOpNumThreads !== undefined ? { threads: options.intraOpNumThreads } : {}),
+      configEntries,
+    })
   } catch (cause) {
     throw new OnnxOptimizeError(`ONNX Runtime could not load or optimize ${inputPath}: ${(cause as Error).message}`, inputPath, { cause })
   }

@@ -4,7 +4,7 @@
 
 import * as ort from "onnxruntime-node"
 import type { CalibrationSample } from "../calibration/index.ts"
-import type { ValueInfo } from "../onnx/index.ts"
+import { createOrtSession, type ValueInfo } from "../onnx/index.ts"
 import { QuantError } from "./quant-error.ts"
 
 const SOURCES: Record<string, keyof Pick<CalibrationSample, "inputIds" | "attentionMask" | "tokenTypeIds">> = {
@@ -45,12 +45,7 @@ export const sampleFeeds = (inputs: readonly ValueInfo[], sample: CalibrationSam
 /** A CPU session on a model file; the caller releases it. */
 export const openSession = async (path: string, options: { threads?: number } = {}): Promise<ort.InferenceSession> => {
   try {
-    return await ort.InferenceSession.create(path, {
-      executionProviders: ["cpu"],
-      logSeverityLevel: 3,
-      graphOptimizationLevel: "all",
-      ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
-    })
+    return await createOrtSession(path, options.threads !== undefined ? { threads: options.threads } : {})
   } catch (cause) {
     throw new QuantError("bad-params", path, `ONNX Runtime could not load the model: ${(cause as Error).message}`)
   }

@@ -1,6 +1,7 @@
 // One ONNX Runtime session behind a small message-shaped interface (plain typed arrays in and
 // out), so the same requests run in this thread or in a worker thread.
 import * as ort from "onnxruntime-node"
+import { createOrtSession, type OrtSessionSettings } from "../onnx/index.ts"
 import { messageOf, RuntimeError } from "./errors.ts"
 
 export interface FeedTensor {
@@ -31,11 +32,11 @@ export interface ModelSession {
   close(): Promise<void>
 }
 
-/** Opens `modelPath` (external data is found beside it) with the given ORT options, in this thread. */
-export const openModelSession = async (modelPath: string, options: ort.InferenceSession.SessionOptions): Promise<ModelSession> => {
+/** Opens `modelPath` (external data is found beside it) with the given session settings, in this thread. */
+export const openModelSession = async (modelPath: string, settings: OrtSessionSettings): Promise<ModelSession> => {
   let session: ort.InferenceSession
   try {
-    session = await ort.InferenceSession.create(modelPath, options)
+    session = await createOrtSession(modelPath, settings)
   } catch (cause) {
     throw new RuntimeError("session-failed", `ONNX Runtime could not load ${modelPath}: ${messageOf(cause)}`, { path: modelPath, cause })
   }

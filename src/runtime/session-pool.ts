@@ -3,7 +3,7 @@
 import { availableParallelism } from "node:os"
 import { RuntimeError } from "./errors.ts"
 import { type ModelSession, openModelSession, type RunRequest, type RunResult } from "./model-session.ts"
-import { toOrtSessionOptions } from "./session-options.ts"
+import { toSessionSettings } from "./session-options.ts"
 import type { SessionOptionsSpec } from "./runtime-config.ts"
 import { openWorkerSession } from "./worker-session.ts"
 
@@ -38,9 +38,9 @@ export const openSessionPool = async (modelPath: string, spec: SessionOptionsSpe
   const instances = positiveInteger(options.instances, "instances", 1)
   const threads = positiveInteger(options.threads, "threads", spec.intraOpNumThreads ?? availableParallelism())
   const threadsPerInstance = Math.max(1, Math.floor(threads / instances))
-  const ortOptions = toOrtSessionOptions({ ...spec, intraOpNumThreads: threadsPerInstance }, threadsPerInstance)
+  const settings = toSessionSettings({ ...spec, intraOpNumThreads: threadsPerInstance }, threadsPerInstance)
   const opened = await Promise.allSettled(
-    Array.from({ length: instances }, () => (instances === 1 ? openModelSession(modelPath, ortOptions) : openWorkerSession(modelPath, ortOptions))),
+    Array.from({ length: instances }, () => (instances === 1 ? openModelSession(modelPath, settings) : openWorkerSession(modelPath, settings))),
   )
   const sessions = opened.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []))
   const failure = opened.find((o) => o.status === "rejected")

@@ -1,11 +1,11 @@
 // Worker-thread entry: hosts one ModelSession so ORT's blocking `run` happens off the main
 // thread. Protocol: open → opened | failed; run(id) → result(id) | failed(id); close → closed.
-import type * as ort from "onnxruntime-node"
+import type { OrtSessionSettings } from "../onnx/index.ts"
 import { messageOf } from "./errors.ts"
 import { type ModelSession, openModelSession, type RunRequest } from "./model-session.ts"
 
 export type WorkerRequest =
-  | { readonly type: "open"; readonly modelPath: string; readonly options: ort.InferenceSession.SessionOptions }
+  | { readonly type: "open"; readonly modelPath: string; readonly settings: OrtSessionSettings }
   | { readonly type: "run"; readonly id: number; readonly request: RunRequest }
   | { readonly type: "close" }
 
@@ -24,7 +24,7 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
   const message = event.data
   try {
     if (message.type === "open") {
-      session = await openModelSession(message.modelPath, message.options)
+      session = await openModelSession(message.modelPath, message.settings)
       reply({ type: "opened" })
     } else if (message.type === "run") {
       if (session === undefined) throw new Error("run before open")

@@ -1,6 +1,6 @@
 // A ModelSession that lives in a worker thread (session-worker.ts): requests are posted to it
 // and answered by id, so several sessions can run at once while the main thread stays free.
-import type * as ort from "onnxruntime-node"
+import type { OrtSessionSettings } from "../onnx/index.ts"
 import { RuntimeError } from "./errors.ts"
 import type { ModelSession, RunRequest, RunResult } from "./model-session.ts"
 import type { WorkerReply, WorkerRequest } from "./session-worker.ts"
@@ -11,7 +11,7 @@ interface Pending {
 }
 
 /** Starts a worker and opens `modelPath` in it; resolves once the session is loaded. */
-export const openWorkerSession = (modelPath: string, options: ort.InferenceSession.SessionOptions): Promise<ModelSession> =>
+export const openWorkerSession = (modelPath: string, settings: OrtSessionSettings): Promise<ModelSession> =>
   new Promise((resolveOpen, rejectOpen) => {
     const worker = new Worker(new URL("./session-worker.ts", import.meta.url))
     const pending = new Map<number, Pending>()
@@ -93,5 +93,5 @@ export const openWorkerSession = (modelPath: string, options: ort.InferenceSessi
       if (wasOpening) rejectOpen(error)
       onClosed?.()
     }
-    post({ type: "open", modelPath, options })
+    post({ type: "open", modelPath, settings })
   })
