@@ -72,6 +72,17 @@ describe("batching", () => {
   })
 })
 
+describe("pre-tokenized rows", () => {
+  test("embedTokens on the tokenizer's rows gives what embed gives for the texts", async () => {
+    await withEmbedder(dynamic, async (embedder) => {
+      const fromTexts = await embedder.embed(texts, { batchSize: 4 })
+      const fromTokens = await embedder.embedTokens(embedder.bundle.tokenizer.encode(texts), { batchSize: 4 })
+      expect(maxAbsDiff(fromTokens.dense.data, fromTexts.dense.data)).toBeLessThan(1e-6)
+      await expect(embedder.embedTokens(embedder.bundle.tokenizer.encode(texts.slice(0, 1)), { batchSize: 0 })).rejects.toBeInstanceOf(RuntimeError)
+    })
+  })
+})
+
 describe("bundle shapes agree", () => {
   test("static (padding to seqlen), fixed batch 1, int32 inputs and dynamic bundles give the same embeddings", async () => {
     const reference = await withEmbedder(dynamic, (e) => e.embed(texts, { batchSize: 5 }))

@@ -27,6 +27,12 @@ export interface Embeddings {
   readonly colbert?: Float32Array[]
 }
 
+interface Collector {
+  readonly fetches: readonly string[]
+  readonly consume: (offset: number, rows: readonly number[], packed: TokenBatch, result: RunResult) => void
+  readonly result: () => Embeddings
+}
+
 const l2NormalizeRow = (data: Float32Array, offset: number, width: number): void => {
   let sum = 0
   for (let i = 0; i < width; i++) sum += (data[offset + i] as number) ** 2
@@ -72,32 +78,54 @@ export class Embedder {
 
   async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<Embeddings> {
     if (!Array.isArray(texts) || texts.length === 0) throw new RuntimeError("invalid-input", `Embedder.embed: expected a non-empty array of texts`)
-    const { config, tokenizer } = this.session
-    const outputs = config.io.outputs
-    const hidden = config.hiddenSize
-    const denseName = outputs.dense ?? outputs.tokens!
-    const sparseName = options.sparse !== false ? outputs.sparse : undefined
-    const colbertName = options.colbert !== false ? outputs.colbert : undefined
-    const fetches = [denseName, ...(sparseName ? [sparseName] : []), ...(colbertName ? [colbertName] : [])]
-    const instruction = options.input === "query" ? config.instruction : ""
-
-    const dense = new Float32Array(texts.length * hidden)
-    const sparse = sparseName ? new Array<Map<number, number>>(texts.length) : undefined
-    const colbert = colbertName ? new Array<Float32Array>(texts.length) : undefined
+    const instruction = options.input === "query" ? this.session.config.instruction : ""
+    const collector = this.collector(texts.length, options)
     for (let start = 0; start < texts.length; start += tokenizeWindow) {
-      const window = texts.slice(start, start + tokenizeWindow)
-      const tokens = tokenizer.encode(window, { padding: "longest", instruction })
-      await this.session.runBatches(tokens, options.batchSize ?? 32, fetches, (rows, packed, result) => {
-        this.collectDense(outputOf(result, denseName), packed, rows, start, dense)
-        if (sparse && sparseName) this.collectSparse(outputOf(result, sparseName), packed, rows, start, sparse)
-        if (colbert && colbertName) collectColbert(outputOf(result, colbertName), packed, rows, start, hidden, colbert)
-      })
+      const tokens = this.session.tokenizer.encode(texts.slice(start, start + tokenizeWindow), { padding: "longest", instruction })
+      await this.runRows(tokens, start, options, collector)
     }
-    return { dense: { shape: [texts.length, hidden], data: dense }, ...(sparse ? { sparse } : {}), ...(colbert ? { colbert } : {}) }
+    return collector.result()
+  }
+
+  /**
+   * Rows already tokenized the way `bundle.tokenizer.encode` does (specials included, cut to the
+   * bundle's max length): for callers that count or check tokens before running them (the server
+   * batches requests by token budget and accepts token-id input). Same outputs as `embed`.
+   */
+  async embedTokens(tokens: TokenBatch, options: Omit<EmbedOptions, "input"> = {}): Promise<Embeddings> {
+    if (tokens.dims[0] === 0) throw new RuntimeError("invalid-input", `Embedder.embedTokens: expected at least one row`)
+    const collector = this.collector(tokens.dims[0], options)
+    await this.runRows(tokens, 0, options, collector)
+    return collector.result()
   }
 
   async close(): Promise<void> {
     await this.session.close()
+  }
+
+  /** The output buffers for `count` rows and the fetches that fill them. */
+  private collector(count: number, options: Omit<EmbedOptions, "input">): Collector {
+    const outputs = this.session.config.io.outputs
+    const hidden = this.session.config.hiddenSize
+    const denseName = outputs.dense ?? outputs.tokens!
+    const sparseName = options.sparse !== false ? outputs.sparse : undefined
+    const colbertName = options.colbert !== false ? outputs.colbert : undefined
+    const dense = new Float32Array(count * hidden)
+    const sparse = sparseName ? new Array<Map<number, number>>(count) : undefined
+    const colbert = colbertName ? new Array<Float32Array>(count) : undefined
+    return {
+      fetches: [denseName, ...(sparseName ? [sparseName] : []), ...(colbertName ? [colbertName] : [])],
+      consume: (offset, rows, packed, result) => {
+        this.collectDense(outputOf(result, denseName), packed, rows, offset, dense)
+        if (sparse && sparseName) this.collectSparse(outputOf(result, sparseName), packed, rows, offset, sparse)
+        if (colbert && colbertName) collectColbert(outputOf(result, colbertName), packed, rows, offset, hidden, colbert)
+      },
+      result: () => ({ dense: { shape: [count, hidden], data: dense }, ...(sparse ? { sparse } : {}), ...(colbert ? { colbert } : {}) }),
+    }
+  }
+
+  private runRows(tokens: TokenBatch, offset: number, options: Omit<EmbedOptions, "input">, collector: Collector): Promise<void> {
+    return this.session.runBatches(tokens, options.batchSize ?? 32, collector.fetches, (rows, packed, result) => collector.consume(offset, rows, packed, result))
   }
 
   private collectDense(output: OutputTensor, packed: TokenBatch, rows: readonly number[], offset: number, dense: Float32Array): void {

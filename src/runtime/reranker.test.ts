@@ -31,6 +31,17 @@ describe("Reranker", () => {
     }
   }, 15_000)
 
+  test("scoreTokens on the tokenizer's pair rows gives what score gives", async () => {
+    const reranker = await Reranker.load(bundle, { threads: 1 })
+    try {
+      const scores = await reranker.score(pairs, { batchSize: 5 })
+      const fromTokens = await reranker.scoreTokens(reranker.bundle.tokenizer.encodePairs(pairs), { batchSize: 5 })
+      fromTokens.forEach((s, i) => expect(Math.abs(s - scores[i]!)).toBeLessThan(1e-6))
+    } finally {
+      await reranker.close()
+    }
+  })
+
   test("an empty list is a clear error", async () => {
     const reranker = await Reranker.load(bundle, { threads: 1 })
     try {

@@ -36,6 +36,34 @@ describe("worker-thread instances", () => {
     }
   }, 15_000)
 
+  test("workers: true puts even a single instance in a worker thread, with the same outputs", async () => {
+    const texts = fixtureTexts(12, 6)
+    const RealWorker = globalThis.Worker
+    let started = 0
+    globalThis.Worker = class extends RealWorker {
+      constructor(...args: ConstructorParameters<typeof Worker>) {
+        super(...args)
+        started++
+      }
+    }
+    let inThread: Embedder, inWorker: Embedder
+    try {
+      inThread = await Embedder.load(bundle, { threads: 1 })
+      expect(started).toBe(0)
+      inWorker = await Embedder.load(bundle, { threads: 1, workers: true })
+      expect(started).toBe(1)
+    } finally {
+      globalThis.Worker = RealWorker
+    }
+    try {
+      expect(inWorker.bundle.pool.instances).toBe(1)
+      const [a, b] = [await inThread.embed(texts), await inWorker.embed(texts)]
+      expect(Array.from(b.dense.data)).toEqual(Array.from(a.dense.data))
+    } finally {
+      await Promise.all([inThread.close(), inWorker.close()])
+    }
+  }, 15_000)
+
   test("concurrent requests are spread over the instances", async () => {
     const pool = await openSessionPool(join(bundle, "onnx", "model.onnx"), spec, { threads: 2, instances: 2 })
     const embedder = await Embedder.load(bundle, { threads: 1 })

@@ -1,5 +1,5 @@
-// N model sessions behind one `run`: one in this thread, or several in worker threads sharing the
-// intra-op threads between them. Requests queue and go to whichever session is free first.
+// N model sessions behind one `run`: one in this thread, or in worker threads (always for several)
+// sharing the intra-op threads between them. Requests queue and go to whichever session is free first.
 import { availableParallelism } from "node:os"
 import { RuntimeError } from "./errors.ts"
 import { type ModelSession, openModelSession, type RunRequest, type RunResult } from "./model-session.ts"
@@ -12,6 +12,8 @@ export interface SessionPoolOptions {
   readonly threads?: number
   /** Concurrent sessions; > 1 puts each in a worker thread. Default 1 (in this thread). */
   readonly instances?: number
+  /** Put even a single session in a worker thread, so ORT's blocking run never stalls this thread (a server). */
+  readonly workers?: boolean
 }
 
 export interface SessionPool extends ModelSession {
@@ -40,7 +42,7 @@ export const openSessionPool = async (modelPath: string, spec: SessionOptionsSpe
   const threadsPerInstance = Math.max(1, Math.floor(threads / instances))
   const settings = toSessionSettings({ ...spec, intraOpNumThreads: threadsPerInstance }, threadsPerInstance)
   const opened = await Promise.allSettled(
-    Array.from({ length: instances }, () => (instances === 1 ? openModelSession(modelPath, settings) : openWorkerSession(modelPath, settings))),
+    Array.from({ length: instances }, () => (instances === 1 && options.workers !== true ? openModelSession(modelPath, settings) : openWorkerSession(modelPath, settings))),
   )
   const sessions = opened.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []))
   const failure = opened.find((o) => o.status === "rejected")
