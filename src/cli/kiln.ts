@@ -12,6 +12,7 @@ Commands:
   cache gc [--days N] [--cache-dir DIR]     remove what no lock file and no run in the last N days (default 7) references
   synth --arch A --size S --task T --seed N --out DIR   write a seeded synthetic checkpoint (kiln synth --help)
   export <checkpoint dir> --task T --out DIR            export a checkpoint to ONNX (kiln export --help)
+  serve <deployment dir | pipeline.ts#node> [flags]     serve a deployment over HTTP (kiln serve --help)
 
 Pipelines run with their own CLI: bun run pipelines/<name>.ts --help`
 
@@ -27,6 +28,7 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
   // Loaded on demand: they pull in ONNX Runtime and the model libraries, which `cache` does not need.
   if (command === "synth") return (await import("../synth/index.ts")).runSynthCli(argv.slice(1), out, err)
   if (command === "export") return (await import("../export/index.ts")).exportCli(argv.slice(1), out, err)
+  if (command === "serve") return (await import("../serve/index.ts")).serveCli(argv.slice(1), out, err)
   if (command === "cache") {
     let values
     try {

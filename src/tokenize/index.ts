@@ -4,7 +4,7 @@
 export { TokenizerError, type TokenizerErrorReason } from "./errors.ts"
 export { bgeChineseQueryInstruction, bgeEnglishQueryInstruction } from "./instructions.ts"
 export { largestPlausibleMaxLength } from "./max-length.ts"
-export { batchRow, toBigInt64, type TokenBatch } from "./token-batch.ts"
+export { batchRow, packRows, toBigInt64, type TokenBatch, type TokenRow } from "./token-batch.ts"
 export {
   loadTokenizer,
   type EncodeOptions,
