@@ -13,7 +13,7 @@ const Fields = {
   dimensions: z.number().int().positive().optional().describe("Must equal the model's embedding width"),
   user: z.string().optional(),
 }
-const Request = z.object({ input: z.unknown(), ...Fields })
+const Request = z.object({ input: z.unknown().optional(), ...Fields })
 
 const Response = z.object({
   object: z.literal("list"),

@@ -13,8 +13,8 @@ const Common = {
   truncation_direction: z.enum(["Right", "right"]).optional().describe("Only right truncation"),
 }
 const EmbedFields = { ...Common, normalize: z.boolean().default(true) }
-const EmbedRequest = z.object({ inputs: z.unknown(), ...EmbedFields })
-const SparseRequest = z.object({ inputs: z.unknown(), ...Common })
+const EmbedRequest = z.object({ inputs: z.unknown().optional(), ...EmbedFields })
+const SparseRequest = z.object({ inputs: z.unknown().optional(), ...Common })
 
 const parse = <T>(schema: z.ZodType<T>, body: unknown): T => {
   const parsed = schema.safeParse(body)
