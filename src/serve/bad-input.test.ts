@@ -27,7 +27,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true })
 })
 
-const send = async (path: string, body: BodyInit, target = server, headers: Record<string, string> = { "content-type": "application/json" }) => {
+const send = async (path: string, body: string | Uint8Array, target = server, headers: Record<string, string> = { "content-type": "application/json" }) => {
   const response = await fetch(`${target.url}${path}`, { method: "POST", headers, body })
   return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> }
 }
