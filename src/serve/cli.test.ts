@@ -91,7 +91,7 @@ describe("kiln serve process", () => {
     const notDeployment = run([root])
     expect(notDeployment.exitCode).toBe(1)
     expect(notDeployment.stderr.toString()).toContain("no runtime.json")
-  })
+  }, 30_000)
 })
 
 describe("pipeline.ts#node", () => {
