@@ -19,6 +19,8 @@ export interface CacheLayout {
   readonly runs: string
   readonly roots: string
   readonly memo: string
+  /** Import closures of step modules with their files' digests, so a no-op run skips the bundler. */
+  readonly code: string
 }
 
 export const cacheLayout = (root: string): CacheLayout => ({
@@ -32,6 +34,7 @@ export const cacheLayout = (root: string): CacheLayout => ({
   runs: join(root, "runs.v1"),
   roots: join(root, "roots.v1"),
   memo: join(root, "stat-memo.v1.sqlite"),
+  code: join(root, "code.v1"),
 })
 
 export const shard = (dir: string, digest: string, suffix = ""): string => join(dir, digest.slice(0, 2), digest + suffix)

@@ -1,17 +1,29 @@
 // The action key: what a step's output is a function of. Two runs with equal keys must produce
 // interchangeable outputs, so every input to the result is listed here, and nothing else:
-//   cacheSchema  — layout/semantics of the cache itself; bumping it orphans every entry
-//   step, version — the code that runs (authors bump `version` when logic changes)
+//   cacheSchema  — layout/semantics of the cache and of the engine's contract with steps (what
+//                  ctx holds, how outputs are committed); bumping it orphans every entry
+//   step         — the step's name
+//   version      — an explicit override authors bump for what code cannot show (e.g. a change in
+//                  a data file the step reads); no longer the only guard
 //   params       — resolved by the step's zod schema, so defaults and key order do not matter
 //   inputs       — tree digests of every input artifact, by input name
-//   fingerprint  — environment the output depends on (tool versions, host for benchmarks)
+//   fingerprint  — environment the output depends on (tool versions, CPU features, host for benchmarks)
+//   code         — the step's code: sha256 of its defining module and of every project module that
+//                  module imports, transitively (resolved by Bun's bundler, type-only imports
+//                  excluded; traversal stops at kiln's engine, cache and CLI, which never import
+//                  model code and are covered by cacheSchema), by project-relative path, plus the
+//                  bun.lock version of every npm package on that path and of their dependencies.
+//                  Per-file digests stay in the preimage so a re-run can name the files that changed.
+//                  A step defined in a pipeline file covers that file and all it imports.
+// No absolute paths, hostnames or times: equal keys on two machines mean the same computation.
 // Keys are full sha256 hex (64 digits): a peer once truncated keys to 8 and served the wrong model.
 import { z } from "zod"
 import { canonicalJson, sha256Hex } from "../cache/canonical-json.ts"
+import type { CodeDigest } from "./code/index.ts"
 
 export { canonicalJson, sha256Hex }
 
-export const CACHE_SCHEMA_VERSION = 1
+export const CACHE_SCHEMA_VERSION = 2
 
 export type ActionKey = string & { readonly _brand: "ActionKey" }
 
@@ -22,7 +34,11 @@ export interface ActionKeyInputs {
   readonly params: unknown
   readonly inputs: Readonly<Record<string, string>>
   readonly fingerprint: Readonly<Record<string, string>>
+  readonly code: CodeDigest
 }
+
+/** A step without code of its own (sources) or whose defining module is unknown (eval). */
+export const NO_CODE: CodeDigest = { files: {}, packages: {} }
 
 const StoredKeyInputs = z.object({
   cacheSchema: z.number(),
@@ -31,6 +47,7 @@ const StoredKeyInputs = z.object({
   params: z.unknown(),
   inputs: z.record(z.string(), z.string()),
   fingerprint: z.record(z.string(), z.string()),
+  code: z.object({ files: z.record(z.string(), z.string()), packages: z.record(z.string(), z.string()) }),
 })
 
 /** A preimage read back from a cache entry, or undefined when it has another shape (older schema). */
@@ -64,5 +81,18 @@ export const explainKeyChange = (before: ActionKeyInputs, after: ActionKeyInputs
     if (before.inputs[name] !== after.inputs[name]) reasons.push(`input ${name} changed`)
   }
   diff("fingerprint", before.fingerprint, after.fingerprint, "")
+  reasons.push(...explainCodeChange(before.code, after.code))
+  return reasons
+}
+
+const changedNames = (before: Readonly<Record<string, string>>, after: Readonly<Record<string, string>>): string[] =>
+  [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((name) => before[name] !== after[name]).sort()
+
+/** "code changed: src/quant/gptq.ts", "package onnxruntime-node: onnxruntime-node@1.30.0 → onnxruntime-node@1.31.0". */
+export const explainCodeChange = (before: CodeDigest, after: CodeDigest): string[] => {
+  const reasons: string[] = []
+  const files = changedNames(before.files, after.files).map((f) => (before.files[f] === undefined ? `${f} (new import)` : after.files[f] === undefined ? `${f} (no longer imported)` : f))
+  if (files.length > 0) reasons.push(`code changed: ${files.length > 8 ? [...files.slice(0, 8), `and ${files.length - 8} more`].join(", ") : files.join(", ")}`)
+  for (const name of changedNames(before.packages, after.packages)) reasons.push(`package ${name}: ${before.packages[name] ?? "absent"} → ${after.packages[name] ?? "absent"}`)
   return reasons
 }

@@ -1,5 +1,5 @@
 // Action resolution: a step node's key preimage (step, version, resolved params, input digests,
-// fingerprint), its key, whether the cache can serve it, and — for a miss — why it must run,
+// fingerprint, code digest), its key, whether the cache can serve it, and — for a miss — why it must run,
 // compared with what the lock file last recorded for the node.
 import { join } from "node:path"
 import { type ActionEntry, lookupAction, readActionEntry } from "../cache/action-cache.ts"
@@ -7,6 +7,7 @@ import type { CacheLayout } from "../cache/layout.ts"
 import type { TreeDigest } from "../cache/tree.ts"
 import { verifyEntry } from "../cache/verify.ts"
 import { type ActionKey, type ActionKeyInputs, actionKey, CACHE_SCHEMA_VERSION, explainKeyChange, parseKeyInputs } from "./action-key.ts"
+import type { CodeDigest } from "./code/index.ts"
 import type { LockFile } from "./lock-file.ts"
 import type { AnyStep } from "./step-definition.ts"
 
@@ -25,7 +26,7 @@ export interface Action {
 }
 
 /** The action a step node performs, given its resolved params and its inputs' outputs. */
-export const stepAction = (step: AnyStep, params: unknown, inputs: Readonly<Record<string, Resolved>>): Action => {
+export const stepAction = (step: AnyStep, params: unknown, inputs: Readonly<Record<string, Resolved>>, code: CodeDigest): Action => {
   const fingerprint = step.fingerprint?.() ?? {}
   const keyInputs: ActionKeyInputs = {
     cacheSchema: CACHE_SCHEMA_VERSION,
@@ -34,6 +35,7 @@ export const stepAction = (step: AnyStep, params: unknown, inputs: Readonly<Reco
     params,
     inputs: Object.fromEntries(Object.entries(inputs).map(([name, r]) => [name, r.output])),
     fingerprint,
+    code,
   }
   return { key: actionKey(keyInputs), keyInputs, fingerprint }
 }

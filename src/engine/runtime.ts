@@ -1,5 +1,5 @@
 // Runs a pipeline graph. Each node waits for its inputs, then is resolved: a source by its content
-// digest (source.ts); a step by its action (action.ts) — served from the cache on a hit, else
+// digest (source.ts); a step by its action (action.ts, with its code digest from step-code.ts) — served from the cache on a hit, else
 // executed and committed (execute.ts, commit.ts) under the resource scheduler (scheduler.ts).
 // Params are planned before anything runs (plan.ts); `--frozen` holds nodes to the lock file
 // (frozen.ts). Independent nodes run concurrently; events report each node's outcome.
@@ -22,6 +22,7 @@ import { openCache } from "./open-cache.ts"
 import { type PlanRequest, planRun } from "./plan.ts"
 import { makeScheduler } from "./scheduler.ts"
 import { resolveSource } from "./source.ts"
+import { prepareStepCode } from "./step-code.ts"
 import type { StepServices } from "./step-definition.ts"
 import { failureText } from "./step-failure.ts"
 
@@ -54,6 +55,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
     const { layout, memo } = yield* openCache(options.cacheRoot)
     const plan = yield* planRun(graph, options)
     const scheduler = yield* makeScheduler(options.jobs)
+    const codeOf = yield* prepareStepCode(layout, memo, graph.nodes.flatMap((gn) => (plan.selected.has(gn.id) && gn.node.step !== undefined ? [gn.node.step] : [])))
     const outcomes = new Map<string, Deferred.Deferred<NodeOutcome>>()
     for (const { id } of graph.nodes) outcomes.set(id, yield* Deferred.make<NodeOutcome>())
     const results = new Map<string, NodeResult>()
@@ -116,7 +118,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
       Effect.gen(function* () {
         const step = gn.node.step!
         const params = plan.params.get(gn.id)
-        const action = stepAction(step, params, inputs)
+        const action = stepAction(step, params, inputs, codeOf(step))
         const forced = options.force === "all" || options.force.has(gn.id)
         const hit = findHit(layout, action.key, { forced, verify: options.verify })
 

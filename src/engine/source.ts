@@ -8,14 +8,14 @@ import * as Effect from "effect/Effect"
 import type { StatMemo } from "../cache/stat-memo.ts"
 import { digestFiles, digestInPlace, type TreeDigest } from "../cache/tree.ts"
 import type { Resolved } from "./action.ts"
-import { type ActionKeyInputs, actionKey, CACHE_SCHEMA_VERSION } from "./action-key.ts"
+import { type ActionKeyInputs, actionKey, CACHE_SCHEMA_VERSION, NO_CODE } from "./action-key.ts"
 import { StepFailedError } from "./errors.ts"
 import type { GraphNode } from "./graph.ts"
 import type { SourceContext } from "./node.ts"
 import { failureText } from "./step-failure.ts"
 
 const sourceKey = (digest: TreeDigest, pin: Readonly<Record<string, string>>, path: string): Resolved => {
-  const keyInputs: ActionKeyInputs = { cacheSchema: CACHE_SCHEMA_VERSION, step: "source", version: 1, params: {}, inputs: { content: digest }, fingerprint: { ...pin } }
+  const keyInputs: ActionKeyInputs = { cacheSchema: CACHE_SCHEMA_VERSION, step: "source", version: 1, params: {}, inputs: { content: digest }, fingerprint: { ...pin }, code: NO_CODE }
   return { key: actionKey(keyInputs), keyInputs, output: digest, path }
 }
 

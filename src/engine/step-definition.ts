@@ -64,5 +64,7 @@ export interface AnyStep {
   readonly output: Kind
   readonly fingerprint: (() => Record<string, string>) | undefined
   readonly resources: ResourceClass
+  /** Absolute path of the module that defines the step; its import closure is the step's code. */
+  readonly module: string | undefined
   readonly run: (ctx: StepContext<any, any>) => Effect.Effect<void, StepFailure, any>
 }

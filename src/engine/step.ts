@@ -5,6 +5,7 @@
 import type * as Effect from "effect/Effect"
 import type { z } from "zod"
 import { PipelineDefinitionError } from "./errors.ts"
+import { asModulePath, callerModule } from "./defining-module.ts"
 import { type Node, makeNode } from "./node.ts"
 import type { AnyStep, Kind, ResourceClass, StepContext, StepFailure, StepServices } from "./step-definition.ts"
 
@@ -18,7 +19,11 @@ export interface StepSpec<
   R,
 > {
   readonly name: Name
-  /** Bump when the step's logic changes: it invalidates this step's cache entries and downstream. */
+  /**
+   * An explicit override: bumping it invalidates this step's cache entries and downstream. The
+   * key already covers the step's code (its module and everything it imports, and the versions
+   * of the npm packages on that path), so a bump is needed only for what code cannot show.
+   */
   readonly version: number
   readonly params: P
   readonly inputs: In
@@ -28,6 +33,8 @@ export interface StepSpec<
   /** What the result depends on beyond params and inputs: tool versions, for benchmarks the host. */
   readonly fingerprint?: () => Record<string, string>
   readonly resources?: ResourceClass
+  /** The module whose code the step runs; default: the file that calls defineStep. Pass `import.meta`. */
+  readonly module?: { readonly path: string }
   /**
    * Writes the output tree under `ctx.outDir`. Fails with the step's own tagged errors (the runtime
    * prints their message and hint); may require any service the run provides (`StepServices`
@@ -114,6 +121,7 @@ export const defineStep = <
     output: spec.output,
     fingerprint: spec.fingerprint,
     resources: spec.resources ?? "cpu",
+    module: spec.module !== undefined ? asModulePath(spec.module.path) : callerModule(defineStep),
     run: spec.run as AnyStep["run"],
   }
   const call = (params?: unknown, extra?: Record<string, Node<Kind>>): unknown => {
