@@ -55,7 +55,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
     const { layout, memo } = yield* openCache(options.cacheRoot)
     const plan = yield* planRun(graph, options)
     const scheduler = yield* makeScheduler(options.jobs)
-    const codeOf = yield* prepareStepCode(layout, memo, graph.nodes.flatMap((gn) => (plan.selected.has(gn.id) && gn.node.step !== undefined ? [gn.node.step] : [])))
+    const codeOf = yield* prepareStepCode(layout, graph.nodes.flatMap((gn) => (plan.selected.has(gn.id) && gn.node.step !== undefined ? [gn.node.step] : [])))
     const outcomes = new Map<string, Deferred.Deferred<NodeOutcome>>()
     for (const { id } of graph.nodes) outcomes.set(id, yield* Deferred.make<NodeOutcome>())
     const results = new Map<string, NodeResult>()

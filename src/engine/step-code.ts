@@ -2,7 +2,6 @@
 // pass over the step modules whose persisted import closure is stale, none on a no-op re-run.
 import * as Effect from "effect/Effect"
 import type { CacheLayout } from "../cache/layout.ts"
-import type { StatMemo } from "../cache/stat-memo.ts"
 import { NO_CODE } from "./action-key.ts"
 import { type CodeDigest, makeCodeDigester } from "./code/index.ts"
 import { PipelineDefinitionError } from "./errors.ts"
@@ -10,10 +9,10 @@ import type { AnyStep } from "./step-definition.ts"
 
 export type StepCode = (step: AnyStep) => CodeDigest
 
-export const prepareStepCode = (layout: CacheLayout, memo: StatMemo, steps: readonly AnyStep[]): Effect.Effect<StepCode, PipelineDefinitionError> =>
+export const prepareStepCode = (layout: CacheLayout, steps: readonly AnyStep[]): Effect.Effect<StepCode, PipelineDefinitionError> =>
   Effect.tryPromise({
     try: async () => {
-      const digester = makeCodeDigester({ files: memo, stateDir: layout.code })
+      const digester = makeCodeDigester({ stateDir: layout.code })
       const modules = [...new Set(steps.flatMap((s) => (s.module !== undefined ? [s.module] : [])))].sort()
       await digester.prepare(modules)
       const digests = new Map(modules.map((m) => [m, digester.digestOf(m)]))

@@ -1,5 +1,4 @@
-// Quantization as steps: `calibrate` tokenizes dataset texts into a calibration set (vamc's npz
-// samples, vamp inputs with a datalist, and what the local quantizer reads); `quantize` turns an
+// The quantize step (calibration sets come from calibrate.ts): turns an
 // "onnx-model" into an int8 / fp16 one for the CPU, or — target "vacc" — emits vamc's quantize:
 // and dataset: blocks beside the unchanged model for the accelerator compiler.
 import { cpSync, existsSync, readdirSync } from "node:fs"
@@ -7,9 +6,8 @@ import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { readModelManifest, renderModelManifest } from "../../src/artifacts/index.ts"
-import { readCalibrationManifest, writeCalibrationSet } from "../../src/calibration/index.ts"
+import { readCalibrationManifest } from "../../src/calibration/index.ts"
 import { defineStep, StepError } from "../../src/engine/index.ts"
-import { distinctTexts, loadStsDataset } from "../../src/evaluate/index.ts"
 import {
   bgeM3VaccPreset,
   bgeRerankerV2M3VaccPreset,
@@ -24,39 +22,7 @@ import {
   VaccQuantizeOptionsSchema,
   verifyIntegerKernels,
 } from "../../src/quant/index.ts"
-import { loadTokenizer } from "../../src/tokenize/index.ts"
 import { attempt } from "./attempt.ts"
-
-export const calibrate = defineStep({
-  name: "calibrate",
-  version: 1,
-  params: z.object({
-    samples: z.number().int().positive().max(100_000).default(100),
-    /** Padded length of every sample; default the model's static seqlen, else 128. */
-    seqlen: z.number().int().min(2).optional(),
-  }),
-  inputs: { model: "onnx-model", dataset: "sts-dataset" },
-  main: "model",
-  output: "calibration-set",
-  run: (ctx) =>
-    Effect.gen(function* () {
-      const modelDir = ctx.inputs.model.path
-      const manifest = yield* Effect.try({ try: () => readModelManifest(modelDir), catch: (e) => new StepError({ message: (e as Error).message }) })
-      const seqlen = ctx.params.seqlen ?? manifest.seqlen ?? 128
-      const pairs = yield* attempt(() => loadStsDataset(ctx.inputs.dataset.path))
-      const tokenizer = yield* attempt(() => loadTokenizer(modelDir, { maxLength: seqlen }))
-      // Rerankers see (query, passage) pairs; embedders single texts.
-      const batch = yield* Effect.try({
-        try: () =>
-          manifest.task === "reranker"
-            ? tokenizer.encodePairs(pairs.slice(0, ctx.params.samples).map((p) => [p.sentence1, p.sentence2] as const), { padding: "max_length", maxLength: seqlen })
-            : tokenizer.encode(distinctTexts(pairs).slice(0, ctx.params.samples), { padding: "max_length", maxLength: seqlen }),
-        catch: (e) => new StepError({ message: `calibrate: ${(e as Error).message}` }),
-      })
-      const written = yield* attempt(async () => writeCalibrationSet(batch, ctx.outDir, { seqlen, padId: tokenizer.padTokenId }))
-      yield* ctx.log(`calibration set: ${written.manifest.samples} samples at seqlen ${seqlen}`)
-    }),
-})
 
 const vaccParams = z
   .object({

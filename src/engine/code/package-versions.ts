@@ -6,15 +6,11 @@ import { join } from "node:path"
 import { z } from "zod"
 
 // An entry of bun.lock's "packages": ["name@version", registry, { dependencies, … }, integrity].
-const LockPackage = z.tuple([z.string()], z.unknown())
-const DependencyLists = z
-  .object({
-    dependencies: z.record(z.string(), z.string()).optional(),
-    optionalDependencies: z.record(z.string(), z.string()).optional(),
-    peerDependencies: z.record(z.string(), z.string()).optional(),
-  })
-  .partial()
+const Dependencies = z.record(z.string(), z.string()).optional()
+const DependencyLists = z.looseObject({ dependencies: Dependencies, optionalDependencies: Dependencies, peerDependencies: Dependencies })
+const LockPackage = z.union([z.tuple([z.string(), z.unknown(), DependencyLists], z.unknown()), z.tuple([z.string()], z.unknown())])
 const BunLock = z.object({ packages: z.record(z.string(), LockPackage) })
+type LockPackage = z.infer<typeof LockPackage>
 
 export interface PackageLock {
   /** name → "name@version" for `roots` and every package they depend on, transitively. */
@@ -39,7 +35,7 @@ export class PackageLockError extends Error {
  */
 export const readPackageLock = (root: string): PackageLock => {
   const lockPath = join(root, "bun.lock")
-  let packages: Record<string, readonly unknown[]> = {}
+  let packages: Record<string, LockPackage> = {}
   if (existsSync(lockPath)) {
     let parsed: unknown
     try {
@@ -81,13 +77,12 @@ export const readPackageLock = (root: string): PackageLock => {
           return
         }
         const entry = packages[key]!
-        out[label] = String(entry[0])
-        const deps = DependencyLists.safeParse(entry[2] ?? {})
-        if (!deps.success) return
-        for (const list of [deps.data.dependencies, deps.data.optionalDependencies, deps.data.peerDependencies]) {
+        out[label] = entry[0]
+        const deps = (entry.length >= 3 ? entry[2] : undefined) as z.infer<typeof DependencyLists> | undefined
+        for (const list of [deps?.dependencies, deps?.optionalDependencies, deps?.peerDependencies]) {
           for (const dep of Object.keys(list ?? {}).sort()) {
-            // An optional peer that is not installed is absent from the lock: nothing to record.
-            if (resolveKey(key, dep) !== undefined || list === deps.data.dependencies) visit(key, dep)
+            // An optional or peer dependency that is not installed is absent from the lock: nothing to record.
+            if (resolveKey(key, dep) !== undefined || list === deps?.dependencies) visit(key, dep)
           }
         }
       }
