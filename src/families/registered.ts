@@ -2,3 +2,4 @@
 // and a line here; nothing else names it.
 export { bert } from "./bert/index.ts"
 export { xlmRoberta } from "./xlm-roberta/index.ts"
+export { qwen3 } from "./qwen3/index.ts"
