@@ -4,7 +4,7 @@
 import { OUTPUT_NAMES, type TensorSpec } from "../artifacts/index.ts"
 import type { ModelCheckpoint } from "../families/index.ts"
 import { ExportError, GraphContext } from "../graph/index.ts"
-import { checkModel, type OnnxModel, OnnxCheckError } from "../onnx/index.ts"
+import { checkModel, normalizeDomain, type OnnxModel, OnnxCheckError } from "../onnx/index.ts"
 import type { ExportSettings } from "./options.ts"
 import { EXPORTER_VERSION } from "./version.ts"
 
@@ -76,7 +76,7 @@ export const buildEncoderGraph = (checkpoint: ModelCheckpoint, settings: ExportS
   let model: OnnxModel
   try {
     model = ctx.g.build({ check: false })
-    model = renameValues(model, new Map(heads.map((head) => [head.value, head.name])))
+    model = usedOpsetsOnly(renameValues(model, new Map(heads.map((head) => [head.value, head.name]))))
     checkModel(model)
   } catch (cause) {
     if (cause instanceof OnnxCheckError) throw new Error(`internal error: the exported graph is malformed: ${cause.message}`, { cause })
@@ -101,4 +101,14 @@ const renameValues = (model: OnnxModel, names: ReadonlyMap<string, string>): Onn
       outputs: graph.outputs.map((output) => ({ ...output, name: rename(output.name) })),
     },
   }
+}
+
+/**
+ * Keeps only the opset imports some node uses (the default domain always): the graph context
+ * offers com.microsoft to every family, but an export with plain ONNX attention must not ask a
+ * compiler for a domain it has no node from.
+ */
+const usedOpsetsOnly = (model: OnnxModel): OnnxModel => {
+  const used = new Set(model.graph.nodes.map((node) => normalizeDomain(node.domain)))
+  return { ...model, opsetImports: model.opsetImports.filter((o) => normalizeDomain(o.domain) === "" || used.has(normalizeDomain(o.domain))) }
 }

@@ -35,7 +35,16 @@ describe.each(["bert", "xlm-roberta"] as readonly string[])("%s", (arch) => {
 test('attention "onnx" emits default-domain ops only (for compilers without Microsoft ops)', async () => {
   const ckpt = await tinyCheckpoint(dir, "xlm-roberta", "m3")
   const result = await exportEncoder({ checkpointDir: ckpt, outDir: join(dir, "plain"), task: "m3", attention: "onnx", seqlen: 8, int32Inputs: true })
-  const counts = opTypeCounts(await readModel(result.modelPath))
+  const model = await readModel(result.modelPath)
+  const counts = opTypeCounts(model)
   expect(Object.keys(counts).filter((op) => op.includes(":"))).toEqual([])
   expect(counts.Softmax).toBe(layers)
+  // Only the opsets nodes use are declared: a compiler without Microsoft ops reads no com.microsoft import.
+  expect(model.opsetImports.map((o) => o.domain)).toEqual([""])
+}, 30_000)
+
+test('attention "contrib" declares the com.microsoft opset its Attention nodes use', async () => {
+  const ckpt = await tinyCheckpoint(dir, "bert", "embedding")
+  const result = await exportEncoder({ checkpointDir: ckpt, outDir: join(dir, "contrib"), task: "embedding" })
+  expect((await readModel(result.modelPath)).opsetImports.map((o) => o.domain)).toEqual(["", "com.microsoft"])
 }, 30_000)
