@@ -1,8 +1,8 @@
 // Content-addressed blobs: files stored read-only under their sha256. A blob enters by being
 // hashed, fsynced, then renamed into place, so a blob path either holds the full content or
 // nothing — a crash mid-write leaves only temp files.
-import { existsSync } from "node:fs"
-import { dirname } from "node:path"
+import { existsSync, mkdirSync, renameSync, statSync } from "node:fs"
+import { dirname, join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import { CacheError } from "./errors.ts"
@@ -41,9 +41,20 @@ export const writeFileAtomic = (path: string, data: Uint8Array) =>
     )
   }).pipe(Effect.mapError(cacheFailure("write", path)))
 
+/** Moves a blob out of the store into quarantine, where it is never served (kept for inspection). */
+export const quarantineBlob = (layout: CacheLayout, digest: string): void => {
+  mkdirSync(layout.quarantine, { recursive: true })
+  try {
+    renameSync(blobPath(layout, digest), join(layout.quarantine, `${digest}-${Date.now()}`))
+  } catch {
+    // already moved by a concurrent verifier
+  }
+}
+
 /**
  * Moves a file (in the cache's tmp dir) into the blob store and returns its digest. The source
- * file is consumed: renamed into place, or removed when the blob already exists.
+ * file is consumed: renamed into place, or removed when the blob already exists — unless the
+ * stored one has the wrong size (truncated): then it is quarantined and replaced by the good copy.
  */
 export const putBlobFromFile = (layout: CacheLayout, file: string) =>
   Effect.gen(function* () {
@@ -51,8 +62,11 @@ export const putBlobFromFile = (layout: CacheLayout, file: string) =>
     const digest = yield* Effect.try({ try: () => sha256File(file), catch: cacheFailure("hash", file) })
     const target = blobPath(layout, digest)
     if (existsSync(target)) {
-      yield* fs.remove(file).pipe(Effect.mapError(cacheFailure("remove", file)))
-      return digest
+      if (statSync(target).size === statSync(file).size) {
+        yield* fs.remove(file).pipe(Effect.mapError(cacheFailure("remove", file)))
+        return digest
+      }
+      quarantineBlob(layout, digest)
     }
     yield* Effect.gen(function* () {
       yield* Effect.scoped(Effect.flatMap(fs.open(file, { flag: "r+" }), (f) => f.sync))

@@ -6,22 +6,10 @@ import { join } from "node:path"
 import { actionEntryPath, lookupAction, readActionEntry } from "./action-cache.ts"
 import { blobPath } from "./blobs.ts"
 import type { CacheLayout } from "./layout.ts"
-import { readManifest, treeComplete } from "./tree.ts"
+import { sha256File } from "./file-digest.ts"
+import { listShards } from "./shards.ts"
+import { listFiles, materialisedIntact, readManifest } from "./tree.ts"
 import { blobIntact } from "./verify.ts"
-
-const listShards = (dir: string, suffix = ""): string[] => {
-  if (!existsSync(dir)) return []
-  const out: string[] = []
-  for (const shard of readdirSync(dir).sort()) {
-    const sub = join(dir, shard)
-    if (!statSync(sub).isDirectory()) continue
-    for (const name of readdirSync(sub).sort()) {
-      if (name.includes(".tmp-")) continue
-      if (suffix === "" ? /^[0-9a-f]{64}$/.test(name) : name.endsWith(suffix)) out.push(suffix === "" ? name : name.slice(0, -suffix.length))
-    }
-  }
-  return out
-}
 
 export const listBlobs = (layout: CacheLayout): string[] => listShards(layout.cas)
 export const listActionKeys = (layout: CacheLayout): string[] => listShards(layout.ac, ".json")
@@ -60,9 +48,35 @@ export interface VerifyReport {
   readonly checked: number
   readonly corrupt: readonly string[]
   readonly droppedActions: readonly string[]
+  /** Files under out.v1 (as "<tree>/<path>") that were no longer their blob and held other bytes. */
+  readonly corruptCopies: readonly string[]
 }
 
-/** Re-hashes every blob; corrupt ones go to quarantine, and entries or trees using them are dropped. */
+/**
+ * Files of a materialised folder that are not hard links to their blob and whose bytes differ
+ * from what the manifest says (links to the blob are checked by re-hashing the blob itself).
+ */
+const corruptCopiesIn = (layout: CacheLayout, tree: string): string[] => {
+  const manifest = readManifest(layout, tree)
+  const dir = join(layout.out, tree)
+  if (manifest === undefined) return []
+  const byPath = new Map(manifest.entries.map((e) => [e.path, e]))
+  const bad: string[] = []
+  for (const file of listFiles(dir)) {
+    const entry = byPath.get(file.rel)
+    const blob = entry !== undefined && existsSync(blobPath(layout, entry.digest)) ? statSync(blobPath(layout, entry.digest)) : undefined
+    const copy = statSync(file.abs)
+    if (blob !== undefined && blob.ino === copy.ino && blob.dev === copy.dev) continue
+    if (entry === undefined || sha256File(file.abs) !== entry.digest) bad.push(`${tree}/${file.rel}`)
+  }
+  return bad
+}
+
+/**
+ * Re-hashes every blob; corrupt ones go to quarantine, and entries or folders using them are
+ * dropped. Then checks every materialised folder: one that no longer links its blobs exactly is
+ * removed (re-materialised on next use), and copies in it holding other bytes are reported.
+ */
 export const verifyCache = (layout: CacheLayout): VerifyReport => {
   const corrupt: string[] = []
   const blobs = listBlobs(layout)
@@ -74,12 +88,16 @@ export const verifyCache = (layout: CacheLayout): VerifyReport => {
       dropped.push(key)
     }
   }
+  const corruptCopies: string[] = []
   if (existsSync(layout.out)) {
     for (const tree of readdirSync(layout.out)) {
-      if (!treeComplete(layout, tree)) rmSync(join(layout.out, tree), { recursive: true, force: true })
+      const manifest = readManifest(layout, tree)
+      if (manifest !== undefined && materialisedIntact(layout, join(layout.out, tree), manifest)) continue
+      corruptCopies.push(...corruptCopiesIn(layout, tree))
+      rmSync(join(layout.out, tree), { recursive: true, force: true })
     }
   }
-  return { checked: blobs.length, corrupt, droppedActions: dropped }
+  return { checked: blobs.length, corrupt, droppedActions: dropped, corruptCopies }
 }
 
 export interface GcReport {

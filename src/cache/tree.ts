@@ -1,7 +1,7 @@
 // Trees: an artifact is a directory of files; its manifest (sorted relative paths, sizes, blob
 // digests, executable bits) is itself a blob, and the manifest's digest is the artifact's digest.
 // Tools that need a real directory get one materialised by hard links into the blob store.
-import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative, sep } from "node:path"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
@@ -88,32 +88,77 @@ export const readManifest = (layout: CacheLayout, digest: string): TreeManifest 
   }
 }
 
-/** True when the manifest blob and every blob it lists are present. */
-export const treeComplete = (layout: CacheLayout, digest: string): boolean => {
-  const manifest = readManifest(layout, digest)
-  return manifest !== undefined && manifest.entries.every((e) => existsSync(blobPath(layout, e.digest)))
+/** Size of the file at `path`, or undefined when there is none. */
+const sizeOf = (path: string): number | undefined => {
+  try {
+    return statSync(path).size
+  } catch {
+    return undefined
+  }
 }
 
-/** A directory holding the tree's files (hard links to blobs), created once per digest. */
+/**
+ * True when the manifest blob and every blob it lists are present at the size the manifest says:
+ * a truncated blob makes its trees incomplete, so a plain hit never serves it. (Only `--verify`
+ * and `kiln cache verify` re-hash; a size check costs one stat per file.)
+ */
+export const treeComplete = (layout: CacheLayout, digest: string): boolean => {
+  const manifest = readManifest(layout, digest)
+  return manifest !== undefined && manifest.entries.every((e) => sizeOf(blobPath(layout, e.digest)) === e.size)
+}
+
+/**
+ * Whether `dir` is exactly a materialisation of `manifest`: the same files, each a hard link to
+ * its blob (same device and inode) at the manifest's size. A folder that fails this holds copies
+ * the blob store no longer vouches for — e.g. links to a blob since quarantined and stored anew.
+ */
+export const materialisedIntact = (layout: CacheLayout, dir: string, manifest: TreeManifest): boolean => {
+  try {
+    const files = listFiles(dir)
+    if (files.length !== manifest.entries.length) return false
+    return files.every((f, i) => {
+      const entry = manifest.entries[i]!
+      if (f.rel !== entry.path || f.size !== entry.size) return false
+      const copy = statSync(f.abs)
+      const blob = statSync(blobPath(layout, entry.digest))
+      return copy.ino === blob.ino && copy.dev === blob.dev
+    })
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A directory holding the tree's files (hard links to blobs), created once per digest. An
+ * existing folder is reused only while it still links the blobs (one stat per file); otherwise it
+ * is replaced.
+ */
 export const materialiseTree = (layout: CacheLayout, digest: TreeDigest) =>
   Effect.gen(function* () {
     const target = join(layout.out, digest)
-    if (existsSync(target)) return target
     const manifest = readManifest(layout, digest)
     if (manifest === undefined) return yield* new CacheError({ message: `cache: tree ${digest} is missing or unreadable`, hint: "run `bun run kiln cache verify`" })
+    if (existsSync(target) && materialisedIntact(layout, target, manifest)) return target
     const fs = yield* FileSystem.FileSystem
     yield* Effect.gen(function* () {
       yield* fs.makeDirectory(layout.tmp, { recursive: true })
       yield* fs.makeDirectory(layout.out, { recursive: true })
       const staging = yield* fs.makeTempDirectory({ directory: layout.tmp, prefix: "materialise-" })
-      for (const entry of manifest.entries) {
-        const dest = join(staging, ...entry.path.split("/"))
-        yield* fs.makeDirectory(join(dest, ".."), { recursive: true })
-        yield* fs.link(blobPath(layout, entry.digest), dest)
-      }
-      yield* fs.rename(staging, target).pipe(
-        // Another process materialised the same tree first: theirs is as good as ours.
-        Effect.catch((error) => (existsSync(target) ? fs.remove(staging, { recursive: true }) : Effect.fail(error))),
+      yield* Effect.gen(function* () {
+        for (const entry of manifest.entries) {
+          const dest = join(staging, ...entry.path.split("/"))
+          yield* fs.makeDirectory(join(dest, ".."), { recursive: true })
+          yield* fs.link(blobPath(layout, entry.digest), dest)
+        }
+        // A stale folder (see materialisedIntact) goes first; renaming over it would fail.
+        if (existsSync(target) && !materialisedIntact(layout, target, manifest)) yield* fs.remove(target, { recursive: true })
+        yield* fs.rename(staging, target).pipe(
+          // Another process materialised the same tree first: theirs is as good as ours.
+          Effect.catch((error) => (existsSync(target) ? fs.remove(staging, { recursive: true }) : Effect.fail(error))),
+        )
+      }).pipe(
+        // Failed or interrupted half-way: the staging dir must not stay behind.
+        Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : fs.remove(staging, { recursive: true, force: true }).pipe(Effect.ignore))),
       )
     }).pipe(Effect.mapError(cacheFailure("materialise", target)))
     return target

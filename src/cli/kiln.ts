@@ -46,9 +46,14 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
       }
       case "verify": {
         const r = verifyCache(layout)
-        out.write(values.json ? JSON.stringify(r) + "\n" : `verified ${r.checked} blobs: ${r.corrupt.length} corrupt (quarantined), ${r.droppedActions.length} entries dropped\n`)
+        out.write(
+          values.json
+            ? JSON.stringify(r) + "\n"
+            : `verified ${r.checked} blobs: ${r.corrupt.length} corrupt (quarantined), ${r.droppedActions.length} entries dropped; ${r.corruptCopies.length} corrupt materialised file(s) removed\n`,
+        )
         for (const d of r.corrupt) out.write(`  corrupt blob ${d}\n`)
-        return r.corrupt.length === 0 ? 0 : 1
+        for (const c of r.corruptCopies) out.write(`  corrupt copy out.v1/${c}\n`)
+        return r.corrupt.length === 0 && r.corruptCopies.length === 0 ? 0 : 1
       }
       case "gc": {
         const days = values.days === undefined ? 7 : Number(values.days)
