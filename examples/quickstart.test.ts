@@ -3,7 +3,7 @@
 // same artifacts (an output is a function of inputs, params and code, never of the cache's path or
 // of how long a step took). And as a user runs it, in a real process:
 // `--help` prints help only, and Ctrl-C gets the same handling as every pipeline's main() (the
-// `interrupted:` line, exit 130).
+// `interrupted:` line, exit 130, no temp dirs).
 import { afterEach, describe, expect, test } from "bun:test"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -73,7 +73,7 @@ describe("examples/quickstart.ts as a process", () => {
     expect(existsSync(join(dir, "cache"))).toBe(false)
   }, 60_000)
 
-  test("Ctrl-C mid-run prints the interrupted line and exits 130", async () => {
+  test("Ctrl-C mid-run prints the interrupted line, exits 130 and leaves no temp dirs", async () => {
     const dir = tempDir()
     dirs.push(dir)
     const tmp = join(dir, "cache", "tmp")
@@ -84,5 +84,6 @@ describe("examples/quickstart.ts as a process", () => {
     proc.kill("SIGINT")
     expect(await proc.exited).toBe(130)
     expect(await stderr).toContain("interrupted:")
+    expect(readdirSync(tmp)).toEqual([])
   }, 90_000)
 })

@@ -1,8 +1,10 @@
 // Cross-process locks, one per action key, so two runners of the same pipeline run each step
 // once: the second waits, then finds the committed entry. flock(2) is used because the kernel
 // drops the lock when its holder dies (kill -9), so there is never a stale lock to break.
+// `cache gc` removes lock files nobody holds (removeUnheldLock); a holder re-checks after locking
+// that its path still names the file it locked, so a removal cannot let two holders in.
 import { dlopen, FFIType, suffix } from "bun:ffi"
-import { closeSync, mkdirSync, openSync } from "node:fs"
+import { closeSync, fstatSync, mkdirSync, openSync, rmSync, statSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 
@@ -17,13 +19,33 @@ export interface HeldLock {
   readonly release: () => void
 }
 
-/** Tries once; undefined when another process (or this one) holds the lock. */
-const tryLock = (path: string): HeldLock | undefined => {
-  const fd = openSync(path, "a")
-  if (libc.symbols.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
-    closeSync(fd)
-    return undefined
+/** Whether `path` still names the open file `fd` (gc may have removed it and another made a new one). */
+const stillNamed = (fd: number, path: string): boolean => {
+  try {
+    const open = fstatSync(fd)
+    const named = statSync(path)
+    return open.ino === named.ino && open.dev === named.dev
+  } catch {
+    return false
   }
+}
+
+/** Tries once; undefined when another process (or this one) holds the lock. */
+export const tryLockFile = (path: string): HeldLock | undefined => {
+  for (;;) {
+    const fd = openSync(path, "a")
+    if (libc.symbols.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+      closeSync(fd)
+      return undefined
+    }
+    // Locked a file that was removed meanwhile: lock the one the path names now instead.
+    if (stillNamed(fd, path)) return heldLock(fd)
+    libc.symbols.flock(fd, LOCK_UN)
+    closeSync(fd)
+  }
+}
+
+const heldLock = (fd: number): HeldLock => {
   let released = false
   return {
     release: () => {
@@ -51,7 +73,7 @@ export const acquireKeyLock = (dir: string, key: string, onWait?: () => void) =>
       let waited = false
       for (;;) {
         if (!heldHere.has(path)) {
-          const lock = tryLock(path)
+          const lock = tryLockFile(path)
           if (lock !== undefined) {
             heldHere.add(path)
             return {
@@ -71,3 +93,18 @@ export const acquireKeyLock = (dir: string, key: string, onWait?: () => void) =>
     }),
     (lock) => Effect.sync(() => lock.release()),
   )
+
+/**
+ * Removes a lock file when no process holds it (taken, unlinked while held, released); a held one
+ * is kept. Returns whether it was removed.
+ */
+export const removeUnheldLock = (path: string): boolean => {
+  const lock = tryLockFile(path)
+  if (lock === undefined) return false
+  try {
+    rmSync(path, { force: true })
+  } finally {
+    lock.release()
+  }
+  return true
+}

@@ -7,6 +7,8 @@ import { actionEntryPath, lookupAction, readActionEntry } from "./action-cache.t
 import { blobPath } from "./blobs.ts"
 import type { CacheLayout } from "./layout.ts"
 import { sha256File } from "./file-digest.ts"
+import { removeUnheldLock } from "./key-lock.ts"
+import { removeDeadRunTmp } from "./run-tmp.ts"
 import { listShards } from "./shards.ts"
 import { listFiles, materialisedIntact, readManifest } from "./tree.ts"
 import { blobIntact } from "./verify.ts"
@@ -105,6 +107,10 @@ export interface GcReport {
   readonly removedActions: number
   readonly removedBlobs: number
   readonly freedBytes: number
+  /** Temp folders of runs no longer alive (killed, or crashed before cleaning up). */
+  readonly removedTempDirs: number
+  /** Key lock files no process held. */
+  readonly removedLocks: number
 }
 
 /** Keeps what a registered lock file or a run within `days` references; removes the rest. */
@@ -168,12 +174,23 @@ export const collectGarbage = (layout: CacheLayout, days: number, now = Date.now
   if (existsSync(layout.out)) {
     for (const tree of readdirSync(layout.out)) if (!liveBlobs.has(tree)) rmSync(join(layout.out, tree), { recursive: true, force: true })
   }
-  // Temp dirs older than a day belong to runs that were killed; younger ones may be in use.
+  // A run's temp folder is stale as soon as its run's lock can be taken (see run-tmp.ts). Anything
+  // else in tmp/ has no owner to ask: it goes once it is a day old.
+  let removedTempDirs = removeDeadRunTmp(layout.tmp)
   if (existsSync(layout.tmp)) {
     for (const name of readdirSync(layout.tmp)) {
+      if (/^run-\d+-[0-9a-z]+(\.lock)?$/.test(name)) continue
       const path = join(layout.tmp, name)
-      if (statSync(path).mtimeMs < now - 86_400_000) rmSync(path, { recursive: true, force: true })
+      if (statSync(path).mtimeMs < now - 86_400_000) {
+        rmSync(path, { recursive: true, force: true })
+        removedTempDirs++
+      }
     }
   }
-  return { keptActions, removedActions, removedBlobs, freedBytes }
+  // A key lock file is only needed while someone holds it; a held one is never touched.
+  let removedLocks = 0
+  if (existsSync(layout.locks)) {
+    for (const name of readdirSync(layout.locks)) if (name.endsWith(".lock") && removeUnheldLock(join(layout.locks, name))) removedLocks++
+  }
+  return { keptActions, removedActions, removedBlobs, freedBytes, removedTempDirs, removedLocks }
 }

@@ -9,7 +9,8 @@ const USAGE = `Usage: bun run kiln <command>
 Commands:
   cache status [--cache-dir DIR]            what the cache holds
   cache verify [--cache-dir DIR]            re-hash every blob; quarantine corrupt ones, drop entries using them
-  cache gc [--days N] [--cache-dir DIR]     remove what no lock file and no run in the last N days (default 7) references
+  cache gc [--days N] [--cache-dir DIR]     remove what no lock file and no run in the last N days (default 7) references,
+                                            temp dirs of runs no longer alive, and lock files nobody holds
   synth --arch A --size S --task T --seed N --out DIR   write a seeded synthetic checkpoint (kiln synth --help)
   export <checkpoint dir> --task T --out DIR            export a checkpoint to ONNX (kiln export --help)
   serve <deployment dir | pipeline.ts#node> [flags]     serve a deployment over HTTP (kiln serve --help)
@@ -62,7 +63,11 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
           return 2
         }
         const r = collectGarbage(layout, days)
-        out.write(values.json ? JSON.stringify(r) + "\n" : `gc: kept ${r.keptActions} entries, removed ${r.removedActions} entries and ${r.removedBlobs} blobs (${mib(r.freedBytes)})\n`)
+        out.write(
+          values.json
+            ? JSON.stringify(r) + "\n"
+            : `gc: kept ${r.keptActions} entries, removed ${r.removedActions} entries and ${r.removedBlobs} blobs (${mib(r.freedBytes)}), ${r.removedTempDirs} stale temp dirs, ${r.removedLocks} unused lock files\n`,
+        )
         return 0
       }
       default:
@@ -74,8 +79,22 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
   return 2
 }
 
+/**
+ * Ctrl-C / SIGTERM during a command: the same `interrupted:` line and exit code 130 as a pipeline
+ * run. These commands write straight into --out, so the line says the folder may be incomplete.
+ */
+const onInterrupt = (argv: readonly string[]) => () => {
+  const at = argv.findIndex((a) => a === "--out" || a.startsWith("--out="))
+  const out = at < 0 ? undefined : argv[at]!.includes("=") ? argv[at]!.slice(argv[at]!.indexOf("=") + 1) : argv[at + 1]
+  process.stderr.write(`interrupted: kiln ${argv[0] ?? ""} stopped${out !== undefined ? `; ${out} may be incomplete (delete it or run the command again)` : ""}\n`)
+  process.exit(130)
+}
+
 if (import.meta.main) {
-  runKiln(process.argv.slice(2)).then(
+  const argv = process.argv.slice(2)
+  process.once("SIGINT", onInterrupt(argv))
+  process.once("SIGTERM", onInterrupt(argv))
+  runKiln(argv).then(
     (code) => process.exit(code),
     (e) => {
       process.stderr.write(`error: ${(e as Error).message}\n`)

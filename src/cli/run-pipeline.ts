@@ -13,6 +13,7 @@ import * as Fiber from "effect/Fiber"
 import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import { cacheLayout, resolveCacheRoot } from "../cache/layout.ts"
+import { sweepReleasedRunTmp } from "../cache/run-tmp.ts"
 import { buildGraph, toMermaid } from "../engine/graph.ts"
 import { RunEvents, type NodeResult } from "../engine/events.ts"
 import { emptyLock, lockFilePath, readLockFile, writeLockFile } from "../engine/lock-file.ts"
@@ -34,8 +35,11 @@ export interface ExecuteOptions {
   readonly fileSystem?: Layer.Layer<FileSystem.FileSystem>
   /** Services the pipeline's steps require beyond the filesystem (e.g. a target's toolchain). */
   readonly services?: Layer.Layer<any>
-  /** Called with an interrupt function once the run starts (the CLI wires SIGINT to it). */
-  readonly onStart?: (interrupt: () => void) => void
+  /**
+   * Aborting it interrupts the run (the CLI aborts on SIGINT / SIGTERM): in-flight steps stop,
+   * temp dirs go, exit code 130. Already aborted: nothing runs.
+   */
+  readonly signal?: AbortSignal
 }
 
 export interface ExecuteResult {
@@ -116,16 +120,19 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
     }),
   ).pipe(Effect.provide(platform))
 
-  // Signal handlers go in before the run starts: a step may be under way before runFork returns.
+  if (options.signal?.aborted === true) {
+    stderr.write("interrupted: nothing ran\n")
+    return { exitCode: 130, mode, json: false }
+  }
+  const fiber = Effect.runFork(program)
   let interrupted = false
-  let fiber: Fiber.Fiber<Effect.Success<typeof program>, Effect.Error<typeof program>> | undefined
-  options.onStart?.(() => {
+  const interrupt = () => {
     interrupted = true
-    if (fiber !== undefined) Effect.runFork(Fiber.interrupt(fiber))
-  })
-  fiber = Effect.runFork(program)
-  if (interrupted) Effect.runFork(Fiber.interrupt(fiber))
+    Effect.runFork(Fiber.interrupt(fiber))
+  }
+  options.signal?.addEventListener("abort", interrupt, { once: true })
   const exit = await new Promise<Exit.Exit<Effect.Success<typeof program>, Effect.Error<typeof program>>>((done) => fiber.addObserver(done))
+  options.signal?.removeEventListener("abort", interrupt)
 
   if (Exit.isFailure(exit)) {
     if (interrupted || Cause.hasInterruptsOnly(exit.cause)) {
@@ -195,12 +202,14 @@ export interface ProgramOptions {
  * through here so they all handle signals alike.
  */
 export const runAsProgram = <K extends Kind>(p: Pipeline<K>, file: string, argv: readonly string[], options: ProgramOptions = {}): void => {
-  void executePipeline(p, file, argv, {
-    onStart: (interrupt) => {
-      process.once("SIGINT", interrupt)
-      process.once("SIGTERM", interrupt)
-    },
-  }).then((result) => {
+  // Installed before anything starts: a signal that arrives while no listener is installed kills
+  // the process at once, without the interrupted line or cleanup (a step may be under way before
+  // runFork even returns). A second Ctrl-C gets the default: immediate exit.
+  const controller = new AbortController()
+  const stop = () => controller.abort()
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+  void executePipeline(p, file, argv, { signal: controller.signal }).then((result) => {
     if (result.exitCode === 0 && result.mode === "run" && !result.json && options.afterRun !== undefined) {
       try {
         options.afterRun(result)
@@ -209,6 +218,8 @@ export const runAsProgram = <K extends Kind>(p: Pipeline<K>, file: string, argv:
         process.exit(1)
       }
     }
+    // Library code abandoned by an interrupt may have written into its removed temp dir since.
+    sweepReleasedRunTmp()
     process.exit(result.exitCode)
   })
 }
