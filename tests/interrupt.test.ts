@@ -2,7 +2,6 @@
 // writing into its output folder. The run stops at once (exit 130, the `interrupted:` line),
 // nothing is cached, and no temp file survives the process — the abandoned writer's late files
 // are swept on the way out; in-process, they are never committed and `cache gc` removes them.
-// `kiln` commands get the same line and exit code.
 import { afterEach, describe, expect, test } from "bun:test"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -95,20 +94,4 @@ export default main(import.meta, pipeline("stubborn", stubborn({ ms: 20000 })))
     expect(tmpEntries(cache)).toEqual([])
   }, 60_000)
 
-})
-
-describe("interrupting a kiln command", () => {
-  test("a real SIGINT during `kiln synth` prints the interrupted line naming --out and exits 130", async () => {
-    const dir = tempDir()
-    dirs.push(dir)
-    const out = join(dir, "synth")
-    const proc = Bun.spawn(["bun", "run", join(repo, "src/cli/kiln.ts"), "synth", "--arch", "bert", "--size", "bge-small", "--task", "embedding", "--seed", "1", "--out", out], { stdout: "pipe", stderr: "pipe" })
-    const stderr = new Response(proc.stderr).text()
-    await waitFor(() => existsSync(out) && readdirSync(out).length > 0)
-    proc.kill("SIGINT")
-    expect(await proc.exited).toBe(130)
-    const text = await stderr
-    expect(text).toContain("interrupted: kiln synth stopped")
-    expect(text).toContain(`${out} may be incomplete`)
-  }, 60_000)
 })

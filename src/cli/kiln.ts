@@ -79,22 +79,11 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
   return 2
 }
 
-/**
- * Ctrl-C / SIGTERM during a command: the same `interrupted:` line and exit code 130 as a pipeline
- * run. These commands write straight into --out, so the line says the folder may be incomplete.
- */
-const onInterrupt = (argv: readonly string[]) => () => {
-  const at = argv.findIndex((a) => a === "--out" || a.startsWith("--out="))
-  const out = at < 0 ? undefined : argv[at]!.includes("=") ? argv[at]!.slice(argv[at]!.indexOf("=") + 1) : argv[at + 1]
-  process.stderr.write(`interrupted: kiln ${argv[0] ?? ""} stopped${out !== undefined ? `; ${out} may be incomplete (delete it or run the command again)` : ""}\n`)
-  process.exit(130)
-}
-
 if (import.meta.main) {
-  const argv = process.argv.slice(2)
-  process.once("SIGINT", onInterrupt(argv))
-  process.once("SIGTERM", onInterrupt(argv))
-  runKiln(argv).then(
+  // No signal listeners here: `kiln synth` / `kiln export` write their output in long synchronous
+  // calls, so a JS listener would only run once the work is done — Ctrl-C would not stop them.
+  // The default (exit at once, status 130) is the better behaviour; `kiln serve` installs its own.
+  runKiln(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e) => {
       process.stderr.write(`error: ${(e as Error).message}\n`)
