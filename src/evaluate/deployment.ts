@@ -24,6 +24,6 @@ export const closeDeployment = async (d: Deployment): Promise<void> => {
   else await d.reranker.close()
 }
 
-/** Dense embeddings of texts, in order. */
-export const embedTexts = async (d: Deployment & { kind: "embedder" }, texts: readonly string[], batchSize = 32, input: "query" | "passage" = "passage"): Promise<FloatTensor> =>
-  (await d.embedder.embed(texts, { batchSize, input, sparse: false, colbert: false })).dense
+/** Dense embeddings of texts, in order; an aborted `signal` stops before the next batch. */
+export const embedTexts = async (d: Deployment & { kind: "embedder" }, texts: readonly string[], batchSize = 32, input: "query" | "passage" = "passage", signal?: AbortSignal): Promise<FloatTensor> =>
+  (await d.embedder.embed(texts, { batchSize, input, sparse: false, colbert: false, ...(signal ? { signal } : {}) })).dense

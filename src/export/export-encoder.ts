@@ -48,7 +48,7 @@ const open = (dir: string): ModelCheckpoint => {
 }
 
 export const exportEncoder = async (options: ExportEncoderOptions): Promise<ExportResult> => {
-  const { checkpointDir, outDir, onProgress, externalData = "auto", ...rest } = options
+  const { checkpointDir, outDir, onProgress, externalData = "auto", signal, ...rest } = options
   if (typeof checkpointDir !== "string" || checkpointDir === "") throw new ExportError("InvalidOptions", "exportEncoder: option \"checkpointDir\" must be a folder path")
   if (typeof outDir !== "string" || outDir === "") throw new ExportError("InvalidOptions", "exportEncoder: option \"outDir\" must be a folder path")
   if (externalData !== "auto" && externalData !== "always") throw new ExportError("InvalidOptions", `exportEncoder: option "externalData" must be "auto" or "always", got ${JSON.stringify(externalData)}`)
@@ -60,6 +60,7 @@ export const exportEncoder = async (options: ExportEncoderOptions): Promise<Expo
     const warnings = await checkTokenizer(checkpointDir, checkpoint.config.vocabSize, resolved)
     let done = 0
     const graph = buildEncoderGraph(checkpoint, settings, (tensor, bytes) => {
+      signal?.throwIfAborted()
       done += bytes
       onProgress?.({ done, total: graph.weightBytes, tensor })
     })
@@ -77,6 +78,7 @@ export const exportEncoder = async (options: ExportEncoderOptions): Promise<Expo
     try {
       written = await writeModel(graph.model, join(onnxDir, modelFile), { externalData })
     } catch (cause) {
+      if (signal?.aborted) throw signal.reason
       // A read failure inside a weight thunk (truncated file …) surfaces here, wrapped by the writer.
       const inner = (cause as Error).cause
       if (inner instanceof CheckpointError || inner instanceof ZipError) throw asExportError(inner, checkpointDir)

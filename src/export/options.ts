@@ -37,6 +37,8 @@ export interface ExportEncoderOptions extends z.input<typeof ExportSettings> {
   readonly onProgress?: (progress: ExportProgress) => void
   /** "auto" (default): weights go to onnx/model.onnx_data only past 2 GB; "always": whatever the size. */
   readonly externalData?: "auto" | "always"
+  /** Stops the export before the next weight is streamed when aborted (Ctrl-C); throws its AbortError. */
+  readonly signal?: AbortSignal
 }
 
 export const parseExportSettings = (input: unknown): ExportSettings => {

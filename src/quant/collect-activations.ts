@@ -1,6 +1,7 @@
 // Static calibration's data pass: run the float model in ONNX Runtime over calibration samples with
 // the activations to quantize added as extra graph outputs (in a temporary copy), and stream each
 // into an ActivationCalibrator — real tokens only when asked, so padding does not skew ranges.
+// An aborted `signal` stops the pass before the next sample (it throws the signal's AbortError).
 
 import { join } from "node:path"
 import type { CalibrationSample } from "../calibration/index.ts"
@@ -25,7 +26,7 @@ export const collectActivations = async (
   tensors: readonly string[],
   samples: readonly CalibrationSample[],
   calibrator: ActivationObserver,
-  options: { readonly tmpDir: string; readonly ignorePadding: boolean; readonly threads?: number },
+  options: { readonly tmpDir: string; readonly ignorePadding: boolean; readonly threads?: number; readonly signal?: AbortSignal },
 ): Promise<CollectedActivations> => {
   const existing = new Set(model.graph.outputs.map((o) => o.name))
   const probe: OnnxModel = {
@@ -42,6 +43,7 @@ export const collectActivations = async (
     path,
     async (session) => {
       for (const [i, sample] of samples.entries()) {
+        options.signal?.throwIfAborted()
         const { feeds, seq, length } = sampleFeeds(model.graph.inputs, sample, `calibration sample ${i}`)
         const results = await session.run(feeds, [...tensors])
         for (const name of tensors) {

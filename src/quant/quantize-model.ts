@@ -30,6 +30,8 @@ export interface QuantizeContext {
   /** ORT intra-op threads for calibration and evaluation runs. */
   readonly threads?: number
   readonly log?: (line: string) => void
+  /** Aborted when the caller gives up (Ctrl-C): calibration passes and the sensitivity search stop at their next sample or configuration. */
+  readonly signal?: AbortSignal
 }
 
 export interface QuantizedOnnxModel {
@@ -73,7 +75,7 @@ const smoothModel = async (model: OnnxModel, smoothing: ResolvedSmoothing, sampl
   if (smoothing.from === "calibration") {
     if (samples.length === 0) throw new QuantError("bad-option", "smooth.from", `"calibration" needs calibration samples; the set has none left after holding out samples`)
     const observed = new ChannelRanges()
-    await collectActivations(model, groups.map((g) => g.activation), samples, observed, { tmpDir: join(tmp, "smoothing"), ignorePadding, ...(context.threads !== undefined ? { threads: context.threads } : {}) })
+    await collectActivations(model, groups.map((g) => g.activation), samples, observed, { tmpDir: join(tmp, "smoothing"), ignorePadding, ...(context.threads !== undefined ? { threads: context.threads } : {}), ...(context.signal ? { signal: context.signal } : {}) })
     channelRange = (a) => observed.result(a)
   } else {
     const byActivation = new Map(groups.map((g) => [g.activation, layerNormChannelEstimate(model, g.activation, g.channels)]))
@@ -123,7 +125,7 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
     const hessians = new HessianAccumulator(gram)
     try {
       // Real tokens only, whatever ignorePadding says for ranges: padding rows are inputs the weights never serve.
-      await collectActivations(model, tensors, calibrate, hessians, { tmpDir: join(tmp, "gptq"), ignorePadding: true, ...(threads !== undefined ? { threads } : {}) })
+      await collectActivations(model, tensors, calibrate, hessians, { tmpDir: join(tmp, "gptq"), ignorePadding: true, ...(threads !== undefined ? { threads } : {}), ...(context.signal ? { signal: context.signal } : {}) })
       await hessians.settle(true)
     } finally {
       await gram.close()
@@ -158,7 +160,7 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
     const calibrator = new ActivationCalibrator({ method: options.method, percentile: options.percentile })
     const tensors = planner.activationTensors()
     const started = Date.now()
-    const collected = await collectActivations(model, tensors, calibrate, calibrator, { tmpDir: tmp, ignorePadding: options.ignorePadding, ...(threads !== undefined ? { threads } : {}) })
+    const collected = await collectActivations(model, tensors, calibrate, calibrator, { tmpDir: tmp, ignorePadding: options.ignorePadding, ...(threads !== undefined ? { threads } : {}), ...(context.signal ? { signal: context.signal } : {}) })
     const scheme = options.activations === "symmetric" ? "symmetric-int8" : "asymmetric-uint8"
     const params = new Map<string, QuantParams>()
     for (const t of tensors) {
@@ -198,6 +200,7 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
       tmpDir: tmp,
       ...(threads !== undefined ? { threads } : {}),
       ...(context.log ? { log: context.log } : {}),
+      ...(context.signal ? { signal: context.signal } : {}),
     })
     exclusions = search.exclusions
     details.sensitivity = search.record

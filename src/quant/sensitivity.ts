@@ -97,6 +97,8 @@ export const searchExclusions = async (options: {
   readonly threads?: number
   readonly batch?: number
   readonly log?: (line: string) => void
+  /** Aborted when the caller gives up: the search stops before measuring its next configuration. */
+  readonly signal?: AbortSignal
   /**
    * "switchable" (default): one model with every group both ways, configurations chosen by feeds.
    * "rebuild": each configuration built, written and loaded as its own model (slow; the reference
@@ -125,7 +127,12 @@ export const searchExclusions = async (options: {
   }
 
   /** The search proper, measuring each configuration (groups kept in float) with `evaluate`. */
-  const runSearch = async (evaluate: (keptFloat: readonly string[]) => Promise<HeldOutFidelity>): Promise<{ exclusions: Exclusions; record: SensitivityRecord; fidelity: HeldOutFidelity | undefined }> => {
+  const runSearch = async (measure: (keptFloat: readonly string[]) => Promise<HeldOutFidelity>): Promise<{ exclusions: Exclusions; record: SensitivityRecord; fidelity: HeldOutFidelity | undefined }> => {
+    // Every configuration is one measurement of the held-out set: the point to stop at when aborted.
+    const evaluate = (keptFloat: readonly string[]): Promise<HeldOutFidelity> => {
+      options.signal?.throwIfAborted()
+      return measure(keptFloat)
+    }
     const describe = (f: HeldOutFidelity) => `mean ${f.mean.toFixed(6)}, min ${f.min.toFixed(5)}${f.spearman !== undefined ? `, Spearman ${f.spearman.toFixed(5)}` : ""}`
 
     const baseline = await evaluate([])

@@ -61,6 +61,30 @@ describe("benchmark", () => {
     }
   })
 
+  test("an aborted benchmark starts no request after the abort; requests already running finish", async () => {
+    const { log, target } = recordingTarget()
+    const controller = new AbortController()
+    const counting: typeof target = async (instances) => {
+      const runner = await target(instances)
+      return {
+        ...runner,
+        run: async (request) => {
+          const result = await runner.run(request)
+          if (log.runs === 5) controller.abort()
+          return result
+        },
+      }
+    }
+    const error = await benchmark(counting, ["a", "b"], { batchSizes: [1, 2], instances: [2], warmup: 1, iterations: 1000, signal: controller.signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect((error as Error).name).toBe("AbortError")
+    // Two lanes: the one that aborted starts nothing more; the other finishes the request it had running.
+    expect(log.runs).toBeLessThanOrEqual(6)
+    expect(log.closed).toBe(1)
+  })
+
   test("seconds bounds the run instead of a request count; every instance still runs once", async () => {
     const { log, target } = recordingTarget()
     const result = await benchmark(target, ["a"], { batchSizes: [1], instances: [2], warmup: 0, seconds: 0.000001 })

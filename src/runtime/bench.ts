@@ -29,6 +29,8 @@ export interface BenchOptions {
   readonly iterations?: number
   /** Instead of (or as a cap on) iterations: stop starting requests after this many seconds. */
   readonly seconds?: number
+  /** Stops the benchmark when aborted (Ctrl-C): no request starts after it; throws the AbortError. */
+  readonly signal?: AbortSignal
 }
 
 /** End-to-end latency of one request in µs, as metrics computes it (without count and qps). */
@@ -68,7 +70,10 @@ const measure = async <I>(runner: BenchRunner<I>, inputs: readonly I[], batch: n
   const prepared = Array.from({ length: distinct }, (_, i) => runner.prepare(batchOf(inputs, batch, i)))
   const lanes = runner.instances
   await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
-    for (let w = 0; w < warmup; w++) await runner.run(prepared[(lane + w * lanes) % distinct])
+    for (let w = 0; w < warmup; w++) {
+      options.signal?.throwIfAborted()
+      await runner.run(prepared[(lane + w * lanes) % distinct])
+    }
   }))
 
   const maxRequests = options.iterations ?? (options.seconds === undefined ? 20 : Number.POSITIVE_INFINITY)
@@ -80,6 +85,7 @@ const measure = async <I>(runner: BenchRunner<I>, inputs: readonly I[], batch: n
   // One request in flight per instance: each lane starts its next request when the last returns.
   await Promise.all(Array.from({ length: lanes }, async () => {
     while (started < maxRequests && (performance.now() < deadline || started < lanes)) {
+      options.signal?.throwIfAborted()
       const request = prepared[started++ % distinct]
       const t0 = performance.now()
       const { modelMicros } = await runner.run(request)

@@ -24,9 +24,16 @@ export interface BundleSession {
   /**
    * Runs every row of `tokens` in batches of `batchSize` (a fixed batch dimension wins), sorted by
    * length for dynamic shapes; `consume` gets each batch's source row indices, the packed batch
-   * and its outputs, in completion order.
+   * and its outputs, in completion order. An aborted `signal` stops it before the next batch
+   * (batches already running finish), throwing the signal's AbortError.
    */
-  runBatches(tokens: TokenBatch, batchSize: number, fetches: readonly string[], consume: (rows: readonly number[], packed: TokenBatch, result: RunResult) => void): Promise<void>
+  runBatches(
+    tokens: TokenBatch,
+    batchSize: number,
+    fetches: readonly string[],
+    consume: (rows: readonly number[], packed: TokenBatch, result: RunResult) => void,
+    signal?: AbortSignal,
+  ): Promise<void>
   /** The request for exactly these rows, padded the way this bundle runs them (for benchmarks). */
   request(tokens: TokenBatch, fetches: readonly string[]): RunRequest
   close(): Promise<void>
@@ -59,12 +66,19 @@ export const openBundleSession = async (bundleDir: string, options: LoadOptions 
     config,
     tokenizer,
     pool,
-    async runBatches(tokens, batchSize, fetches, consume) {
+    async runBatches(tokens, batchSize, fetches, consume, signal) {
       const plan = planBatches(tokens.lengths, fixedBatch ?? batchSize, config.seqlen === null)
+      // One batch in flight per session (what the pool can run at once), each lane taking the next
+      // batch when its last returns — so an abort leaves at most one batch per session running.
+      let next = 0
       await Promise.all(
-        plan.map(async (rows) => {
-          const packed = pack(tokens, rows)
-          consume(rows, packed, await pool.run(toRunRequest(packed, config.io.inputs, fetches)))
+        Array.from({ length: Math.min(pool.instances, plan.length) }, async () => {
+          while (next < plan.length) {
+            signal?.throwIfAborted()
+            const rows = plan[next++]!
+            const packed = pack(tokens, rows)
+            consume(rows, packed, await pool.run(toRunRequest(packed, config.io.inputs, fetches)))
+          }
         }),
       )
     },

@@ -64,6 +64,25 @@ describe("batching", () => {
     })
   })
 
+  test("an aborted embed starts no batch after the abort", async () => {
+    await withEmbedder(dynamic, async (embedder) => {
+      const controller = new AbortController()
+      // Count the batches the session pool runs; abort once the third has returned.
+      const pool = embedder.bundle.pool as { run: typeof embedder.bundle.pool.run }
+      const run = pool.run.bind(pool)
+      let runs = 0
+      pool.run = async (request) => {
+        const result = await run(request)
+        if (++runs === 3) controller.abort()
+        return result
+      }
+      const error = await embedder.embed(texts, { batchSize: 1, signal: controller.signal }).then(() => undefined, (e: unknown) => e)
+      expect((error as Error).name).toBe("AbortError")
+      expect(texts.length).toBeGreaterThan(10)
+      expect(runs).toBe(3)
+    })
+  })
+
   test("an empty input or a bad batch size is a clear error", async () => {
     await withEmbedder(dynamic, async (embedder) => {
       await expect(embedder.embed([])).rejects.toThrow("expected a non-empty array of texts")

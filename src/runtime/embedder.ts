@@ -16,6 +16,8 @@ export interface EmbedOptions {
   /** bge-m3 only: compute lexical weights / multi-vectors (default: whenever the model has them). */
   readonly sparse?: boolean
   readonly colbert?: boolean
+  /** Stops the batch loop when aborted (Ctrl-C): no batch starts after it. */
+  readonly signal?: AbortSignal
 }
 
 export interface Embeddings {
@@ -125,7 +127,7 @@ export class Embedder {
   }
 
   private runRows(tokens: TokenBatch, offset: number, options: Omit<EmbedOptions, "input">, collector: Collector): Promise<void> {
-    return this.session.runBatches(tokens, options.batchSize ?? 32, collector.fetches, (rows, packed, result) => collector.consume(offset, rows, packed, result))
+    return this.session.runBatches(tokens, options.batchSize ?? 32, collector.fetches, (rows, packed, result) => collector.consume(offset, rows, packed, result), options.signal)
   }
 
   private collectDense(output: OutputTensor, packed: TokenBatch, rows: readonly number[], offset: number, dense: Float32Array): void {

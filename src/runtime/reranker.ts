@@ -10,6 +10,8 @@ export interface ScoreOptions {
   readonly batchSize?: number
   /** Map logits through a sigmoid into (0, 1); default false (the raw logit, as FlagEmbedding's compute_score). */
   readonly sigmoid?: boolean
+  /** Stops the batch loop when aborted (Ctrl-C): no batch starts after it. */
+  readonly signal?: AbortSignal
 }
 
 export class Reranker {
@@ -66,7 +68,7 @@ export class Reranker {
         const logit = logits.data[r * width] as number
         scores[offset + source] = options.sigmoid ? 1 / (1 + Math.exp(-logit)) : logit
       })
-    })
+    }, options.signal)
   }
 
   async close(): Promise<void> {
