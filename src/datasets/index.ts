@@ -8,3 +8,4 @@ export { loadRerankingJsonl, parseRerankingJsonl, type RerankQuery, type Reranki
 export { loadStsBenchmark, parseStsBenchmark, type StsBenchmarkPair } from "./sts-benchmark.ts"
 export { loadChineseStsB, parseChineseStsB } from "./chinese-sts-b.ts"
 export { syntheticRerankQueries, syntheticStsPairs } from "./synthetic.ts"
+export { originOf, type SplitOrigin, writeSplitAsJsonLines } from "./hub-split.ts"
