@@ -19,6 +19,8 @@ export interface HfOptions<K extends Kind> {
   readonly localDir?: string
   /** Node id; default "source:<name>". */
   readonly id?: string
+  /** Checks the resolved folder (e.g. its config.json against a preset) before anything reads it; throw to refuse it. */
+  readonly check?: (dir: string) => void
   /** Hub settings; default read from the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HUB_CACHE…) when the pipeline runs. */
   readonly settings?: () => HubSettings
 }
@@ -33,9 +35,10 @@ export const hf = <const K extends Kind = "hf-checkpoint">(repo: string, options
   const parsed = hubRepo(repo, options.type ?? "model")
   const revision = options.revision ?? "main"
   const kind = (options.kind ?? "hf-checkpoint") as K
+  const checked = (found: ResolvedSource) => Effect.try({ try: () => (options.check?.(found.path), found), catch: (e) => e })
   const resolve = (ctx: SourceContext) =>
     Effect.gen(function* () {
-      if (options.localDir !== undefined) return yield* Effect.try({ try: () => fromLocalDir(options.localDir!, repo), catch: (e) => e })
+      if (options.localDir !== undefined) return yield* checked(yield* Effect.try({ try: () => fromLocalDir(options.localDir!, repo), catch: (e) => e }))
       const base = options.settings?.() ?? hubSettingsFromEnv()
       // A dry run answers from the cache alone and says what a real run would download.
       const settings = ctx.dryRun ? { ...base, offline: true } : base
@@ -49,7 +52,7 @@ export const hf = <const K extends Kind = "hf-checkpoint">(repo: string, options
         ),
       )
       if ("pending" in snapshot) return snapshot
-      return { path: snapshot.dir, files: snapshot.files, pin: { repo: `${parsed.type === "dataset" ? "datasets/" : ""}${repo}`, revision, commit: snapshot.commit } } satisfies ResolvedSource
+      return yield* checked({ path: snapshot.dir, files: snapshot.files, pin: { repo: `${parsed.type === "dataset" ? "datasets/" : ""}${repo}`, revision, commit: snapshot.commit } })
     })
   return resolvedSource(kind, `hf:${repo}@${revision}`, resolve, options.id)
 }

@@ -1,0 +1,191 @@
+// Every model preset end to end on a tiny synthetic checkpoint of its architecture and tokenizer
+// family (the real bge-small-zh / bge-base-en tokenizers from ../shared/data where present),
+// served with its evaluation sets by a local server shaped like the Hugging Face Hub:
+// hf() download → export → (quantize) → compile → deploy → evaluate on the cpu target.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { gzipSync } from "node:zlib"
+import { parquetWriteBuffer } from "hyparquet-writer"
+import { takePipelineInputs } from "../src/cli/index.ts"
+import { syntheticRerankQueries, syntheticStsPairs } from "../src/datasets/index.ts"
+import { hubSettingsFromEnv } from "../src/hub/index.ts"
+import { type FakeFile, type FakeHub, type FakeRepo, startFakeHub } from "../src/hub/testing/fake-hub.ts"
+import { synthesizeCheckpoint } from "../src/synth/index.ts"
+import { datasetPresets, measuredVsPublished, modelPreset, modelPresets, presetInputs, presetPipeline, type ModelPreset, type Precision } from "../stdlib/index.ts"
+import { cleanup, runCaptured, tempDir } from "../tests/support.ts"
+
+const SHARED = join(import.meta.dir, "..", "..", "shared", "data", "tokenizers")
+const COMMIT = "d".repeat(40)
+const tokenizerDirs = { english: join(SHARED, "bge-base-en-v1.5"), chinese: join(SHARED, "bge-small-zh-v1.5") } as const
+
+let hub: FakeHub
+let root: string
+const repos: FakeRepo[] = []
+const tiny = new Map<string, ModelPreset>()
+
+const folderAsRepo = (dir: string): Record<string, FakeFile> =>
+  Object.fromEntries(readdirSync(dir).map((f) => [f, { bytes: new Uint8Array(readFileSync(join(dir, f))), lfs: /\.(safetensors|bin|pt)$/.test(f) }]))
+
+const stsParquet = (seed: number): FakeFile => {
+  const pairs = syntheticStsPairs(40, seed)
+  const columnData = [
+    { name: "sentence1", data: pairs.map((p) => p.sentence1) },
+    { name: "sentence2", data: pairs.map((p) => p.sentence2) },
+    { name: "score", data: pairs.map((p) => p.score) },
+  ]
+  return { bytes: new Uint8Array(parquetWriteBuffer({ columnData })), lfs: true }
+}
+
+beforeAll(async () => {
+  root = tempDir()
+  for (const [i, spec] of Object.values(datasetPresets).entries()) {
+    const files: Record<string, FakeFile> =
+      spec.kind === "sts"
+        ? { [`data/${spec.split}-00000-of-00001.parquet`]: stsParquet(10 + i) }
+        : {
+            [`${spec.split}.jsonl.gz`]: {
+              bytes: new Uint8Array(gzipSync(syntheticRerankQueries(8, 5).map((q) => JSON.stringify({ query: q.query, positive_passages: q.positives.map((text) => ({ text })), negative_passages: q.negatives.map((text) => ({ text })) })).join("\n"))),
+              lfs: true,
+            },
+          }
+    repos.push({ type: "dataset", id: spec.repo, commits: { [COMMIT]: files }, refs: { main: COMMIT } })
+  }
+  for (const [i, preset] of modelPresets.entries()) {
+    const out = join(root, "models", preset.name)
+    const tokenizerDir = preset.synth.tokenizer === "xlm-roberta" ? undefined : tokenizerDirs[preset.synth.tokenizer]
+    await synthesizeCheckpoint({ arch: preset.shape.modelType, size: "tiny", task: preset.task, seed: 20 + i, out, ...(tokenizerDir !== undefined && existsSync(tokenizerDir) ? { tokenizerDir } : {}) })
+    const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"))
+    // The preset at the stand-in's scale: everything but the dimensions stays the real model's.
+    tiny.set(preset.name, {
+      ...preset,
+      seqlen: 32,
+      shape: { ...preset.shape, hiddenSize: config.hidden_size, numLayers: config.num_hidden_layers, numHeads: config.num_attention_heads, intermediateSize: config.intermediate_size, vocabSize: config.vocab_size, maxPositions: config.max_position_embeddings },
+    })
+    repos.push({ type: "model", id: preset.repo, commits: { [COMMIT]: folderAsRepo(out) }, refs: { main: COMMIT } })
+  }
+  hub = await startFakeHub(repos)
+}, 120_000)
+
+afterAll(async () => {
+  await hub?.close()
+  cleanup(root)
+})
+
+const settings = () => hubSettingsFromEnv({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(root, "hf") }, { timeoutMs: 5_000 })
+// Tiny synthetic sets make Spearman noisy; the presets' real gates are for real data.
+const quick = (preset: ModelPreset, precision: Precision) => [
+  ...["--set", "bench.seconds=0.2", "--set", "fidelity.maxDrop={}"],
+  ...["--set", `fidelity.min=${JSON.stringify(preset.task === "reranker" ? { score_spearman: 0.9 } : { cosine_mean: 0.9 })}`],
+  ...(precision !== "fp32" ? ["--set", "calibrate.samples=24"] : []),
+]
+
+/** Runs a preset in a fresh cache; `inspect` reads its outputs before the cache is removed. */
+const runPreset = async (name: string, precision: Precision, inspect: (r: Awaited<ReturnType<typeof runCaptured>>) => void) => {
+  const dir = tempDir()
+  try {
+    const r = await runCaptured(presetPipeline(tiny.get(name)!, { precision, target: "cpu", hub: settings }), dir, quick(tiny.get(name)!, precision))
+    if (r.code !== 0) console.error(r.stderr)
+    inspect(r)
+  } finally {
+    cleanup(dir)
+  }
+}
+
+describe("model presets end to end", () => {
+  for (const preset of modelPresets) {
+    test(`${preset.name}: hf() → export → compile → deploy → evaluate on ${preset.evalSet}, fp32`, async () => {
+      await runPreset(preset.name, "fp32", (r) => {
+        expect(r.code).toBe(0)
+        expect(r.status).toMatchObject({ [preset.name]: "cached", exportOnnx: "ran", compile: "ran", deploy: "ran", evaluate: "ran", fidelity: "ran", bench: "ran" })
+        const rows = measuredVsPublished(preset, "fp32", { exitCode: 0, mode: "run", json: true, summary: r.json })
+        expect(typeof rows[0]!.measured).toBe("number")
+        expect(rows[0]!.published).toBe(preset.published.find((f) => f.precision === "fp32")?.value)
+      })
+    }, 120_000)
+  }
+
+  test("bge-m3 int8: calibrate → quantize (sensitivity search) → compile → deploy, with fp32 beside it", async () => {
+    await runPreset("bge-m3", "int8", (r) => {
+      expect(r.code).toBe(0)
+      expect(r.status).toMatchObject({ calibrate: "ran", quantize: "ran", compile: "ran", "evaluate-fp32": "ran", fidelity: "ran" })
+    })
+  }, 180_000)
+
+  test("bge-reranker-v2-m3 int8 evaluates MAP on MS MARCO beside fp32", async () => {
+    await runPreset("bge-reranker-v2-m3", "int8", (r) => {
+      expect(r.code).toBe(0)
+      expect(r.status).toMatchObject({ quantize: "ran", evaluate: "ran", "evaluate-fp32": "ran" })
+      const rows = measuredVsPublished(modelPreset("bge-reranker-v2-m3"), "int8", { exitCode: 0, mode: "run", json: true, summary: r.json })
+      expect(rows.map((row) => [row.precision, row.metric, row.published])).toEqual([["int8", "map", 0.4932], ["fp32", "map", 0.5789]])
+      expect(rows.every((row) => typeof row.measured === "number")).toBe(true)
+    })
+  }, 180_000)
+
+  test("bge-small-zh-v1.5 fp16 quantizes to fp16 and keeps the Chinese query instruction", async () => {
+    await runPreset("bge-small-zh-v1.5", "fp16", (r) => {
+      expect(r.code).toBe(0)
+      expect(r.status).toMatchObject({ quantize: "ran", fidelity: "ran" })
+      const deployed = r.json.steps.find((s) => s.id === "deploy")!.outputs.out!.path
+      expect(readFileSync(join(deployed, "runtime.json"), "utf8")).toContain("为这个句子生成表示以用于检索相关文章：")
+    })
+  }, 180_000)
+})
+
+describe("model presets refuse bad input", () => {
+  test("an unknown model name lists the known ones", () => {
+    expect(() => modelPreset("bge-huge")).toThrow(/unknown model "bge-huge"; known: bge-m3, bge-small-en-v1.5, .*bge-reranker-v2-m3/)
+  })
+
+  test("a precision the pipeline cannot build names the ones it can", () => {
+    expect(() => takePipelineInputs(presetInputs("bge-m3"), ["--precision", "int4"], {})).toThrow(/"int4" is not one of fp32, fp16, int8/)
+    expect(() => takePipelineInputs(presetInputs("bge-m3", { precision: "int8" }), ["--precision", "fp16"], {})).toThrow(/"fp16" is not one of int8/)
+    expect(takePipelineInputs(presetInputs("bge-m3"), [], {}).values).toMatchObject({ precision: "fp32", target: "cpu", modelDir: undefined })
+  })
+
+  test("a checkpoint whose config disagrees with its preset names the field", async () => {
+    const preset = tiny.get("bge-small-en-v1.5")!
+    const dir = tempDir()
+    try {
+      const r = await runCaptured(presetPipeline({ ...preset, shape: { ...preset.shape, hiddenSize: preset.shape.hiddenSize * 2 } }, { precision: "fp32", target: "cpu", hub: settings }), dir)
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toContain(`hidden_size is ${preset.shape.hiddenSize}, but BAAI/bge-small-en-v1.5 has ${preset.shape.hiddenSize * 2}`)
+      const wrongArch = await runCaptured(presetPipeline({ ...preset, shape: { ...preset.shape, modelType: "xlm-roberta" } }, { precision: "fp32", target: "cpu", hub: settings }), dir)
+      expect(wrongArch.stderr).toContain('model_type is "bert", but BAAI/bge-small-en-v1.5 has "xlm-roberta"')
+    } finally {
+      cleanup(dir)
+    }
+  })
+})
+
+describe("pipeline files", () => {
+  const run = async (file: string, args: string[]) => {
+    const proc = Bun.spawn(["bun", "run", join(import.meta.dir, file), ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, HF_HUB_CACHE: join(root, "empty-hf"), HF_ENDPOINT: "http://127.0.0.1:9" } })
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+    return { stdout, stderr, code }
+  }
+
+  test("--help lists the preset's flags; --graph draws the chain; neither touches the network", async () => {
+    const help = await run("bge-m3-int8.ts", ["--help"])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain("--precision int8")
+    expect(help.stdout).toContain("--model-dir DIR")
+    const graph = await run("bge-reranker-v2-m3.ts", ["--graph", "--precision", "int8"])
+    expect(graph.code).toBe(0)
+    expect(graph.stdout).toContain("flowchart LR")
+    expect(graph.stdout).toContain("quantize")
+    expect(graph.stdout).toContain("rerankFromHub")
+  }, 60_000)
+
+  test("--dry-run says the checkpoint and datasets would be fetched, and fetches nothing", async () => {
+    const dir = tempDir()
+    try {
+      const dry = await run("bge-small-en-v1.5.ts", ["--dry-run", "--cache-dir", join(dir, "cache")])
+      expect(dry.code).toBe(0)
+      expect(dry.stdout).toContain("will fetch: BAAI/bge-small-en-v1.5@main")
+      expect(dry.stdout).toContain("will fetch: mteb/sts12-sts@main")
+    } finally {
+      cleanup(dir)
+    }
+  }, 60_000)
+})
