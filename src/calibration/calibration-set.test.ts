@@ -62,14 +62,14 @@ print(json.dumps(out))
       vamp: Record<string, [string, number[], number[][]]>
     }[]
     expect(seen[0]!.vamc_keys).toEqual(["attention_mask", "input_ids", "token_type_ids"])
-    expect(seen[0]!.vamp_keys).toEqual(["input_0", "input_1", "input_2", "input_3", "input_4", "input_5"])
+    expect(seen[0]!.vamp_keys).toEqual(["attention_mask", "attention_mask1", "attention_mask2", "attention_mask3", "input_ids", "token_type_ids"])
     const second = seen[1]!
     expect(second.vamc.input_ids).toEqual(["float32", [1, 8], [[101, 7592, 102, 2088, 999, 102, 0, 0]]])
     expect(second.vamc.attention_mask).toEqual(["float32", [1, 8], [[1, 1, 1, 1, 1, 1, 0, 0]]])
     expect(second.vamc.token_type_ids).toEqual(["float32", [1, 8], [[0, 0, 0, 1, 1, 1, 0, 0]]])
-    expect(second.vamp.input_0).toEqual(["int32", [1, 8], [[101, 7592, 102, 2088, 999, 102, 0, 0]]])
-    expect(second.vamp.input_2).toEqual(["int32", [1, 8], [[0, 0, 0, 1, 1, 1, 0, 0]]])
-    for (const key of ["input_1", "input_3", "input_4", "input_5"]) expect(second.vamp[key]).toEqual(["int32", [1, 8], [[1, 1, 1, 1, 1, 1, 0, 0]]])
+    expect(second.vamp.input_ids).toEqual(["int32", [1, 8], [[101, 7592, 102, 2088, 999, 102, 0, 0]]])
+    expect(second.vamp.token_type_ids).toEqual(["int32", [1, 8], [[0, 0, 0, 1, 1, 1, 0, 0]]])
+    for (const key of ["attention_mask", "attention_mask1", "attention_mask2", "attention_mask3"]) expect(second.vamp[key]).toEqual(["int32", [1, 8], [[1, 1, 1, 1, 1, 1, 0, 0]]])
   })
 
   test("writes a datalist relative to the folder and a manifest; absoluteDatalist resolves it", () => {

@@ -11,8 +11,12 @@ export const VAMP_DATALIST = "vamp/datalist.txt"
 
 /** Keys of vamc's calibration samples, float32 [1, seqlen]. */
 export const VAMC_KEYS = ["input_ids", "attention_mask", "token_type_ids"] as const
-/** Keys of vamp's inputs, int32 [1, seqlen]: ids, mask, type ids, then the mask three more times. */
-export const VAMP_KEYS = ["input_0", "input_1", "input_2", "input_3", "input_4", "input_5"] as const
+/**
+ * Keys of vamp's inputs, int32 [1, seqlen]: ids, mask, type ids, then the mask three more times —
+ * the names the vendor's BGE scripts write (VastModelZOO nlp/text2vec/common/source_code/gen_vamp_data.py;
+ * DESIGN.md once said input_0 … input_5, which is CLIP's naming). vamp reads them by position.
+ */
+export const VAMP_KEYS = ["input_ids", "attention_mask", "token_type_ids", "attention_mask1", "attention_mask2", "attention_mask3"] as const
 
 export const vamcSampleFile = (index: number): string => `${index}.npz`
 export const vampSampleFile = (index: number): string => `${VAMP_DIR}/${index}.npz`

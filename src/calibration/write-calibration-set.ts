@@ -103,7 +103,7 @@ const samplesFromRows = (rows: readonly CalibrationTokenRow[]): Sample[] =>
 /**
  * Writes the calibration set to `outDir` (created; existing sample files are overwritten):
  *   <i>.npz             vamc: input_ids, attention_mask, token_type_ids as float32 [1, seqlen]
- *   vamp/<i>.npz        vamp: input_0 … input_5 as int32 [1, seqlen] (ids, mask, type ids, mask, mask, mask)
+ *   vamp/<i>.npz        vamp: input_ids, attention_mask, token_type_ids, attention_mask1…3 as int32 [1, seqlen]
  *   vamp/datalist.txt   one sample path per line, relative to `outDir` (absoluteDatalist makes an absolute copy)
  *   calibration.json    the manifest: sample count, seqlen, pad id, real lengths, file lists
  * kiln's quantizer reads the vamc files back (readCalibrationSet); ids below 2^24 are exact in float32.

@@ -12,7 +12,8 @@ import { attempt } from "./attempt.ts"
 
 export const calibrate = defineStep({
   name: "calibrate",
-  version: 1,
+  // 2: vamp's npz keys are the vendor's BGE names (input_ids … attention_mask3), not input_0 … input_5.
+  version: 2,
   params: z.object({
     samples: z.number().int().positive().max(100_000).default(100),
     /** Padded length of every sample; default the model's static seqlen, else 128. */
