@@ -32,14 +32,15 @@ export const printRunTable = (result: ExecuteResult, rows: readonly RunRow[], ou
     const ev = readJson(steps, row.evaluate, "eval.json")
     const fi = readJson(steps, row.fidelity, "eval.json")
     const be = readJson(steps, row.bench, "bench.json")
-    const best = (be?.configs as { batch: number; qps: number; latency: { p50: number } }[] | undefined)?.reduce((a, b) => (b.qps > a.qps ? b : a))
+    const best = (be?.configs as { batch: number; qps: number; latency: { avg: number; p50: number | null } }[] | undefined)?.reduce((a, b) => (b.qps > a.qps ? b : a))
     return [
       row.label,
       fmt(ev?.metrics?.main_score),
       fmt(fi?.fidelity?.cosine_mean ?? fi?.fidelity?.score_spearman, 6),
       fmt(fi?.fidelity?.cosine_min ?? fi?.fidelity?.score_pearson, 6),
       best !== undefined ? `${best.qps.toFixed(1)} (${best.batch})` : "—",
-      best !== undefined ? best.latency.p50.toFixed(0) : "—",
+      // vamp prints no percentiles: its average stands in, marked.
+      best === undefined ? "—" : best.latency.p50 !== null ? best.latency.p50.toFixed(0) : `${best.latency.avg.toFixed(0)} (avg)`,
     ]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))

@@ -14,6 +14,8 @@ Commands:
   synth --arch A --size S --task T --seed N --out DIR   write a seeded synthetic checkpoint (kiln synth --help)
   export <checkpoint dir> --task T --out DIR            export a checkpoint to ONNX (kiln export --help)
   serve <deployment dir | pipeline.ts#node> [flags]     serve a deployment over HTTP (kiln serve --help)
+  doctor                                    what each target (cpu, vacc) finds here: tools, versions, devices
+  doctor --stand-ins                        print the exports that select kiln's vacc stand-ins (no card needed)
 
 Pipelines run with their own CLI: bun run pipelines/<name>.ts --help`
 
@@ -30,6 +32,17 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
   if (command === "synth") return (await import("../synth/index.ts")).runSynthCli(argv.slice(1), out, err)
   if (command === "export") return (await import("../export/index.ts")).exportCli(argv.slice(1), out, err)
   if (command === "serve") return (await import("../serve/index.ts")).serveCli(argv.slice(1), out, err)
+  if (command === "doctor") {
+    const doctor = await import("../targets/doctor.ts")
+    const flags = argv.slice(1)
+    const unknown = flags.filter((f) => f !== "--stand-ins")
+    if (unknown.length > 0) {
+      err.write(`error: kiln doctor: unknown option ${unknown[0]}; expected --stand-ins or nothing\n`)
+      return 2
+    }
+    out.write(flags.includes("--stand-ins") ? doctor.standInExports() : doctor.doctorReport())
+    return 0
+  }
   if (command === "cache") {
     let values
     try {

@@ -10,6 +10,8 @@ export interface RunArgs {
   readonly until: string | undefined
   readonly set: ReadonlyMap<string, Record<string, unknown>>
   readonly jobs: number
+  /** Accelerator dies to use (--devices 0,1; default VACC_VISIBLE_DEVICES, else one die). */
+  readonly devices: readonly number[] | undefined
   readonly cacheDir: string | undefined
   readonly frozen: boolean
   readonly verify: boolean
@@ -28,6 +30,8 @@ Options:
   --set <node>.<param>=<value>
                           override a param (value parsed as JSON, else taken as text); repeatable
   --jobs N                CPU-heavy steps run at once (default: 1)
+  --devices 0,1           accelerator dies device steps may use, one step per die
+                          (default: $VACC_VISIBLE_DEVICES, else one die)
   --cache-dir DIR         cache root (default: $KILN_CACHE_DIR, else ~/.cache/kiln)
   --frozen                fail when any node's key or output differs from the lock file
   --verify                re-hash cached blobs before serving them
@@ -80,6 +84,7 @@ export const parseRunArgs = (argv: readonly string[]): RunArgs => {
         until: { type: "string" },
         set: { type: "string", multiple: true },
         jobs: { type: "string" },
+        devices: { type: "string" },
         "cache-dir": { type: "string" },
         frozen: { type: "boolean" },
         verify: { type: "boolean" },
@@ -95,6 +100,9 @@ export const parseRunArgs = (argv: readonly string[]): RunArgs => {
   if (!Number.isInteger(jobs) || jobs < 1) throw usageError(`--jobs ${v.jobs}: expected a positive integer`)
   const set = new Map<string, Record<string, unknown>>()
   for (const s of v.set ?? []) parseSet(s, set)
+  const devicesText = v.devices ?? process.env.VACC_VISIBLE_DEVICES
+  const devices = devicesText === undefined || devicesText.trim() === "" ? undefined : devicesText.split(",").map((d) => d.trim())
+  if (devices !== undefined && devices.some((d) => !/^\d+$/.test(d))) throw usageError(`--devices ${devicesText}: expected die ids separated by commas, e.g. 0,1`)
   return {
     help: v.help ?? false,
     dryRun: v["dry-run"] ?? false,
@@ -102,6 +110,7 @@ export const parseRunArgs = (argv: readonly string[]): RunArgs => {
     until: v.until,
     set,
     jobs,
+    devices: devices === undefined ? undefined : [...new Set(devices.map(Number))],
     cacheDir: v["cache-dir"],
     frozen: v.frozen ?? false,
     verify: v.verify ?? false,

@@ -104,12 +104,15 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
     return { exitCode: 1, mode, json: false }
   }
   const cacheRoot = resolve(resolveCacheRoot(args.cacheDir))
+  // Targets read the visible dies from the environment; --devices narrows them for this run.
+  if (args.devices !== undefined) process.env.VACC_VISIBLE_DEVICES = args.devices.join(",")
   const renderer = human.isTTY === true && !args.json ? ttyRenderer(human) : plainRenderer(human)
   const platform = Layer.mergeAll(options.fileSystem ?? NodeFileSystem.layer, NodePath.layer, Layer.succeed(RunEvents)(renderer), options.services ?? Layer.empty)
   const program = Effect.scoped(
     runGraph(graph, {
       cacheRoot,
       jobs: args.jobs,
+      devices: args.devices?.length ?? 1,
       force: args.force.includes("all") ? "all" : new Set(args.force),
       until: args.until,
       overrides: args.set,

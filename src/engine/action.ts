@@ -27,7 +27,7 @@ export interface Action {
 
 /** The action a step node performs, given its resolved params and its inputs' outputs. */
 export const stepAction = (step: AnyStep, params: unknown, inputs: Readonly<Record<string, Resolved>>, code: CodeDigest): Action => {
-  const fingerprint = step.fingerprint?.() ?? {}
+  const fingerprint = step.fingerprint?.(params) ?? {}
   const keyInputs: ActionKeyInputs = {
     cacheSchema: CACHE_SCHEMA_VERSION,
     step: step.name,

@@ -30,6 +30,8 @@ export interface RunOptions extends PlanRequest {
   readonly cacheRoot: string
   /** Concurrent CPU-heavy steps; I/O steps get twice as many, device steps one, exclusive steps run alone. */
   readonly jobs: number
+  /** Accelerator dies device steps may use at once (default 1). */
+  readonly devices?: number
   readonly frozen: boolean
   readonly verify: boolean
   readonly dryRun: boolean
@@ -54,7 +56,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
     const events = yield* RunEvents
     const { layout, memo } = yield* openCache(options.cacheRoot)
     const plan = yield* planRun(graph, options)
-    const scheduler = yield* makeScheduler(options.jobs)
+    const scheduler = yield* makeScheduler(options.jobs, options.devices)
     const codeOf = yield* prepareStepCode(layout, graph.nodes.flatMap((gn) => (plan.selected.has(gn.id) && gn.node.step !== undefined ? [gn.node.step] : [])))
     const outcomes = new Map<string, Deferred.Deferred<NodeOutcome>>()
     for (const { id } of graph.nodes) outcomes.set(id, yield* Deferred.make<NodeOutcome>())

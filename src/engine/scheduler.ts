@@ -14,14 +14,14 @@ export interface Scheduler {
 /** Enough gate permits that shared holders never contend for the gate among themselves. */
 const GATE = 1 << 20
 
-/** `jobs` CPU-heavy steps, twice as many I/O steps, one device step; exclusive steps alone. */
-export const makeScheduler = (jobs: number): Effect.Effect<Scheduler> =>
+/** `jobs` CPU-heavy steps, twice as many I/O steps, one device step per die; exclusive steps alone. */
+export const makeScheduler = (jobs: number, devices = 1): Effect.Effect<Scheduler> =>
   Effect.gen(function* () {
     const gate = yield* Semaphore.make(GATE)
     const classes: Record<Exclude<ResourceClass, "exclusive">, Semaphore.Semaphore> = {
       cpu: yield* Semaphore.make(Math.max(1, jobs)),
       io: yield* Semaphore.make(Math.max(2, jobs * 2)),
-      device: yield* Semaphore.make(1),
+      device: yield* Semaphore.make(Math.max(1, devices)),
     }
     return {
       hold: (resource) =>

@@ -13,7 +13,7 @@ export type Kind = string
  * Resource classes bound how many steps of a class run at once:
  *   cpu       — CPU-heavy work, `--jobs` at once
  *   io        — mostly reading and writing files, twice `--jobs`
- *   device    — an accelerator card, one at a time
+ *   device    — an accelerator die: one step per die (--devices, default one)
  *   exclusive — nothing else runs while it holds it (measurements: a benchmark must not share the CPU)
  */
 export type ResourceClass = "cpu" | "io" | "device" | "exclusive"
@@ -62,8 +62,10 @@ export interface AnyStep {
   readonly inputs: Record<string, Kind>
   readonly main: string | undefined
   readonly output: Kind
-  readonly fingerprint: (() => Record<string, string>) | undefined
-  readonly resources: ResourceClass
+  /** Called with the step's resolved params (a target param picks whose tool versions count). */
+  readonly fingerprint: ((params: any) => Record<string, string>) | undefined
+  /** A class, or one chosen by the resolved params (e.g. "device" when the step runs on an accelerator). */
+  readonly resources: ResourceClass | ((params: any) => ResourceClass)
   /** Absolute path of the module that defines the step; its import closure is the step's code. */
   readonly module: string | undefined
   readonly run: (ctx: StepContext<any, any>) => Effect.Effect<void, StepFailure, any>

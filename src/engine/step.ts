@@ -31,8 +31,8 @@ export interface StepSpec<
   readonly main?: Main
   readonly output: Out
   /** What the result depends on beyond params and inputs: tool versions, for benchmarks the host. */
-  readonly fingerprint?: () => Record<string, string>
-  readonly resources?: ResourceClass
+  readonly fingerprint?: (params: z.output<P>) => Record<string, string>
+  readonly resources?: ResourceClass | ((params: z.output<P>) => ResourceClass)
   /** The module whose code the step runs; default: the file that calls defineStep. Pass `import.meta`. */
   readonly module?: { readonly path: string }
   /**

@@ -1,6 +1,7 @@
-// A loaded deployment bundle, whichever its task: embedders embed, rerankers score. The evaluation
-// functions take this so one step serves both kinds of model.
-import { Embedder, readRuntimeConfig, Reranker } from "../runtime/index.ts"
+// A loaded deployment, whichever its task and target: embedders embed, rerankers score. The
+// evaluation functions take this so one step serves both kinds of model on every target.
+import { Embedder, Reranker } from "../runtime/index.ts"
+import { openDeploymentSession } from "../targets/index.ts"
 import type { FloatTensor } from "../tensor/index.ts"
 
 export type Deployment =
@@ -12,11 +13,12 @@ export interface OpenOptions {
   readonly instances?: number
 }
 
+/** Opens a deployment of any target (cpu bundles, vacc deployments …) as its task's runner. */
 export const openDeployment = async (dir: string, options: OpenOptions = {}): Promise<Deployment> => {
-  const config = readRuntimeConfig(dir)
-  return config.task === "reranker"
-    ? { kind: "reranker", dir, reranker: await Reranker.load(dir, options) }
-    : { kind: "embedder", dir, embedder: await Embedder.load(dir, options) }
+  const session = await openDeploymentSession(dir, options)
+  return session.config.task === "reranker"
+    ? { kind: "reranker", dir, reranker: await Reranker.fromSession(session) }
+    : { kind: "embedder", dir, embedder: await Embedder.fromSession(session) }
 }
 
 export const closeDeployment = async (d: Deployment): Promise<void> => {

@@ -49,7 +49,7 @@ export const buildEncoderGraph = (checkpoint: ModelCheckpoint, settings: ExportS
     metadata: { "kiln.task": settings.task, "kiln.family": family.name },
     ...(onWeight ? { onWeight } : {}),
   })
-  const batch = "batch"
+  const batch = settings.batch ?? "batch"
   const sequence = settings.seqlen ?? "sequence"
 
   const inputs: TensorSpec[] = [

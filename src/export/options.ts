@@ -10,6 +10,8 @@ export const ExportSettings = z.object({
   task: ExportTask,
   /** Static [batch, seqlen] inputs (what accelerator compilers want); omitted → dynamic [batch, sequence]. */
   seqlen: z.number().int().min(2).optional(),
+  /** A fixed batch dimension (accelerator exports: 1); omitted → symbolic "batch". */
+  batch: z.number().int().positive().optional(),
   dtype: z.enum(["fp32", "fp16"]).default("fp32"),
   /** int32 input ids and masks instead of int64. */
   int32Inputs: z.boolean().default(false),

@@ -16,9 +16,18 @@ export interface LoadOptions extends SessionPoolOptions {
   readonly allowForeignHost?: boolean
 }
 
+/**
+ * What the batch loop, Embedder and Reranker need to know about a deployment, whichever target runs
+ * it: runtime.json for ONNX Runtime bundles, or a target's own deployment file (src/targets).
+ */
+export type SessionConfig = Pick<RuntimeConfig, "task" | "io" | "seqlen" | "maxLength" | "hiddenSize" | "pooling" | "pooledInGraph" | "normalize" | "normalizedInGraph" | "instruction"> & {
+  /** "onnxruntime", or the target that runs the deployment. */
+  readonly engine: string
+}
+
 export interface BundleSession {
   readonly dir: string
-  readonly config: RuntimeConfig
+  readonly config: SessionConfig
   readonly tokenizer: TextTokenizer
   readonly pool: SessionPool
   /**
@@ -57,6 +66,11 @@ export const openBundleSession = async (bundleDir: string, options: LoadOptions 
   }
   const tokenizer = await loadTokenizer(join(dir, config.tokenizer), { maxLength: config.maxLength })
   const pool = await openSessionPool(modelPath, config.sessionOptions, options)
+  return makeBundleSession(dir, config, tokenizer, pool)
+}
+
+/** A session over any pool that runs token batches: ONNX Runtime's, or a target's (src/targets). */
+export const makeBundleSession = (dir: string, config: SessionConfig, tokenizer: TextTokenizer, pool: SessionPool): BundleSession => {
   const fixedBatch = config.io.batch
   const pack = (tokens: TokenBatch, rows: readonly number[]): TokenBatch =>
     gatherRows(tokens, rows, config.seqlen ?? longestRow(tokens, rows), tokenizer.padTokenId, fixedBatch ?? rows.length)

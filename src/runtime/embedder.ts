@@ -2,10 +2,9 @@
 // plus bge-m3's lexical weights and multi-vectors, batching for throughput and keeping the caller's order.
 import type { FloatTensor } from "../tensor/index.ts"
 import type { TokenBatch } from "../tokenize/index.ts"
-import { type BundleSession, type LoadOptions, openBundleSession, tokenizeWindow } from "./bundle-session.ts"
+import { type BundleSession, type LoadOptions, openBundleSession, type SessionConfig, tokenizeWindow } from "./bundle-session.ts"
 import { RuntimeError } from "./errors.ts"
 import type { OutputTensor, RunResult } from "./model-session.ts"
-import type { RuntimeConfig } from "./runtime-config.ts"
 import { sparseExcludedTokenIds } from "./special-tokens.ts"
 
 export interface EmbedOptions {
@@ -56,7 +55,11 @@ export class Embedder {
 
   /** Loads a bundle written by writeBundle for task "embedding" or "m3". */
   static async load(bundleDir: string, options: LoadOptions = {}): Promise<Embedder> {
-    const session = await openBundleSession(bundleDir, options)
+    return Embedder.fromSession(await openBundleSession(bundleDir, options))
+  }
+
+  /** An embedder over an open session of any target; closes the session when it refuses it. */
+  static async fromSession(session: BundleSession): Promise<Embedder> {
     if (session.config.task === "reranker") {
       await session.close()
       throw new RuntimeError("invalid-bundle", `${session.dir}: task is "reranker"; load it with Reranker.load`, { path: session.dir })
@@ -65,7 +68,7 @@ export class Embedder {
     return new Embedder(session, excluded)
   }
 
-  get config(): RuntimeConfig {
+  get config(): SessionConfig {
     return this.session.config
   }
 

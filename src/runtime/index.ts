@@ -13,7 +13,7 @@
 export { benchmark, bundleBenchTarget, type BenchConfigResult, type BenchOptions, type BenchResult, type BenchRunner, type BenchTarget, type LatencySummary } from "./bench.ts"
 export { gatherRows, planBatches } from "./batching.ts"
 export { defaultSessionOptions, writeBundle, type WriteBundleOptions, type WrittenBundle } from "./bundle.ts"
-export { openBundleSession, type BundleSession, type LoadOptions } from "./bundle-session.ts"
+export { makeBundleSession, openBundleSession, type BundleSession, type LoadOptions, type SessionConfig } from "./bundle-session.ts"
 export { cpuFingerprint, hostMismatch, ortVersion, type CpuFingerprint } from "./cpu-fingerprint.ts"
 export { Embedder, type EmbedOptions, type Embeddings } from "./embedder.ts"
 export { keepOutputs, pruneFirstToken, pruneForOutputs, type FirstTokenPruning, type OutputPruning } from "./first-token-pruning.ts"

@@ -1,9 +1,8 @@
 // Reranker: loads a reranker deployment bundle and scores (query, passage) pairs with FlagEmbedding's
 // truncation (query ≤ ¾ of max length, passage cut to fit), batching for throughput in the caller's order.
 import type { TokenBatch } from "../tokenize/index.ts"
-import { type BundleSession, type LoadOptions, openBundleSession, tokenizeWindow } from "./bundle-session.ts"
+import { type BundleSession, type LoadOptions, openBundleSession, type SessionConfig, tokenizeWindow } from "./bundle-session.ts"
 import { RuntimeError } from "./errors.ts"
-import type { RuntimeConfig } from "./runtime-config.ts"
 
 export interface ScoreOptions {
   /** Pairs per ORT run; default 32. Ignored when the graph fixes its batch dimension. */
@@ -19,7 +18,11 @@ export class Reranker {
 
   /** Loads a bundle written by writeBundle for task "reranker". */
   static async load(bundleDir: string, options: LoadOptions = {}): Promise<Reranker> {
-    const session = await openBundleSession(bundleDir, options)
+    return Reranker.fromSession(await openBundleSession(bundleDir, options))
+  }
+
+  /** A reranker over an open session of any target; closes the session when it refuses it. */
+  static async fromSession(session: BundleSession): Promise<Reranker> {
     if (session.config.task !== "reranker") {
       await session.close()
       throw new RuntimeError("invalid-bundle", `${session.dir}: task is "${session.config.task}"; load it with Embedder.load`, { path: session.dir })
@@ -27,7 +30,7 @@ export class Reranker {
     return new Reranker(session)
   }
 
-  get config(): RuntimeConfig {
+  get config(): SessionConfig {
     return this.session.config
   }
 

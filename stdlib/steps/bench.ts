@@ -1,5 +1,6 @@
-// The bench step: queries per second and latency of a deployment on this machine, over batch
-// sizes and instance counts, written as bench.json and in vamp's text layout.
+// The bench step: queries per second and latency of a deployment on the target that runs it, over
+// batch sizes and instance counts — cpu: kiln's benchmark loop on ONNX Runtime; vacc: the vendor's
+// vamp — written as bench.json (one schema for every target) and in vamp's text layout.
 // Kind: "deployment" → "bench-report".
 import { hostname } from "node:os"
 import { join } from "node:path"
@@ -7,50 +8,48 @@ import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { defineStep } from "../../src/engine/index.ts"
 import { distinctTexts, loadStsDataset } from "../../src/evaluate/index.ts"
-import { benchmark, bundleBenchTarget, cpuFingerprint, formatVampReport, openBundleSession } from "../../src/runtime/index.ts"
+import { BenchReport, matchTarget, TargetParam, targetOfDeployment } from "../../src/targets/index.ts"
 import { attempt } from "./attempt.ts"
-import { cpuPrint } from "./cpu-fingerprint.ts"
+import { onTarget, targetFingerprint, targetResources } from "./on-target.ts"
 import { writeJson } from "./write-report.ts"
 
 export const bench = defineStep({
   name: "bench",
-  version: 1,
+  // 2: bench.json is the targets' shared report (target, nullable percentiles, vamp's counters).
+  version: 2,
   params: z.object({
+    /** Absent or "auto": the deployment's own target; a name must match it. */
+    target: TargetParam.optional(),
     batch: z.array(z.number().int().positive()).min(1).default([1, 8]),
     instances: z.array(z.number().int().positive()).min(1).default([1]),
     threads: z.number().int().positive().default(2),
     warmup: z.number().int().nonnegative().default(2),
     seconds: z.number().positive().default(3),
+    /** Timed batches per configuration (cpu: instead of `seconds`; vacc: vamp's --iterations, default one pass over the texts). */
+    iterations: z.number().int().positive().optional(),
     texts: z.number().int().positive().default(256),
   }),
   inputs: { deployment: "deployment", dataset: "sts-dataset" },
   main: "deployment",
   output: "bench-report",
-  // Speed belongs to a machine: never serve another host's numbers from a shared cache.
-  fingerprint: () => ({ ...cpuPrint(), host: hostname() }),
-  // A measurement: nothing else may share the CPU while it runs.
-  resources: "exclusive",
+  // Speed belongs to a machine and its tools: never serve another host's numbers from a shared cache.
+  fingerprint: (p) => ({ ...targetFingerprint(p.target), host: hostname() }),
+  // A measurement: on the CPU nothing else may share it; on a card the die is held.
+  resources: (p) => (targetResources(p.target) === "cpu" ? "exclusive" : "device"),
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params
+      const dir = ctx.inputs.deployment.path
+      const chosen = yield* Effect.try({ try: () => matchTarget(p.target ?? "auto", targetOfDeployment(dir), dir), catch: (e) => e as never })
+      yield* ctx.log(chosen.why)
       const pairs = yield* attempt(() => loadStsDataset(ctx.inputs.dataset.path))
       const texts = distinctTexts(pairs).slice(0, p.texts)
       const pairInputs = pairs.slice(0, p.texts).map((x) => [x.sentence1, x.sentence2] as const)
-      const dir = ctx.inputs.deployment.path
-      const threadsPer = (n: number) => Math.max(1, Math.floor(p.threads / n))
-      const open = (n: number) => openBundleSession(dir, { instances: n, threads: threadsPer(n) })
-      const result = yield* attempt(async () => {
-        const probe = await open(1)
-        const task = probe.config.task
-        await probe.close()
-        const options = { batchSizes: p.batch, instances: p.instances, warmup: p.warmup, seconds: p.seconds }
-        return task === "reranker"
-          ? benchmark(bundleBenchTarget<readonly [string, string]>(open), pairInputs, options)
-          : benchmark(bundleBenchTarget<string>(open), texts, options)
-      })
-      const vamp = formatVampReport(result)
-      for (const line of vamp.split("\n")) yield* ctx.log(line)
-      yield* writeJson(ctx.outDir, "bench.json", { ...result, host: cpuFingerprint(), threads: p.threads })
-      yield* Effect.promise(() => Bun.write(join(ctx.outDir, "vamp.txt"), vamp + "\n"))
+      const { report, text } = yield* onTarget(
+        chosen.target.bench({ deploymentDir: dir, tmpDir: ctx.tmpDir, texts, pairs: pairInputs, params: p, log: ctx.log }),
+      )
+      for (const line of text.trimEnd().split("\n")) yield* ctx.log(line)
+      yield* writeJson(ctx.outDir, "bench.json", BenchReport.parse(report))
+      yield* Effect.promise(() => Bun.write(join(ctx.outDir, "vamp.txt"), text))
     }),
 })

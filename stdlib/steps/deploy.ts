@@ -1,10 +1,12 @@
-// The deploy step: a self-contained bundle (model, tokenizer, config) that serves embeddings or
-// reranker scores without kiln. Kind: "onnx-model" → "deployment".
+// The deploy step: a self-contained deployment of a compiled model, for the target that compiled
+// it — cpu: model, tokenizer and runtime.json for ONNX Runtime; vacc: the compiled models per
+// seqlen, tokenizer and vacc-deployment.json for the vaststreamx runner.
+// Kind: "onnx-model" → "deployment".
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { defineStep } from "../../src/engine/index.ts"
-import { writeBundle } from "../../src/runtime/index.ts"
-import { attempt } from "./attempt.ts"
+import { targetOfModel } from "../../src/targets/index.ts"
+import { onTarget } from "./on-target.ts"
 
 export const deploy = defineStep({
   name: "deploy",
@@ -19,14 +21,8 @@ export const deploy = defineStep({
   resources: "io",
   run: (ctx) =>
     Effect.gen(function* () {
-      const p = ctx.params
-      const bundle = yield* attempt(() =>
-        writeBundle(ctx.inputs.model.path, ctx.outDir, {
-          ...(p.instruction !== undefined ? { instruction: p.instruction } : {}),
-          ...(p.maxLength !== undefined ? { maxLength: p.maxLength } : {}),
-          ...(p.threads !== undefined ? { sessionOptions: { intraOpNumThreads: p.threads } } : {}),
-        }),
-      )
-      yield* ctx.log(`bundle: ${bundle.files.length} files, task ${bundle.config.task}`)
+      const target = yield* Effect.try({ try: () => targetOfModel(ctx.inputs.model.path), catch: (e) => e as never })
+      const made = yield* onTarget(target.deploy({ modelDir: ctx.inputs.model.path, outDir: ctx.outDir, params: ctx.params, log: ctx.log }))
+      yield* ctx.log(`${target.name} deployment: ${made.files} files, task ${made.task}`)
     }),
 })

@@ -4,15 +4,22 @@ import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { defineStep } from "../../src/engine/index.ts"
 import { evaluateReranking, evaluateSts, loadRerankDataset, loadStsDataset, type Deployment, type Metrics } from "../../src/evaluate/index.ts"
+import { TargetParam } from "../../src/targets/index.ts"
 import { attempt } from "./attempt.ts"
+import { targetFingerprint, targetResources } from "./on-target.ts"
 import { withDeployments } from "./with-deployments.ts"
 import { writeJson } from "./write-report.ts"
 
 export const evalParams = z.object({
+  /** Absent or "auto": the deployment's own target; a name must match it. */
+  target: TargetParam.optional(),
   limit: z.number().int().positive().optional(),
   batchSize: z.number().int().positive().default(32),
   threads: z.number().int().positive().default(2),
 })
+
+/** Tool versions of a device target (a CPU evaluation depends on its inputs only, as before targets). */
+export const deviceFingerprint = (target: string | undefined): Record<string, string> => (targetResources(target) === "device" ? targetFingerprint(target) : {})
 
 /** An evaluation of one deployment on one kind of dataset, written to eval.json. */
 const evaluationStep = <const Name extends string, const Dataset extends string, T>(
@@ -29,11 +36,14 @@ const evaluationStep = <const Name extends string, const Dataset extends string,
     inputs: { deployment: "deployment", dataset },
     main: "deployment",
     output: "eval-report",
+    // On an accelerator the runtime's versions shape the numbers, and the step holds a die.
+    fingerprint: (p) => deviceFingerprint(p.target),
+    resources: (p) => targetResources(p.target),
     run: (ctx) =>
       Effect.gen(function* () {
         const p = ctx.params
         const data = yield* attempt(() => load(ctx.inputs.dataset.path, p.limit))
-        const metrics = yield* withDeployments([ctx.inputs.deployment.path], p.threads, ([d]) => measure(d!, data, p.batchSize))
+        const metrics = yield* withDeployments([ctx.inputs.deployment.path], p.threads, ([d]) => measure(d!, data, p.batchSize), p.target)
         yield* ctx.log(`${kind}: ${JSON.stringify(metrics)}`)
         yield* writeJson(ctx.outDir, "eval.json", { kind, metrics })
       }),

@@ -10,6 +10,8 @@ export const exportOnnxParams = z.object({
   task: z.enum(["embedding", "reranker", "m3"]),
   /** Static [batch, seqlen] inputs, as accelerator compilers want; omitted → dynamic. */
   seqlen: z.number().int().min(2).optional(),
+  /** A fixed batch dimension (1 for accelerators); omitted → dynamic. */
+  batch: z.number().int().positive().optional(),
   dtype: z.enum(["fp32", "fp16"]).default("fp32"),
   int32: z.boolean().default(false),
   /** Omitted: the model family's default (CLS for BGE, last token for Qwen3-Embedding). */
@@ -38,6 +40,7 @@ export const exportOnnx = defineStep({
             outDir: ctx.outDir,
             task: p.task,
             ...(p.seqlen !== undefined ? { seqlen: p.seqlen } : {}),
+            ...(p.batch !== undefined ? { batch: p.batch } : {}),
             dtype: p.dtype,
             int32Inputs: p.int32,
             ...(p.pooling !== undefined ? { pooling: p.pooling } : {}),

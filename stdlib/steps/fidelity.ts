@@ -6,7 +6,8 @@ import { z } from "zod"
 import { defineStep, StepError } from "../../src/engine/index.ts"
 import { checkMaxDrop, checkMinimums, deploymentFidelity, evaluateSts, loadStsDataset } from "../../src/evaluate/index.ts"
 import { attempt } from "./attempt.ts"
-import { evalParams } from "./evaluate.ts"
+import { deviceFingerprint, evalParams } from "./evaluate.ts"
+import { targetResources } from "./on-target.ts"
 import { withDeployments } from "./with-deployments.ts"
 import { writeJson } from "./write-report.ts"
 
@@ -22,6 +23,8 @@ export const fidelity = defineStep({
   inputs: { deployment: "deployment", reference: "deployment", dataset: "sts-dataset" },
   main: "deployment",
   output: "eval-report",
+  fingerprint: (p) => deviceFingerprint(p.target),
+  resources: (p) => targetResources(p.target),
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params

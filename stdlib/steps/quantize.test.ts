@@ -1,7 +1,7 @@
 // calibrate and quantize as steps: a calibration set numpy can read, int8 for the CPU with the scheme
 // in kiln.json, vamc's config for the accelerator, and bad params named.
 import { afterEach, describe, expect, test } from "bun:test"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import YAML from "yaml"
 import { cleanup, runCaptured, tempDir } from "../../tests/support.ts"
@@ -40,7 +40,7 @@ describe("quantize step", () => {
     expect(existsSync(join(outputOf(r, "calibrate"), "vamp", "datalist.txt"))).toBe(true)
   }, 60_000)
 
-  test("target vacc writes vamc's quantize and dataset blocks pointing at the calibration set", async () => {
+  test("target vacc writes vamc's quantize and dataset blocks pointing at its own copy of the calibration samples (no absolute path in the artifact)", async () => {
     const dir = fresh()
     const { exported, calibration } = base()
     const r = await runCaptured(pipeline("q", exported).then(quantize({ target: "vacc", preset: "bge-m3" }, { calibration })), dir)
@@ -48,7 +48,9 @@ describe("quantize step", () => {
     const config = YAML.parse(readFileSync(join(outputOf(r, "quantize"), "vamc-quantize.yaml"), "utf8"))
     expect(config.quantize.calibrate_mode).toBe("percentile")
     expect(config.quantize.quantize_operators).toEqual(["!_add"])
-    expect(config.dataset.path).toBe(outputOf(r, "calibrate"))
+    expect(config.dataset.path).toBe("vamc-calibration")
+    const samples = readdirSync(join(outputOf(r, "quantize"), "vamc-calibration")).sort()
+    expect(samples).toEqual(Array.from({ length: 16 }, (_, i) => `${i}.npz`).sort())
     expect(config.dataset.sampler).toEqual({ suffix: "npz", get_data_num: 16 })
   }, 60_000)
 

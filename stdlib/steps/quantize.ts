@@ -1,8 +1,8 @@
 // The quantize step (calibration sets come from calibrate.ts): turns an
 // "onnx-model" into an int8 / fp16 one for the CPU, or — target "vacc" — emits vamc's quantize:
 // and dataset: blocks beside the unchanged model for the accelerator compiler.
-import { cpSync, existsSync, readdirSync } from "node:fs"
-import { join } from "node:path"
+import { cpSync, existsSync, mkdirSync, readdirSync } from "node:fs"
+import { basename, join } from "node:path"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { readModelManifest, renderModelManifest } from "../../src/artifacts/index.ts"
@@ -22,6 +22,7 @@ import {
   VaccQuantizeOptionsSchema,
   verifyIntegerKernels,
 } from "../../src/quant/index.ts"
+import { VAMC_CALIBRATION_DIR, VAMC_QUANTIZE_FILE } from "../../src/targets/index.ts"
 import { attempt } from "./attempt.ts"
 
 const vaccParams = z
@@ -51,9 +52,11 @@ const copyModelFolder = (from: string, to: string): void => {
   }
 }
 
+
 export const quantize = defineStep({
   name: "quantize",
-  version: 1,
+  // 2: target vacc copies vamc's samples into the artifact and points dataset.path at them relatively.
+  version: 2,
   params: quantizeParams,
   inputs: { model: "onnx-model", calibration: "calibration-set" },
   main: "model",
@@ -69,11 +72,18 @@ export const quantize = defineStep({
       if (p.target === "vacc") {
         const { target: _t, preset, samples, ...rest } = p
         const base = preset === "bge-m3" ? bgeM3VaccPreset() : preset === "bge-reranker-v2-m3" ? bgeRerankerV2M3VaccPreset() : undefined
-        const available = readCalibrationManifest(calibrationDir).samples
-        const options = { ...(base !== undefined ? presetOptions(base, calibrationDir, samples ?? available) : { calibrateMode: "percentile" as const, calibrationDir, samples: samples ?? available }), ...rest }
+        const calibration = readCalibrationManifest(calibrationDir)
+        const available = calibration.samples
+        // The artifact carries its own copy of vamc's samples and names it relatively: an absolute
+        // path would point into a scratch dir and make the output depend on where it was built.
+        mkdirSync(join(ctx.outDir, VAMC_CALIBRATION_DIR), { recursive: true })
+        for (const file of calibration.vamc.files) cpSync(join(calibrationDir, file), join(ctx.outDir, VAMC_CALIBRATION_DIR, basename(file)))
+        const local = join(ctx.outDir, VAMC_CALIBRATION_DIR)
+        const options = { ...(base !== undefined ? presetOptions(base, local, samples ?? available) : { calibrateMode: "percentile" as const, calibrationDir: local, samples: samples ?? available }), ...rest }
         const config = yield* Effect.try({ try: () => vaccQuantizeConfig(options), catch: (e) => new StepError({ message: (e as Error).message, hint: "fix the quantize params" }) })
         cpSync(join(modelDir, "onnx"), join(ctx.outDir, "onnx"), { recursive: true })
-        yield* Effect.promise(() => Bun.write(join(ctx.outDir, "vamc-quantize.yaml"), renderVaccQuantizeYaml(config)))
+        const relative = { ...config, dataset: { ...config.dataset, path: VAMC_CALIBRATION_DIR } }
+        yield* Effect.promise(() => Bun.write(join(ctx.outDir, VAMC_QUANTIZE_FILE), renderVaccQuantizeYaml(relative)))
         yield* ctx.log(`vamc quantize config for ${config.dataset.sampler.get_data_num} samples (${config.quantize.calibrate_mode})`)
         return
       }

@@ -1,16 +1,18 @@
-// Opens deployment bundles for the duration of a piece of library work, closing them even when
-// the work fails, so evaluation steps never leak ONNX Runtime sessions.
+// Opens deployments (of any target) for the duration of a piece of library work, closing them
+// when it ends, fails or is interrupted — so evaluation steps never leak ONNX Runtime sessions, and
+// Ctrl-C stops an accelerator runner process.
+import * as Effect from "effect/Effect"
 import { closeDeployment, openDeployment, type Deployment } from "../../src/evaluate/index.ts"
+import { matchTarget, type TargetError, targetOfDeployment } from "../../src/targets/index.ts"
 import { attempt } from "./attempt.ts"
 
-/** Opens deployments for the duration of `use`, closing them even when it fails. */
-export const withDeployments = <A>(dirs: readonly string[], threads: number, use: (ds: Deployment[]) => Promise<A>) =>
-  attempt(async () => {
-    const opened: Deployment[] = []
-    try {
-      for (const dir of dirs) opened.push(await openDeployment(dir, { threads }))
-      return await use(opened)
-    } finally {
-      for (const d of opened) await closeDeployment(d)
-    }
-  })
+/** Opens deployments for the duration of `use`, closing them even when it fails or is interrupted. */
+export const withDeployments = <A>(dirs: readonly string[], threads: number, use: (ds: Deployment[]) => Promise<A>, target?: string) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const opened: Deployment[] = []
+      for (const dir of dirs) yield* Effect.try({ try: () => matchTarget(target ?? "auto", targetOfDeployment(dir), dir), catch: (e) => e as TargetError })
+      for (const dir of dirs) opened.push(yield* Effect.acquireRelease(attempt(() => openDeployment(dir, { threads })), (d) => Effect.promise(() => closeDeployment(d))))
+      return yield* attempt(() => use(opened))
+    }),
+  )

@@ -16,6 +16,9 @@ if (modelPath === undefined) {
 const threads = Number(process.env.KILN_STANDIN_THREADS ?? 0)
 const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: "all", ...(threads > 0 ? { intraOpNumThreads: threads } : {}) })
 const inputMeta = session.inputNames.map((name, i) => ({ name, type: (session.inputMetadata[i] as { type?: string }).type ?? "int64" }))
+// A device export fixes the batch at 1 ([1, L]); the compiled model runs a batch of such samples,
+// so the helper runs them one at a time and stacks the outputs.
+const fixedBatch = (session.inputMetadata[0] as { shape?: readonly unknown[] }).shape?.[0] === 1
 const firstOutput = session.outputNames[0]!
 
 const reader = Bun.stdin.stream().getReader()
@@ -51,17 +54,27 @@ for (;;) {
   const arrays = [0, 1, 2].map((k) => new Int32Array(body.buffer.slice(k * rows * seqlen * 4, (k + 1) * rows * seqlen * 4)))
   const byRole: Record<string, Int32Array> = { input_ids: arrays[0]!, attention_mask: arrays[1]!, token_type_ids: arrays[2]! }
   try {
-    const feeds: Record<string, ort.Tensor> = {}
-    for (const { name, type } of inputMeta) {
-      const data = byRole[name]
-      if (data === undefined) throw new Error(`the model has an input "${name}" the stand-in cannot feed`)
-      feeds[name] = type === "int32" ? new ort.Tensor("int32", data, [rows, seqlen]) : new ort.Tensor("int64", BigInt64Array.from(data, (v) => BigInt(v)), [rows, seqlen])
+    const run = async (first: number, count: number) => {
+      const feeds: Record<string, ort.Tensor> = {}
+      for (const { name, type } of inputMeta) {
+        const all = byRole[name]
+        if (all === undefined) throw new Error(`the model has an input "${name}" the stand-in cannot feed`)
+        const data = all.subarray(first * seqlen, (first + count) * seqlen)
+        feeds[name] = type === "int32" ? new ort.Tensor("int32", data, [count, seqlen]) : new ort.Tensor("int64", BigInt64Array.from(data, (v) => BigInt(v)), [count, seqlen])
+      }
+      const out = (await session.run(feeds, [firstOutput]))[firstOutput]!
+      return { dims: out.dims, data: out.data instanceof Float32Array ? out.data : Float32Array.from(out.data as ArrayLike<number>) }
     }
     const t0 = performance.now()
-    const result = await session.run(feeds, [firstOutput])
+    const parts = fixedBatch ? await Promise.all(Array.from({ length: rows }, (_, r) => run(r, 1))) : [await run(0, rows)]
     const micros = (performance.now() - t0) * 1000
-    const out = result[firstOutput]!
-    const data = out.data instanceof Float32Array ? out.data : Float32Array.from(out.data as ArrayLike<number>)
+    const out = { dims: [rows, ...parts[0]!.dims.slice(1)] }
+    const data = new Float32Array(parts.reduce((n, p) => n + p.data.length, 0))
+    let offset = 0
+    for (const p of parts) {
+      data.set(p.data, offset)
+      offset += p.data.length
+    }
     const stats = new Float64Array([micros, process.memoryUsage().rss / 1048576])
     write([u32(0), new Uint8Array(stats.buffer), u32(out.dims.length, ...out.dims), new Uint8Array(data.buffer, data.byteOffset, data.byteLength)])
   } catch (error) {

@@ -155,6 +155,8 @@ const compile = async (yamlPath: string): Promise<void> => {
         output_rank: (output!.dims ?? []).length,
         hidden: typeof hidden === "number" ? hidden : null,
         output_layout: c.backend.compile.output_layout ?? null,
+        // Honest about what the stand-in runtime does with it: no int8 or fp16 arithmetic is emulated.
+        computes: "the ONNX model in float32 on the CPU (ONNX Runtime); outputs rounded to fp16; int8 is not emulated",
       },
       null,
       2,
