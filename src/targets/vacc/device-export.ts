@@ -9,7 +9,7 @@
 //   position table from padding_idx, so token i reads row padding_idx + i. Hugging Face reads row
 //   padding_idx + 1 + i for the i-th real token (create_position_ids_from_input_ids: padding_idx +
 //   cumsum(mask)), and padding_idx for padding. kiln's graph computes Hugging Face's ids from
-//   input_ids (src/export/embeddings.ts), so on right-padded `padding="max_length"` rows it equals
+//   input_ids (src/families/xlm-roberta/position-ids.ts), so on right-padded `padding="max_length"` rows it equals
 //   the reference forward (device-export.test.ts proves it against the float64 reference); the
 //   vendor's patch shifts every real token by one row.
 // - Opset. The vendor exports at opset 11; kiln's exporter emits LayerNormalization, which needs
