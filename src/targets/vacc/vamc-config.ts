@@ -5,7 +5,7 @@
 // every run (and point nowhere once the run is over).
 import { Document, isScalar, visit } from "yaml"
 import { z } from "zod"
-import { VaccDatasetBlockSchema, VaccQuantizeBlockSchema } from "../../quant/index.ts"
+import { VaccDatasetBlockSchema, VaccQuantizeBlockSchema } from "../../quant/vacc-config.ts"
 import { TargetError } from "../errors.ts"
 
 /** The three encoder inputs vamc's frontend sees, in the vendor's order. */
