@@ -175,7 +175,11 @@ describe("readSafetensors rejects bad files", () => {
 
   test("a mistyped header entry names the field", () => {
     const path = craft("mistyped.safetensors", { w: { dtype: "F32", shape: ["2"], data_offsets: [0, 8] } }, new Uint8Array(8))
-    expectCheckpointError(() => readSafetensors(path), "InvalidHeader", /tensor "w".*shape\.0/)
+    expectCheckpointError(() => readSafetensors(path), "InvalidHeader", /mistyped\.safetensors \(tensor "w"\): shape\[0\] must be an integer, got "2"$/)
+    const negative = craft("negative.safetensors", { w: { dtype: "F32", shape: [2], data_offsets: [-1, 8] } }, new Uint8Array(8))
+    expectCheckpointError(() => readSafetensors(negative), "InvalidHeader", /\(tensor "w"\): data_offsets\[0\] must be a non-negative integer, got -1$/)
+    const metadata = craft("metadata.safetensors", { __metadata__: { version: 2 } }, new Uint8Array(0))
+    expectCheckpointError(() => readSafetensors(metadata), "InvalidHeader", /metadata\.safetensors: __metadata__\.version must be a string, got 2$/)
   })
 
   test("a header that is not JSON", () => {
@@ -230,6 +234,8 @@ describe("readShardedSafetensors", () => {
     writeFileSync(index, JSON.stringify({ weight_map: { zzz: "model-00001-of-00002.safetensors" } }))
     expectCheckpointError(() => readShardedSafetensors(index), "InvalidHeader", /tensor "zzz".*lacks it/)
     writeFileSync(index, JSON.stringify({ weight_map: [] }))
-    expectCheckpointError(() => readShardedSafetensors(index), "InvalidHeader", /weight_map/)
+    expectCheckpointError(() => readShardedSafetensors(index), "InvalidHeader", /bad\.index\.json: weight_map must be an object, got an empty array$/)
+    writeFileSync(index, "{ weight_map")
+    expectCheckpointError(() => readShardedSafetensors(index), "InvalidHeader", /bad\.index\.json: the shard index is not valid JSON/)
   })
 })

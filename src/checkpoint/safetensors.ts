@@ -2,6 +2,7 @@
 // The header is validated up front; tensor data is read on demand by positional reads into a fresh
 // buffer or the caller's (readFloat32Into), so misaligned offsets are fine and the file never is in memory.
 import { z } from "zod"
+import { describeIssues } from "../schema/index.ts"
 import { bytesPerElement, type DType, elementCount, type LazyTensor } from "../tensor/index.ts"
 import { RandomAccessFile, ShortReadError } from "../zip/index.ts"
 import { CheckpointError } from "./errors.ts"
@@ -26,8 +27,6 @@ const tensorInfoSchema = z.object({
 })
 const metadataSchema = z.record(z.string(), z.string())
 
-const describeIssues = (error: z.ZodError): string =>
-  error.issues.map((issue) => `${issue.path.length > 0 ? `${issue.path.join(".")}: ` : ""}${issue.message}`).join("; ")
 
 interface TensorSpan {
   readonly name: string
@@ -45,11 +44,11 @@ const parseHeader = (path: string, header: unknown, dataLength: number): { spans
   const spans: TensorSpan[] = []
   for (const [name, value] of Object.entries(header)) {
     if (name === "__metadata__") {
-      const parsed = metadataSchema.safeParse(value)
+      const parsed = z.object({ __metadata__: metadataSchema }).safeParse({ __metadata__: value })
       if (!parsed.success) {
-        throw new CheckpointError("InvalidHeader", path, `__metadata__ must map strings to strings (${describeIssues(parsed.error)})`)
+        throw new CheckpointError("InvalidHeader", path, describeIssues(parsed.error, { __metadata__: value }, { schema: z.object({ __metadata__: metadataSchema }) }))
       }
-      metadata = parsed.data
+      metadata = parsed.data.__metadata__
       continue
     }
     checkTensorName(path, name)
@@ -58,7 +57,7 @@ const parseHeader = (path: string, header: unknown, dataLength: number): { spans
       throw new CheckpointError(
         "InvalidHeader",
         path,
-        `expected {dtype: string, shape: integer[], data_offsets: [begin, end]} (${describeIssues(parsed.error)})`,
+        describeIssues(parsed.error, value, { schema: tensorInfoSchema, rootName: "the entry (expected {dtype, shape, data_offsets})" }),
         { tensor: name },
       )
     }

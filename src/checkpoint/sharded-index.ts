@@ -1,8 +1,8 @@
 // Sharded checkpoints (`*.index.json` with a weight_map of tensor → shard file), for safetensors
 // and pytorch_model.bin alike: each shard is opened once, only by a plain file name beside the index.
-import { readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { z } from "zod"
+import { readJsonFile } from "../schema/index.ts"
 import type { LazyTensor } from "../tensor/index.ts"
 import { CheckpointError } from "./errors.ts"
 
@@ -19,25 +19,16 @@ const indexSchema = z.object({
 
 /** Opens the shards an index names with `openShard`; tensors appear in weight_map order. */
 export const readShardedIndex = (indexPath: string, openShard: (path: string) => TensorCollection): TensorCollection => {
-  let json: unknown
-  try {
-    json = JSON.parse(readFileSync(indexPath, "utf8"))
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === "ENOENT"
-    throw new CheckpointError(missing ? "NotFound" : "InvalidHeader", indexPath, `cannot read the index as JSON (${(error as Error).message})`)
-  }
-  const parsed = indexSchema.safeParse(json)
-  if (!parsed.success) {
-    const detail = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")
-    throw new CheckpointError("InvalidHeader", indexPath, `expected {weight_map: {tensor: shard file}} (${detail})`)
-  }
+  const index = readJsonFile(indexPath, indexSchema, "the shard index", (error) =>
+    new CheckpointError(error.problem === "unreadable" ? "NotFound" : "InvalidHeader", indexPath, error.detail),
+  )
   const shards = new Map<string, TensorCollection>()
   const closeAll = (): void => {
     for (const shard of shards.values()) shard.close()
   }
   try {
     const tensors = new Map<string, LazyTensor>()
-    for (const [name, shardName] of Object.entries(parsed.data.weight_map)) {
+    for (const [name, shardName] of Object.entries(index.weight_map)) {
       // A path here could point anywhere on the machine; shards must sit beside the index.
       if (shardName.length === 0 || /[/\\]/.test(shardName) || shardName === "." || shardName === "..") {
         throw new CheckpointError("InvalidHeader", indexPath, `shard "${shardName}" must be a file name beside the index`, { tensor: name })

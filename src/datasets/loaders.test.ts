@@ -68,7 +68,7 @@ describe("STS JSON lines", () => {
   test("a wrong type names file, line and field", async () => {
     const path = write("sts.jsonl", [json({ sentence1: "a", sentence2: "b", score: 1 }), "", json({ sentence1: "a", sentence2: "b", score: "4.2" })])
     const error = await failure(loadStsJsonl(path))
-    expect(error.message).toBe(`${path}:3: field "score": expected number, got string`)
+    expect(error.message).toBe(`${path}:3: score must be a number, got "4.2"`)
     expect(error.line).toBe(3)
     expect(error.reason).toBe("invalid-record")
   })
@@ -76,7 +76,7 @@ describe("STS JSON lines", () => {
   test("a missing field is reported as missing", async () => {
     const path = write("missing.jsonl", [json({ sentence1: "a", score: 1 })])
     const error = await failure(loadStsJsonl(path))
-    expect(error.message).toBe(`${path}:1: field "sentence2": missing, expected string`)
+    expect(error.message).toBe(`${path}:1: sentence2 is missing (expected a string)`)
   })
 
   test("invalid JSON names file and line", async () => {
@@ -88,7 +88,7 @@ describe("STS JSON lines", () => {
 
   test("a line that is not an object says so", async () => {
     const path = write("array.jsonl", ["[1, 2]"])
-    expect((await failure(loadStsJsonl(path))).message).toBe(`${path}:1: expected a JSON object, got array`)
+    expect((await failure(loadStsJsonl(path))).message).toBe(`${path}:1: the line must be an object, got an array of 2`)
   })
 
   test("an empty file, a missing file and a bad limit are errors", async () => {
@@ -123,7 +123,7 @@ describe("reranking JSON lines", () => {
   test("an empty passage list is an error naming the field", async () => {
     const path = write("empty-neg.jsonl", [json({ query: "q", pos: ["p"], neg: ["n"] }), json({ query: "q", positive_passages: passages(["p"]), negative_passages: [] })])
     const error = await failure(loadRerankingJsonl(path))
-    expect(error.message).toStartWith(`${path}:2: field "negative_passages": expected at least 1 passage, got an empty array`)
+    expect(error.message).toStartWith(`${path}:2: negative_passages must have at least 1 passage, got an empty array`)
   })
 
   test("skipIncomplete drops queries with nothing to rank, as MTEB does", async () => {
@@ -133,12 +133,12 @@ describe("reranking JSON lines", () => {
 
   test("a passage without text names the nested field", async () => {
     const path = write("notext.jsonl", [json({ query: "q", positive_passages: [{ docid: "1" }], negative_passages: passages(["n"]) })])
-    expect((await failure(loadRerankingJsonl(path))).message).toBe(`${path}:1: field "positive_passages[0].text": missing, expected string`)
+    expect((await failure(loadRerankingJsonl(path))).message).toBe(`${path}:1: positive_passages[0].text is missing (expected a string)`)
   })
 
   test("a wrong type inside pos names its index", async () => {
     const path = write("badpos.jsonl", [json({ query: "q", pos: ["p", 7], neg: ["n"] })])
-    expect((await failure(loadRerankingJsonl(path))).message).toBe(`${path}:1: field "pos[1]": expected string, got number`)
+    expect((await failure(loadRerankingJsonl(path))).message).toBe(`${path}:1: pos[1] must be a string, got 7`)
   })
 
   test("a line in neither layout explains both", async () => {

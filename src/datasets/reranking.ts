@@ -3,7 +3,7 @@
 // Tevatron style) or `{query, pos: string[], neg: string[]}` (FlagEmbedding's examples).
 
 import { z } from "zod"
-import { describeIssues, jsonKind } from "./describe-issue.ts"
+import { describeIssues, showValue } from "../schema/index.ts"
 import { loadJsonLines, parseJsonLines, type LineDecoder } from "./json-lines.ts"
 import type { LoadOptions } from "./read-text.ts"
 
@@ -32,10 +32,10 @@ const passageKeys = ["positive_passages", "negative_passages"] as const
 const posNegKeys = ["pos", "neg"] as const
 
 const emptyListDetail = (field: string): string =>
-  `field "${field}": expected at least 1 passage, got an empty array (set skipIncomplete to drop such queries)`
+  `${field} must have at least 1 passage, got an empty array (set skipIncomplete to drop such queries)`
 
 const decoderFor = (options: RerankingLoadOptions | undefined): LineDecoder<RerankQuery> => (value) => {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return { ok: false, detail: `expected a JSON object, got ${jsonKind(value)}` }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return { ok: false, detail: `the line must be an object, got ${showValue(value)}` }
   const usesPassages = passageKeys.some((key) => key in value)
   const usesPosNeg = posNegKeys.some((key) => key in value)
   if (usesPassages === usesPosNeg) {
@@ -47,12 +47,12 @@ const decoderFor = (options: RerankingLoadOptions | undefined): LineDecoder<Rera
   let query: RerankQuery
   if (usesPassages) {
     const parsed = PassageLayout.safeParse(value)
-    if (!parsed.success) return { ok: false, detail: describeIssues(parsed.error.issues, value) }
+    if (!parsed.success) return { ok: false, detail: describeIssues(parsed.error, value, { schema: PassageLayout, rootName: "the line" }) }
     const p = parsed.data
     query = { query: p.query, positives: p.positive_passages.map((x) => x.text), negatives: p.negative_passages.map((x) => x.text) }
   } else {
     const parsed = PosNegLayout.safeParse(value)
-    if (!parsed.success) return { ok: false, detail: describeIssues(parsed.error.issues, value) }
+    if (!parsed.success) return { ok: false, detail: describeIssues(parsed.error, value, { schema: PosNegLayout, rootName: "the line" }) }
     query = { query: parsed.data.query, positives: parsed.data.pos, negatives: parsed.data.neg }
   }
 

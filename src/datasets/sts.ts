@@ -2,7 +2,7 @@
 // and C-MTEB/BQ (whose scores are 0/1); extra fields on a line are ignored.
 
 import { z } from "zod"
-import { describeIssues } from "./describe-issue.ts"
+import { describeIssues } from "../schema/index.ts"
 import { loadJsonLines, parseJsonLines, type LineDecoder } from "./json-lines.ts"
 import type { LoadOptions } from "./read-text.ts"
 
@@ -17,7 +17,7 @@ const StsLine = z.object({ sentence1: z.string(), sentence2: z.string(), score: 
 
 const decodeStsLine: LineDecoder<StsPair> = (value) => {
   const parsed = StsLine.safeParse(value)
-  if (!parsed.success) return { ok: false, detail: describeIssues(parsed.error.issues, value) }
+  if (!parsed.success) return { ok: false, detail: describeIssues(parsed.error, value, { schema: StsLine, rootName: "the line" }) }
   const { sentence1, sentence2, score } = parsed.data
   return { ok: true, value: { sentence1, sentence2, score } }
 }

@@ -125,18 +125,18 @@ describe("parsing config.json (bert, xlm-roberta)", () => {
     const error = configError(missing)
     expect(error.reason).toBe("InvalidConfig")
     expect(error.detail.field).toBe("hidden_size")
-    expect(error.message).toBe('/models/x/config.json: field "hidden_size" must be a number; it is missing')
+    expect(error.message).toBe("/models/x/config.json: hidden_size is missing (expected an integer)")
   })
 
   test("mistyped fields name the field and the value received", () => {
-    expect(configError({ ...bgeBase, num_hidden_layers: "12" }).message).toBe(
-      '/models/x/config.json: field "num_hidden_layers" must be a number; got "12"',
-    )
-    expect(configError({ ...bgeBase, num_attention_heads: 1.5 }).message).toMatch(/field "num_attention_heads" must be an integer; got 1.5/)
-    expect(configError({ ...bgeBase, vocab_size: 0 }).message).toMatch(/field "vocab_size" must be a positive number; got 0/)
-    expect(configError({ ...bgeBase, hidden_act: "swish" }).message).toMatch(/field "hidden_act" must be one of "gelu", "gelu_new", "relu"; got "swish"/)
-    expect(configError({ ...bgeBase, architectures: ["BertModel", 3] }).message).toMatch(/field "architectures.1" .*got 3/)
-    expect(configError({ ...bgeBase, position_embedding_type: "relative_key" }).message).toMatch(/field "position_embedding_type" must be one of "absolute"/)
+    expect(configError({ ...bgeBase, num_hidden_layers: "12" }).message).toBe('/models/x/config.json: num_hidden_layers must be an integer, got "12"')
+    expect(configError({ ...bgeBase, num_attention_heads: 1.5 }).message).toMatch(/: num_attention_heads must be an integer, got 1\.5$/)
+    expect(configError({ ...bgeBase, hidden_size: -3 }).message).toMatch(/: hidden_size must be a positive integer, got -3$/)
+    expect(configError({ ...bgeBase, vocab_size: 0 }).message).toMatch(/: vocab_size must be a positive integer, got 0$/)
+    expect(configError({ ...bgeBase, hidden_act: "swish" }).message).toMatch(/: hidden_act must be one of "gelu", "gelu_new", "relu", got "swish"$/)
+    expect(configError({ ...bgeBase, architectures: ["BertModel", 3] }).message).toMatch(/: architectures\[1\] must be a string, got 3$/)
+    expect(configError({ ...bgeBase, position_embedding_type: "relative_key" }).message).toMatch(/: position_embedding_type must be "absolute", got "relative_key"$/)
+    expect(configError({ ...bgeBase, layer_norm_eps: -1 }).detail.field).toBe("layer_norm_eps")
   })
 
   test("hidden_size must split evenly across heads", () => {
@@ -155,7 +155,7 @@ describe("reading config.json", () => {
     expect(readEncoderConfig(dir).hiddenSize).toBe(1024)
     expect(() => readEncoderConfig(join(dir, "nope"))).toThrow(/nope\/config\.json: cannot read the model config/)
     writeFileSync(join(dir, "config.json"), "{ not json")
-    expect(() => readEncoderConfig(dir)).toThrow(/config\.json: not valid JSON/)
+    expect(() => readEncoderConfig(dir)).toThrow(/config\.json: the model config is not valid JSON/)
   })
 
   const shared = "/work/shared/data/tokenizers"

@@ -81,11 +81,11 @@ describe("qwen3 config.json", () => {
     expect(failure({ ...qwen3Embedding06B, attention_bias: true }).detail.field).toBe("attention_bias")
     expect(failure({ ...qwen3Embedding06B, use_sliding_window: true }).detail.field).toBe("use_sliding_window")
     expect(failure({ ...qwen3Embedding06B, rope_scaling: { rope_type: "yarn", factor: 4 } }).detail.field).toBe("rope_scaling")
-    expect(failure({ ...qwen3Embedding06B, hidden_act: "gelu" }).message).toContain('field "hidden_act" must be one of "silu"')
+    expect(failure({ ...qwen3Embedding06B, hidden_act: "gelu" }).message).toContain('hidden_act must be "silu", got "gelu"')
     expect(failure({ ...qwen3Embedding06B, num_key_value_heads: 5 }).message).toContain('field "num_key_value_heads" (5) must divide num_attention_heads (16)')
     expect(failure({ ...qwen3Embedding06B, head_dim: 7 }).message).toContain('field "head_dim" must be an even integer')
     const { hidden_size: _, ...missing } = qwen3Embedding06B
-    expect(failure(missing).message).toBe('/m/config.json: field "hidden_size" must be a number; it is missing')
+    expect(failure(missing).message).toBe("/m/config.json: hidden_size is missing (expected an integer)")
   })
 
   test("a tokenizer folder's partial config gives the input limit", () => {
