@@ -1,9 +1,9 @@
 // kiln.json: what an exported (or quantized, or optimised) model folder holds and how to feed it.
 // Written by the exporter, rewritten by quantize/compile, read by deploy and the runtimes. The
 // folder itself follows the transformers.js layout (config.json, tokenizer files, onnx/…).
-import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { z } from "zod"
+import { readJsonFile } from "../schema/index.ts"
 
 export const ModelTask = z.enum(["embedding", "reranker", "m3"])
 export type ModelTask = z.infer<typeof ModelTask>
@@ -91,18 +91,9 @@ export class ManifestError extends Error {
 /** Reads and validates `<dir>/kiln.json`; the error names the file and the field. */
 export const readModelManifest = (dir: string): ModelManifest => {
   const path = join(dir, MANIFEST_FILE)
-  let json: unknown
-  try {
-    json = JSON.parse(readFileSync(path, "utf8"))
-  } catch (e) {
-    throw new ManifestError(`${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "missing (is this a kiln model folder?)" : `not valid JSON: ${(e as Error).message}`}`)
-  }
-  const parsed = ModelManifest.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    throw new ManifestError(`${path}: field "${issue.path.join(".")}": ${issue.message}`)
-  }
-  return parsed.data
+  return readJsonFile(path, ModelManifest, "the model manifest", (error) =>
+    new ManifestError(error.problem === "unreadable" ? `${error.message}: is this a kiln model folder?` : error.message, { cause: error }),
+  )
 }
 
 export const renderModelManifest = (manifest: ModelManifest): string => JSON.stringify(ModelManifest.parse(manifest), null, 2) + "\n"

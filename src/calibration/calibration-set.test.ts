@@ -115,6 +115,6 @@ describe("bad input is named", () => {
     expectError(() => writeCalibrationSet([{ ids: [1, 2.5] }], join(root, "badid"), { seqlen: 4, padId: 0 }), /row 0: "ids"\[1\] = 2.5/)
   })
   test("a folder without a manifest", () => {
-    expectError(() => readCalibrationSet(join(root, "nowhere")), /calibration.json: missing/)
+    expectError(() => readCalibrationSet(join(root, "nowhere")), /calibration\.json: cannot read the calibration manifest \(no such file\): is this a calibration-set folder/)
   })
 })

@@ -1,9 +1,10 @@
 // Reading a calibration-set folder back: the manifest (validated) and the samples as int32 rows,
 // which kiln's quantizer turns into int64 or int32 model inputs; and vamp's datalist made absolute.
 
-import { readFileSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { readNpz } from "../numpy/index.ts"
+import { readJsonFile } from "../schema/index.ts"
 import { CalibrationSetError } from "./errors.ts"
 import { CALIBRATION_MANIFEST, CalibrationManifest, VAMC_KEYS } from "./layout.ts"
 
@@ -24,19 +25,13 @@ export interface CalibrationSet {
 
 export const readCalibrationManifest = (dir: string): CalibrationManifest => {
   const path = join(dir, CALIBRATION_MANIFEST)
-  let json: unknown
-  try {
-    json = JSON.parse(readFileSync(path, "utf8"))
-  } catch (cause) {
-    const missing = (cause as NodeJS.ErrnoException).code === "ENOENT"
-    throw new CalibrationSetError("bad-set", `${path}: ${missing ? "missing (is this a calibration-set folder written by writeCalibrationSet?)" : `not valid JSON: ${(cause as Error).message}`}`, { cause })
-  }
-  const parsed = CalibrationManifest.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    throw new CalibrationSetError("bad-set", `${path}: field "${issue.path.join(".")}": ${issue.message}`)
-  }
-  return parsed.data
+  return readJsonFile(path, CalibrationManifest, "the calibration manifest", (error) =>
+    new CalibrationSetError(
+      "bad-set",
+      error.problem === "unreadable" ? `${error.message}: is this a calibration-set folder written by writeCalibrationSet?` : error.message,
+      { cause: error },
+    ),
+  )
 }
 
 /** Reads every sample (the vamc float32 files), checking shapes and that the values are integers. */

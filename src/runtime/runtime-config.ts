@@ -1,11 +1,11 @@
 // runtime.json: how a deployment bundle is run — engine, session options, I/O names by role,
 // pooling, normalisation, query instruction, max length, static or dynamic sequence length.
 // Every path in it is relative to the bundle, so a moved bundle still loads.
-import { readFileSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
 import { z } from "zod"
+import { describeIssues, readJsonFile } from "../schema/index.ts"
 import { ModelTask } from "../artifacts/index.ts"
-import { messageOf, RuntimeError } from "./errors.ts"
+import { RuntimeError } from "./errors.ts"
 
 export const RUNTIME_FILE = "runtime.json"
 
@@ -98,29 +98,24 @@ export const RuntimeConfig = z
   })
 export type RuntimeConfig = z.infer<typeof RuntimeConfig>
 
-const describeIssue = (path: string, error: z.ZodError): string => {
-  const issue = error.issues[0]
-  if (issue === undefined) return `${path}: invalid`
-  return `${path}: field "${issue.path.join(".") || "(root)"}": ${issue.message}`
-}
 
 /** Validates runtime.json content; `where` (the file) prefixes the error, which names the field. */
 export const parseRuntimeConfig = (json: unknown, where: string): RuntimeConfig => {
   const parsed = RuntimeConfig.safeParse(json)
-  if (!parsed.success) throw new RuntimeError("invalid-bundle", describeIssue(where, parsed.error), { path: where })
+  if (!parsed.success) throw new RuntimeError("invalid-bundle", `${where}: ${describeIssues(parsed.error, json, { schema: RuntimeConfig, rootName: "runtime.json", max: 1 })}`, { path: where })
   return parsed.data
 }
 
 /** Reads and validates `<bundleDir>/runtime.json`. */
 export const readRuntimeConfig = (bundleDir: string): RuntimeConfig => {
   const path = join(bundleDir, RUNTIME_FILE)
-  let json: unknown
-  try {
-    json = JSON.parse(readFileSync(path, "utf8"))
-  } catch (cause) {
-    const missing = (cause as NodeJS.ErrnoException).code === "ENOENT"
-    throw new RuntimeError("invalid-bundle", `${path}: ${missing ? "missing (is this a deployment bundle? write one with writeBundle)" : `not valid JSON: ${messageOf(cause)}`}`, { path, cause })
-  }
+  const json = readJsonFile(path, z.unknown(), "the runtime config", (error) =>
+    new RuntimeError(
+      "invalid-bundle",
+      error.problem === "unreadable" ? `${error.message}: is this a deployment bundle? write one with writeBundle` : error.message,
+      { path, cause: error },
+    ),
+  )
   return parseRuntimeConfig(json, path)
 }
 

@@ -2,10 +2,10 @@
 // tokenizer_config.json `model_max_length`, else config.json's position table.
 
 import { existsSync } from "node:fs"
-import { readFile } from "node:fs/promises"
-import { join } from "node:path"
+import { basename, join } from "node:path"
 import { z } from "zod"
 import { families } from "../families/index.ts"
+import { readJsonFile } from "../schema/index.ts"
 import { TokenizerError } from "./errors.ts"
 
 /**
@@ -19,19 +19,7 @@ const ModelConfig = z.looseObject({ model_type: z.string().optional(), max_posit
 
 const readJson = async <T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> => {
   if (!existsSync(path)) return undefined
-  let value: unknown
-  try {
-    value = JSON.parse(await readFile(path, "utf8"))
-  } catch (cause) {
-    throw new TokenizerError("invalid-file", `${path}: not valid JSON (${cause instanceof Error ? cause.message : String(cause)})`, { path, cause })
-  }
-  const parsed = schema.safeParse(value)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const field = issue === undefined || issue.path.length === 0 ? "" : `field "${issue.path.join(".")}": `
-    throw new TokenizerError("invalid-file", `${path}: ${field}${issue?.message ?? "unexpected content"}`, { path })
-  }
-  return parsed.data
+  return readJsonFile(path, schema, basename(path), (error) => new TokenizerError("invalid-file", error.message, { path, cause: error }))
 }
 
 export interface ResolvedMaxLength {
