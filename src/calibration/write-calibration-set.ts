@@ -6,6 +6,7 @@ import { join } from "node:path"
 import { z } from "zod"
 import { writeNpz, type NpyArray } from "../numpy/index.ts"
 import type { TokenBatch } from "../tokenize/index.ts"
+import { describeIssue, formatIssuePath } from "../schema/index.ts"
 import { CalibrationSetError } from "./errors.ts"
 import {
   CALIBRATION_MANIFEST,
@@ -53,7 +54,10 @@ const checkOptions = (options: unknown): z.output<typeof WriteCalibrationSetOpti
   const parsed = WriteCalibrationSetOptionsSchema.safeParse(options)
   if (parsed.success) return parsed.data
   const issue = parsed.error.issues[0]!
-  throw new CalibrationSetError("bad-option", `writeCalibrationSet: option "${issue.path.join(".") || "(options)"}": ${issue.message}`)
+  throw new CalibrationSetError(
+    "bad-option",
+    `writeCalibrationSet: option "${formatIssuePath(issue.path) || "(options)"}" ${describeIssue(issue, options, { schema: WriteCalibrationSetOptionsSchema, subject: false })}`,
+  )
 }
 
 const samplesFromBatch = (batch: TokenBatch): Sample[] => {

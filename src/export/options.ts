@@ -1,5 +1,6 @@
 // What an export is asked for, validated at the boundary (library call, CLI, pipeline step).
 import { z } from "zod"
+import { describeIssue, formatIssuePath } from "../schema/index.ts"
 import { ExportError } from "../graph/index.ts"
 
 export const ExportTask = z.enum(["embedding", "reranker", "m3"])
@@ -46,7 +47,10 @@ export interface ExportEncoderOptions extends z.input<typeof ExportSettings> {
 export const parseExportSettings = (input: unknown): ExportSettings => {
   const parsed = ExportSettings.safeParse(input)
   if (!parsed.success) {
-    const message = parsed.error.issues.map((issue) => `option "${issue.path.join(".") || "(options)"}": ${issue.message}`).join("; ")
+    const message = parsed.error.issues
+      .slice(0, 3)
+      .map((issue) => `option "${formatIssuePath(issue.path) || "(options)"}" ${describeIssue(issue, input, { schema: ExportSettings, subject: false })}`)
+      .join("; ")
     throw new ExportError("InvalidOptions", `exportEncoder: ${message}`)
   }
   return parsed.data

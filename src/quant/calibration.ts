@@ -6,6 +6,7 @@ import { z } from "zod"
 import { AbsHistogram } from "./abs-histogram.ts"
 import { entropyThreshold } from "./entropy.ts"
 import { percentileThreshold } from "./percentile.ts"
+import { describeIssue, formatIssuePath } from "../schema/index.ts"
 import { QuantError } from "./quant-error.ts"
 import { RangeObserver } from "./range-observer.ts"
 
@@ -31,11 +32,11 @@ export const parseCalibrationOptions = (input: unknown): ResolvedCalibrationOpti
   const parsed = CalibrationOptionsSchema.safeParse(input ?? {})
   if (parsed.success) return parsed.data
   const issue = parsed.error.issues[0]!
-  const field = issue.path.length > 0 ? issue.path.join(".") : "calibration options"
+  const field = issue.path.length > 0 ? formatIssuePath(issue.path) : "calibration options"
   const detail =
     issue.path[0] === "percentile"
       ? `must be a number in (0, 100], got ${String((input as Record<string, unknown>).percentile)}`
-      : issue.message
+      : describeIssue(issue, input, { schema: CalibrationOptionsSchema, subject: false })
   throw new QuantError("bad-option", field, `invalid calibration option: ${detail}`)
 }
 

@@ -2,6 +2,7 @@
 // errors that name the field ("percentile", "calibration", "exclude.layers[0]") and what was expected.
 
 import { z } from "zod"
+import { describeIssue, formatIssuePath } from "../schema/index.ts"
 import { QuantError } from "./quant-error.ts"
 
 export const ExcludeSpecSchema = z
@@ -184,13 +185,13 @@ export const parseQuantizeOptions = (input: unknown): ResolvedQuantizeOptions =>
   if (!parsed.success) {
     const first = parsed.error.issues[0]!
     const issue = first.path.length > 0 ? deepestIssue(first) : first
-    const field = issue.path.length > 0 ? issue.path.join(".") : "scheme"
+    const field = issue.path.length > 0 ? formatIssuePath(issue.path) : "scheme"
     const detail =
       issue.path.length === 0 && issue.code === "invalid_union"
         ? `must be "dynamic-int8", "static-int8" or "fp16"`
         : issue.path[0] === "percentile"
           ? `must be a number in (0, 100], got ${String((input as { percentile?: unknown }).percentile)}`
-          : issue.message
+          : describeIssue(issue, input, { subject: false })
     throw new QuantError("bad-option", field, `invalid quantize option: ${detail}`)
   }
   const options = parsed.data

@@ -7,6 +7,7 @@ import { join } from "node:path"
 import { stringify } from "yaml"
 import { z } from "zod"
 import { CALIBRATION_MANIFEST, readCalibrationManifest } from "../calibration/index.ts"
+import { describeIssue, formatIssuePath } from "../schema/index.ts"
 import { QuantError } from "./quant-error.ts"
 
 export const VaccQuantizeOptionsSchema = z
@@ -62,7 +63,11 @@ export const vaccQuantizeConfig = (input: VaccQuantizeOptions): VaccQuantizeConf
   const parsed = VaccQuantizeOptionsSchema.safeParse(input)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
-    throw new QuantError("bad-option", issue.path.join(".") || "vacc quantize options", `invalid vacc quantize option: ${issue.message}`)
+    throw new QuantError(
+      "bad-option",
+      formatIssuePath(issue.path) || "vacc quantize options",
+      `invalid vacc quantize option: ${describeIssue(issue, input, { schema: VaccQuantizeOptionsSchema, subject: false })}`,
+    )
   }
   const o = parsed.data
   if (existsSync(join(o.calibrationDir, CALIBRATION_MANIFEST))) {

@@ -50,6 +50,11 @@ describe("describeIssues", () => {
     )
   })
 
+  test("a discriminated union names the allowed values of its discriminator", () => {
+    const scheme = z.discriminatedUnion("scheme", [z.object({ scheme: z.literal("a") }), z.object({ scheme: z.literal("b"), n: z.number() })])
+    expect(sentence(scheme, { scheme: "c" })).toBe('scheme must be one of "a", "b", got "c"')
+  })
+
   test("a long value is summarised, not dumped", () => {
     expect(sentence(z.object({ n: z.number() }), { n: "x".repeat(500) })).toBe("n must be a number, got a string of 502 characters")
   })

@@ -106,37 +106,53 @@ const bound = (issue: Extract<Issue, { code: "too_small" | "too_big" }>, integer
   }
 }
 
-/** One issue as a sentence about `subject` (the field's path, or `rootName` for the whole value). */
-export const describeIssue = (issue: Issue, root?: unknown, options: { schema?: AnySchema; rootName?: string } = {}): string => {
-  const subject = issue.path.length === 0 ? (options.rootName ?? "the value") : formatIssuePath(issue.path)
+/** What is wrong with the value an issue is about, without naming it: "must be ≥ 0, got -1". */
+const predicate = (issue: Issue, root: unknown, schema: AnySchema | undefined): { text: string; custom: boolean } => {
   const at = valueAt(root, issue.path)
   const got = at.found ? `, got ${showValue(at.value)}` : ""
-  const integer = isIntegerSchema(schemaAt(options.schema, issue.path))
+  const integer = isIntegerSchema(schemaAt(schema, issue.path))
+  const expectedType = (expected: string): string => typeName(integer && expected === "number" ? "int" : expected)
   switch (issue.code) {
     case "invalid_type":
-      if (!at.found && root !== undefined) return `${subject} is missing (expected ${typeName(integer && issue.expected === "number" ? "int" : issue.expected)})`
-      return `${subject} must be ${typeName(integer && issue.expected === "number" ? "int" : issue.expected)}${got}`
+      if (!at.found && root !== undefined) return { text: `is missing (expected ${expectedType(issue.expected)})`, custom: false }
+      return { text: `must be ${expectedType(issue.expected)}${got}`, custom: false }
     case "too_small":
     case "too_big":
-      return `${subject} ${bound(issue, integer || issue.origin === "int" || issue.origin === "bigint")}${got}`
+      return { text: `${bound(issue, integer || issue.origin === "int" || issue.origin === "bigint")}${got}`, custom: false }
     case "invalid_value":
-      return `${subject} must be ${listValues(issue.values)}${got}`
+      return { text: `must be ${listValues(issue.values)}${got}`, custom: false }
     case "not_multiple_of":
-      return `${subject} must be a multiple of ${issue.divisor}${got}`
+      return { text: `must be a multiple of ${issue.divisor}${got}`, custom: false }
     case "unrecognized_keys":
-      return `${subject} has unknown field${issue.keys.length === 1 ? "" : "s"} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`
+      return { text: `has unknown field${issue.keys.length === 1 ? "" : "s"} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`, custom: false }
     case "invalid_format":
-      return `${subject} must be a valid ${issue.format}${got}`
-    case "invalid_union":
-      return `${subject} does not match any allowed form${got}`
+      return { text: `must be a valid ${issue.format}${got}`, custom: false }
+    case "invalid_union": {
+      // A discriminated union names its allowed discriminator values.
+      const options = (issue as { options?: readonly unknown[] }).options
+      if (options !== undefined && options.length > 0) return { text: `must be ${listValues(options)}${got}`, custom: false }
+      return { text: `does not match any allowed form${got}`, custom: false }
+    }
     case "invalid_key":
-      return `${subject} has an invalid key`
+      return { text: "has an invalid key", custom: false }
     case "invalid_element":
-      return `${subject} has an invalid element`
+      return { text: "has an invalid element", custom: false }
     default:
       // custom refinements: their message is already written for people ("expected an integer ≥ 2").
-      return `${subject}: ${issue.message}${got}`
+      return { text: `${issue.message}${got}`, custom: true }
   }
+}
+
+/**
+ * One issue as a sentence about the field's path (or `rootName` for the whole value):
+ * "hidden_size must be a positive integer, got -3". With `subject: false` the field is left out
+ * ("must be a positive integer, got -3"), for callers whose error already names it.
+ */
+export const describeIssue = (issue: Issue, root?: unknown, options: { schema?: AnySchema; rootName?: string; subject?: boolean } = {}): string => {
+  const { text, custom } = predicate(issue, root, options.schema)
+  if (options.subject === false) return text
+  const subject = issue.path.length === 0 ? (options.rootName ?? "the value") : formatIssuePath(issue.path)
+  return custom ? `${subject}: ${text}` : `${subject} ${text}`
 }
 
 /** Every issue of a failed parse as one line (at most `max`, so a broken file stays readable). */

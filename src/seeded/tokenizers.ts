@@ -7,6 +7,7 @@ import { existsSync } from "node:fs"
 import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { z } from "zod"
+import { describeIssues } from "../schema/index.ts"
 import { gunzipDeclared, ZipError } from "../zip/index.ts"
 import { SynthError } from "./errors.ts"
 import { SeededRandom } from "./random.ts"
@@ -50,8 +51,6 @@ const optionsSchema = z.object({
   modelMaxLength: z.number().int().positive(),
 })
 
-const describeIssues = (error: z.ZodError): string =>
-  error.issues.map((issue) => `${issue.path.join(".") || "(options)"}: ${issue.message}`).join("; ")
 
 /** Writes tokenizer.json, tokenizer_config.json and special_tokens_map.json (+ vocab.txt for WordPiece) into `dir`. */
 export const writeSyntheticTokenizer = async (
@@ -60,7 +59,7 @@ export const writeSyntheticTokenizer = async (
 ): Promise<SyntheticTokenizerInfo> => {
   const parsed = optionsSchema.safeParse(options)
   if (!parsed.success) {
-    throw new SynthError("InvalidOptions", `writeSyntheticTokenizer: invalid options: ${describeIssues(parsed.error)}`)
+    throw new SynthError("InvalidOptions", `writeSyntheticTokenizer: invalid options: ${describeIssues(parsed.error, options, { schema: optionsSchema, rootName: "options" })}`)
   }
   const { kind, seed, modelMaxLength } = parsed.data
   const vocabSize = parsed.data.vocabSize ?? defaultTokenizerVocabSize[kind]
@@ -360,7 +359,7 @@ const parseTokenizerJson = (text: string, path: string): TokenizerJson => {
   if (!parsed.success) {
     throw new SynthError(
       "InvalidFile",
-      `${path} is not a Hugging Face tokenizer.json (expected model.vocab as a token→id map or a [piece, score] list): ${describeIssues(parsed.error)}`,
+      `${path} is not a Hugging Face tokenizer.json (expected model.vocab as a token→id map or a [piece, score] list): ${describeIssues(parsed.error, json, { schema: tokenizerJsonSchema })}`,
       path,
     )
   }

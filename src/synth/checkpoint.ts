@@ -3,6 +3,7 @@
 // src/families/<name>/). The offline stand-in for a downloaded model in examples, tests and benchmarks.
 
 import { z } from "zod"
+import { describeIssues } from "../schema/index.ts"
 import { familyNamed, familyNames, type FamilyTask, type SynthesizedCheckpoint } from "../families/index.ts"
 import { SynthError } from "../seeded/index.ts"
 
@@ -55,8 +56,6 @@ const optionsSchema = z
     if (problem !== undefined) context.addIssue({ code: "custom", path: ["size"], message: problem })
   })
 
-const describeIssues = (error: z.ZodError): string =>
-  error.issues.map((issue) => `${issue.path.join(".") || "(options)"}: ${issue.message}`).join("; ")
 
 /**
  * Writes a synthetic checkpoint folder with the family's recipe; the same options always give
@@ -65,7 +64,7 @@ const describeIssues = (error: z.ZodError): string =>
 export const synthesizeCheckpoint = async (options: SynthesizeCheckpointOptions): Promise<SynthesizedCheckpoint> => {
   const parsed = optionsSchema.safeParse(options)
   if (!parsed.success) {
-    throw new SynthError("InvalidOptions", `synthesizeCheckpoint: invalid options: ${describeIssues(parsed.error)}`)
+    throw new SynthError("InvalidOptions", `synthesizeCheckpoint: invalid options: ${describeIssues(parsed.error, options, { schema: optionsSchema, rootName: "options" })}`)
   }
   const valid = parsed.data
   return familyNamed(valid.arch)!.synth.write({

@@ -17,6 +17,7 @@ import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transforme
 import { existsSync, statSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { z } from "zod"
+import { describeIssue, formatIssuePath } from "../schema/index.ts"
 import { TokenizerError } from "./errors.ts"
 import { largestPlausibleMaxLength, resolveMaxLength, type ResolvedMaxLength } from "./max-length.ts"
 import { probeSpecialTemplate, specialCount, type SpecialTemplate } from "./special-template.ts"
@@ -81,8 +82,8 @@ const checkOptions = <T>(schema: z.ZodType<T>, value: unknown, where: string): T
   const parsed = schema.safeParse(value ?? {})
   if (parsed.success) return parsed.data
   const issue = parsed.error.issues[0]
-  const field = issue === undefined || issue.path.length === 0 ? "options" : `option "${issue.path.join(".")}"`
-  throw new TokenizerError("invalid-option", `${where}: ${field}: ${issue?.message ?? "invalid"}`)
+  const field = issue === undefined || issue.path.length === 0 ? "options" : `option "${formatIssuePath(issue.path)}"`
+  throw new TokenizerError("invalid-option", `${where}: ${field} ${issue === undefined ? "is invalid" : describeIssue(issue, value ?? {}, { schema, subject: false })}`)
 }
 
 const checkTexts = (texts: unknown, where: string): readonly string[] => {
