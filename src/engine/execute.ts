@@ -22,6 +22,8 @@ import { failureText } from "./step-failure.ts"
 
 export interface StepExecution {
   readonly layout: CacheLayout
+  /** The cache cannot be written: a step that has to run fails at once, saying so. */
+  readonly readOnly?: boolean
   readonly scheduler: Scheduler
   readonly events: RunEventSink
   readonly node: GraphNode
@@ -42,6 +44,13 @@ export const executeStep = (x: StepExecution): Effect.Effect<{ readonly entry: A
     Effect.gen(function* () {
       const { layout, events, node: gn, action } = x
       const step = gn.node.step!
+      if (x.readOnly === true) {
+        return yield* new StepFailedError({
+          nodeId: gn.id,
+          message: `step "${gn.id}" (${step.name}) needs to run, but the cache ${layout.root} is read-only: its output could not be stored`,
+          hint: "run with a writable --cache-dir (or KILN_CACHE_DIR); a read-only cache serves only runs it holds in full",
+        })
+      }
       yield* acquireKeyLock(layout.locks, action.key, () => Effect.runSync(events.emit({ type: "waiting", id: gn.id, why: "another process is running this step" })))
       const raced = x.forced ? undefined : lookupAction(layout, action.key)
       if (raced !== undefined) return { entry: raced, ran: false }

@@ -54,7 +54,8 @@ export type RunError = LockDriftError | CacheError | PipelineDefinitionError
 export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOutcome, RunError, FileSystem.FileSystem | StepServices | RunEvents | Scope.Scope> =>
   Effect.gen(function* () {
     const events = yield* RunEvents
-    const { layout, memo } = yield* openCache(options.cacheRoot)
+    const { layout, memo, readOnly, notes } = yield* openCache(options.cacheRoot)
+    for (const line of notes) yield* events.emit({ type: "log", id: "cache", line })
     const plan = yield* planRun(graph, options)
     const scheduler = yield* makeScheduler(options.jobs, options.devices)
     const codeOf = yield* prepareStepCode(layout, graph.nodes.flatMap((gn) => (plan.selected.has(gn.id) && gn.node.step !== undefined ? [gn.node.step] : [])))
@@ -133,7 +134,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
         // Explaining a miss reads the previous entry; a hit (the no-op re-run) needs no reason.
         const reason = hit === undefined ? whyRun(layout, options.lock, gn.id, action, forced) : ""
         const exit = yield* Effect.exit(
-          hit !== undefined ? Effect.succeed({ entry: hit, ran: false }) : executeStep({ layout, scheduler, events, node: gn, params, inputs, action, reason, forced }),
+          hit !== undefined ? Effect.succeed({ entry: hit, ran: false }) : executeStep({ layout, readOnly, scheduler, events, node: gn, params, inputs, action, reason, forced }),
         )
         if (Exit.isFailure(exit)) {
           if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
