@@ -135,7 +135,10 @@ export const serveCli = async (argv: readonly string[], out: Writable = process.
     const signal = yield* termination
     out.write(`kiln serve: ${signal}: draining in-flight requests, refusing new ones\n`)
   })
-  const exit = await Effect.runPromiseExit(Effect.scoped(program))
+  // Closing the model awaits ONNX Runtime's native release, which holds no event-loop handle: without
+  // this timer the loop could empty mid-shutdown and the process exit 0 before saying "stopped".
+  const keepAlive = setInterval(() => {}, 1 << 30)
+  const exit = await Effect.runPromiseExit(Effect.scoped(program)).finally(() => clearInterval(keepAlive))
   if (Exit.isSuccess(exit)) {
     out.write("kiln serve: stopped\n")
     return 0
