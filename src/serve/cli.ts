@@ -21,7 +21,7 @@ Flags:
   --port N                 listen port (default 8080; 0 picks a free one)
   --host H                 listen address (default 127.0.0.1)
   --model-id ID            name in /info and OpenAI responses (default: the folder or node name)
-  --max-batch-tokens N     padded tokens (rows × longest row) per model batch (default 16384)
+  --max-batch-tokens N     padded tokens (rows × longest row) per model batch (default 256)
   --max-wait-ms MS         longest a queued row waits for a fuller batch while one runs (default 2)
   --max-queue N            rows waiting before requests get 429 + Retry-After (default 4096)
   --max-items N            texts or pairs per request (default 2048)

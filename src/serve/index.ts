@@ -1,7 +1,7 @@
 // `kiln serve`: a deployment bundle as an HTTP service that OpenAI and Hugging Face TEI clients
 // already speak, with dynamic batching across requests, back-pressure, limits and metrics.
 //
-//   const server = await startServer("out/bundle", { port: 8080, maxBatchTokens: 16384, maxWaitMs: 2 })
+//   const server = await startServer("out/bundle", { port: 8080, maxBatchTokens: 256, maxWaitMs: 2 })
 //   // POST /v1/embeddings, /embed, /embed_sparse, /rerank; GET /health, /info, /metrics, /docs
 //   await server.shutdown()   // refuses new requests, finishes those in flight, closes the model
 

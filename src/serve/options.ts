@@ -10,8 +10,13 @@ export const ServeOptions = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
   /** Name reported by /info and echoed as `model` in OpenAI responses; default: the deployment folder's name. */
   modelId: z.string().min(1).optional(),
-  /** Padded tokens (rows × longest row) per batch. */
-  maxBatchTokens: Positive.default(16_384),
+  /**
+   * Padded tokens (rows × longest row) per batch. Measured with bench/serve.ts on the 2-core dev
+   * machine (bge-small, 64 clients): 256 → 1.21× the unbatched peer's throughput, 512 → 0.74×,
+   * 2048 → 0.34× — ORT on CPU gets slower per token in big padded batches, so small batches win
+   * there; raise it on machines where big batches pay (an accelerator).
+   */
+  maxBatchTokens: Positive.default(256),
   /** How long a queued row may wait for a fuller batch while another batch runs, ms. 0 disables waiting. */
   maxWaitMs: z.number().min(0).max(60_000).default(2),
   /** Rows waiting in the queue before requests get 429. */
