@@ -125,8 +125,11 @@ export const collectGarbage = (layout: CacheLayout, days: number, now = Date.now
           rmSync(join(layout.roots, name), { force: true })
           continue
         }
-        const lock = JSON.parse(readFileSync(lockFile, "utf8")) as { nodes?: Record<string, { key?: string }> }
-        for (const node of Object.values(lock.nodes ?? {})) if (typeof node.key === "string") liveKeys.add(node.key)
+        const lock = JSON.parse(readFileSync(lockFile, "utf8")) as { nodes?: Record<string, { key?: string; hosts?: Record<string, { key?: string }> }> }
+        for (const node of Object.values(lock.nodes ?? {})) {
+          // Host-bound nodes keep a key per host class.
+          for (const key of [node.key, ...Object.values(node.hosts ?? {}).map((h) => h.key)]) if (typeof key === "string") liveKeys.add(key)
+        }
       } catch {
         // an unreadable root protects nothing
       }

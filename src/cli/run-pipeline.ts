@@ -16,7 +16,7 @@ import { cacheLayout, resolveCacheRoot } from "../cache/layout.ts"
 import { sweepReleasedRunTmp } from "../cache/run-tmp.ts"
 import { buildGraph, toMermaid } from "../engine/graph.ts"
 import { RunEvents, type NodeResult } from "../engine/events.ts"
-import { emptyLock, lockFilePath, readLockFile, writeLockFile } from "../engine/lock-file.ts"
+import { lockFilePath, mergeLock, readLockFile, writeLockFile } from "../engine/lock-file.ts"
 import type { Pipeline } from "../engine/pipeline.ts"
 import { runGraph } from "../engine/runtime.ts"
 import type { Kind } from "../engine/step-definition.ts"
@@ -151,7 +151,8 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
   }
   const outcome = exit.value
   if (args.dryRun) {
-    human.write("dry run:\n" + outcome.results.map((r) => `  ${r.status === "cached" ? "cached   " : r.status === "skipped" && r.key !== "" ? "will run " : "         "}${r.id} (${r.step})${r.reason !== undefined && r.status !== "cached" ? ` — ${r.reason}` : ""}`).join("\n") + "\n")
+    for (const r of outcome.results.filter((r) => r.status === "failed")) stderr.write(describeResult(r) + "\n")
+    human.write("dry run:\n" + outcome.results.map((r) => `  ${r.status === "cached" ? "cached   " : r.status === "failed" ? "failed   " : r.status === "skipped" && r.key !== "" ? "will run " : "         "}${r.id} (${r.step})${r.reason !== undefined && r.status !== "cached" ? ` — ${r.reason}` : ""}`).join("\n") + "\n")
   } else {
     for (const r of outcome.results.filter((r) => r.status === "failed")) stderr.write(describeResult(r) + "\n")
     const ran = outcome.results.filter((r) => r.status === "ran").length
@@ -162,10 +163,8 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
   if (!args.dryRun) {
     recordRun(cacheRoot, p.name, lockPath, outcome.results)
     if (outcome.ok && !args.frozen) {
-      const next = { ...(lock ?? emptyLock(p.name)), pipeline: p.name }
-      const nodes = args.until !== undefined ? { ...next.nodes, ...outcome.locked } : outcome.locked
       // The artifacts are committed either way; an unwritable lock file is reported, not fatal.
-      const problem = writeLockFile(lockPath, { ...next, nodes })
+      const problem = writeLockFile(lockPath, mergeLock(lock, p.name, outcome.locked, args.until !== undefined))
       if (problem !== undefined) stderr.write(`warning: ${problem}\n  hint: make the pipeline's folder writable (or run with --frozen where the lock file is only checked)\n`)
     }
   }

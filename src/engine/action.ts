@@ -8,13 +8,15 @@ import type { TreeDigest } from "../cache/tree.ts"
 import { verifyEntry } from "../cache/verify.ts"
 import { type ActionKey, type ActionKeyInputs, actionKey, CACHE_SCHEMA_VERSION, explainKeyChange, parseKeyInputs } from "./action-key.ts"
 import type { CodeDigest } from "./code/index.ts"
-import type { LockFile } from "./lock-file.ts"
+import { type LockFile, lockedKey } from "./lock-file.ts"
+import { type Identity, stepIdentity } from "./reproducibility.ts"
 import type { AnyStep } from "./step-definition.ts"
 
 /** A node whose output is known: its key and the tree it produced, readable at `path`. */
 export interface Resolved {
   readonly key: ActionKey
   readonly keyInputs: ActionKeyInputs
+  readonly identity: Identity
   readonly output: TreeDigest
   readonly path: string
 }
@@ -22,6 +24,7 @@ export interface Resolved {
 export interface Action {
   readonly key: ActionKey
   readonly keyInputs: ActionKeyInputs
+  readonly identity: Identity
   readonly fingerprint: Readonly<Record<string, string>>
 }
 
@@ -37,7 +40,7 @@ export const stepAction = (step: AnyStep, params: unknown, inputs: Readonly<Reco
     fingerprint,
     code,
   }
-  return { key: actionKey(keyInputs), keyInputs, fingerprint }
+  return { key: actionKey(keyInputs), keyInputs, identity: stepIdentity(step.reproducible, keyInputs, inputs), fingerprint }
 }
 
 /** The entry the cache can serve for `key`: complete, and with `--verify` re-hashed intact. */
@@ -52,6 +55,7 @@ export const findHit = (layout: CacheLayout, key: ActionKey, options: { readonly
 export const resolvedFrom = (layout: CacheLayout, action: Action, output: string, path = join(layout.out, output)): Resolved => ({
   key: action.key,
   keyInputs: action.keyInputs,
+  identity: action.identity,
   output: output as TreeDigest,
   path,
 })
@@ -67,8 +71,10 @@ export const whyRun = (layout: CacheLayout, lock: LockFile | undefined, id: stri
   if (forced) return "forced"
   const previous = lock?.nodes[id]
   if (previous === undefined) return "not in the lock file, never run here"
-  if (previous.key === action.key) return "its cache entry is missing or incomplete"
-  const reasons = keyChangeSince(layout, previous.key, action.keyInputs)
+  const previousKey = lockedKey(previous, action.identity)
+  if (previousKey === undefined) return action.identity.reproducible === "measurement" ? "a measurement, not cached here" : "not run on this host class before"
+  if (previousKey === action.key) return "its cache entry is missing or incomplete"
+  const reasons = keyChangeSince(layout, previousKey, action.keyInputs)
   if (reasons === undefined) return "key changed (the previous entry is no longer in this cache)"
   return reasons.join("; ") || "key changed"
 }

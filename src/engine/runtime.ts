@@ -2,7 +2,7 @@
 // digest (source.ts); a step by its action (action.ts, with its code digest from step-code.ts) — served from the cache on a hit, else
 // executed and committed (execute.ts, commit.ts) under the resource scheduler (scheduler.ts).
 // Params are planned before anything runs (plan.ts); `--frozen` holds nodes to the lock file
-// (frozen.ts). Independent nodes run concurrently; events report each node's outcome.
+// (frozen.ts, rules in lock-file.ts): a drifted node fails before it runs and its dependants are skipped. Independent nodes run concurrently; events report each node's outcome.
 import { readFileSync } from "node:fs"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -12,12 +12,12 @@ import type * as FileSystem from "effect/FileSystem"
 import type * as Scope from "effect/Scope"
 import { materialiseTree } from "../cache/tree.ts"
 import { type Action, findHit, type Resolved, resolvedFrom, stepAction, whyRun } from "./action.ts"
-import { CacheError, type LockDriftError, type PipelineDefinitionError, StepFailedError } from "./errors.ts"
+import { CacheError, type PipelineDefinitionError, StepFailedError } from "./errors.ts"
 import { type NodeResult, RunEvents } from "./events.ts"
 import { executeStep } from "./execute.ts"
-import { checkFrozen } from "./frozen.ts"
+import { type FrozenVerdict, frozenAfterRun, frozenBeforeRun } from "./frozen.ts"
 import type { Graph, GraphNode } from "./graph.ts"
-import type { LockFile } from "./lock-file.ts"
+import { type LockFile, lockEntry } from "./lock-file.ts"
 import { openCache } from "./open-cache.ts"
 import { type PlanRequest, planRun } from "./plan.ts"
 import { makeScheduler } from "./scheduler.ts"
@@ -49,7 +49,7 @@ export interface RunOutcome {
 /** What dependants learn of a node: its output, "not known in this run" (dry run, --until), or failed. */
 type NodeOutcome = { readonly kind: "done"; readonly resolved: Resolved } | { readonly kind: "unknown" } | { readonly kind: "failed" }
 
-export type RunError = LockDriftError | CacheError | PipelineDefinitionError
+export type RunError = CacheError | PipelineDefinitionError
 
 export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOutcome, RunError, FileSystem.FileSystem | StepServices | RunEvents | Scope.Scope> =>
   Effect.gen(function* () {
@@ -72,7 +72,13 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
       })
     const skipped = (gn: GraphNode, reason: string, outcome: NodeOutcome, key = "") =>
       finish({ id: gn.id, step: gn.node.step?.name ?? "source", status: "skipped", key, ms: 0, outputs: {}, reason }, outcome)
-    const frozen = (gn: GraphNode, resolved: Resolved) => (options.frozen ? checkFrozen(layout, options.lock, gn.id, resolved) : Effect.void)
+    /** A node `--frozen` stops: it fails naming the drift, and its dependants are skipped. */
+    const drifted = (gn: GraphNode, key: string, verdict: { readonly drift: string; readonly hint: string }) =>
+      finish({ id: gn.id, step: gn.node.step?.name ?? "source", status: "failed", key, ms: 0, outputs: {}, error: { message: verdict.drift, hint: verdict.hint } }, { kind: "failed" })
+    const noteOf = (...verdicts: (FrozenVerdict | undefined)[]): { reason?: string } => {
+      const notes = verdicts.flatMap((v) => (v !== undefined && "note" in v && v.note !== undefined ? [v.note] : []))
+      return notes.length > 0 ? { reason: notes.join("; ") } : {}
+    }
 
     /** The outputs of a node's inputs, or why the node cannot be resolved in this run. */
     const awaitInputs = (gn: GraphNode) =>
@@ -103,9 +109,11 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
         }
         if ("pending" in exit.value) return yield* skipped(gn, `will fetch: ${exit.value.pending}`, { kind: "unknown" })
         const { resolved, ms } = exit.value
-        yield* frozen(gn, resolved)
-        locked[gn.id] = { step: "source", version: 1, key: resolved.key, fingerprint: { ...resolved.keyInputs.fingerprint }, outputs: { out: resolved.output } }
-        yield* finish({ id: gn.id, step: "source", status: "cached", key: resolved.key, ms, outputs: { out: { digest: resolved.output, path: resolved.path } } }, { kind: "done", resolved })
+        const verdicts = options.frozen ? [frozenBeforeRun(layout, options.lock, gn.id, resolved), frozenAfterRun(options.lock, gn.id, resolved)] : []
+        const drift = verdicts.find((v) => "drift" in v)
+        if (drift !== undefined && "drift" in drift) return yield* drifted(gn, resolved.key, drift)
+        locked[gn.id] = lockEntry("source", 1, resolved)
+        yield* finish({ id: gn.id, step: "source", status: "cached", key: resolved.key, ms, outputs: { out: { digest: resolved.output, path: resolved.path } }, ...noteOf(...verdicts) }, { kind: "done", resolved })
       })
 
     const failed = (gn: GraphNode, action: Action, error: unknown) => {
@@ -123,11 +131,16 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
         const params = plan.params.get(gn.id)
         const action = stepAction(step, params, inputs, codeOf(step))
         const forced = options.force === "all" || options.force.has(gn.id)
+        // --frozen decides before anything runs: a drifted node never starts.
+        const before = options.frozen ? frozenBeforeRun(layout, options.lock, gn.id, action) : undefined
+        if (before !== undefined && "drift" in before) return yield* drifted(gn, action.key, before)
         const hit = findHit(layout, action.key, { forced, verify: options.verify })
 
         if (options.dryRun) {
-          if (hit === undefined) return yield* skipped(gn, `will run: ${whyRun(layout, options.lock, gn.id, action, forced)}`, { kind: "unknown" }, action.key)
+          if (hit === undefined) return yield* skipped(gn, [`will run: ${whyRun(layout, options.lock, gn.id, action, forced)}`, noteOf(before).reason].filter((r) => r !== undefined).join("; "), { kind: "unknown" }, action.key)
           const resolved = resolvedFrom(layout, action, hit.output)
+          const after = options.frozen ? frozenAfterRun(options.lock, gn.id, resolved) : undefined
+          if (after !== undefined && "drift" in after) return yield* drifted(gn, action.key, after)
           return yield* finish({ id: gn.id, step: step.name, status: "cached", key: action.key, ms: 0, outputs: { out: { digest: hit.output, path: resolved.path } }, reason: "cached" }, { kind: "done", resolved })
         }
 
@@ -145,10 +158,13 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
         const { entry, ran } = exit.value
         const path = yield* materialiseTree(layout, entry.output as Resolved["output"])
         const resolved = resolvedFrom(layout, action, entry.output, path)
-        yield* frozen(gn, resolved)
-        locked[gn.id] = { step: step.name, version: step.version, key: action.key, fingerprint: { ...action.fingerprint }, outputs: { out: entry.output } }
+        const after = options.frozen ? frozenAfterRun(options.lock, gn.id, resolved) : undefined
+        if (after !== undefined && "drift" in after) return yield* drifted(gn, action.key, after)
+        locked[gn.id] = lockEntry(step.name, step.version, resolved)
+        const notes = noteOf(before, after).reason
+        const why = [ran ? reason : undefined, notes].filter((r) => r !== undefined && r !== "").join("; ")
         yield* finish(
-          { id: gn.id, step: step.name, status: ran ? "ran" : "cached", key: action.key, ms: ran ? entry.ms : 0, outputs: { out: { digest: entry.output, path } }, ...(ran ? { reason } : {}) },
+          { id: gn.id, step: step.name, status: ran ? "ran" : "cached", key: action.key, ms: ran ? entry.ms : 0, outputs: { out: { digest: entry.output, path } }, ...(why !== "" ? { reason: why } : {}) },
           { kind: "done", resolved },
         )
       })

@@ -12,11 +12,13 @@ import { type ActionKeyInputs, actionKey, CACHE_SCHEMA_VERSION, NO_CODE } from "
 import { StepFailedError } from "./errors.ts"
 import type { GraphNode } from "./graph.ts"
 import type { SourceContext } from "./node.ts"
+import { sourceIdentity } from "./reproducibility.ts"
 import { failureText } from "./step-failure.ts"
 
 const sourceKey = (digest: TreeDigest, pin: Readonly<Record<string, string>>, path: string): Resolved => {
   const keyInputs: ActionKeyInputs = { cacheSchema: CACHE_SCHEMA_VERSION, step: "source", version: 1, params: {}, inputs: { content: digest }, fingerprint: { ...pin }, code: NO_CODE }
-  return { key: actionKey(keyInputs), keyInputs, output: digest, path }
+  const key = actionKey(keyInputs)
+  return { key, keyInputs, identity: sourceIdentity(key), output: digest, path }
 }
 
 /** The source's output, or `pending` when a dry run cannot know it without fetching. */

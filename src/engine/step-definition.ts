@@ -5,6 +5,7 @@ import type * as Effect from "effect/Effect"
 import type { FileSystem } from "effect/FileSystem"
 import type { Path } from "effect/Path"
 import type { z } from "zod"
+import type { Reproducibility } from "./reproducibility.ts"
 
 /** An artifact kind, e.g. "hf-checkpoint", "onnx-model". Kinds are compared by name at compile time. */
 export type Kind = string
@@ -66,6 +67,8 @@ export interface AnyStep {
   readonly fingerprint: ((params: any) => Record<string, string>) | undefined
   /** A class, or one chosen by the resolved params (e.g. "device" when the step runs on an accelerator). */
   readonly resources: ResourceClass | ((params: any) => ResourceClass)
+  /** How the output relates to the machine: portable, host-bound or a measurement (reproducibility.ts). */
+  readonly reproducible: Reproducibility
   /** Absolute path of the module that defines the step; its import closure is the step's code. */
   readonly module: string | undefined
   readonly run: (ctx: StepContext<any, any>) => Effect.Effect<void, StepFailure, any>

@@ -7,6 +7,7 @@ import type { z } from "zod"
 import { PipelineDefinitionError } from "./errors.ts"
 import { asModulePath, callerModule } from "./defining-module.ts"
 import { type Node, makeNode } from "./node.ts"
+import type { Reproducibility } from "./reproducibility.ts"
 import type { AnyStep, Kind, ResourceClass, StepContext, StepFailure, StepServices } from "./step-definition.ts"
 
 export interface StepSpec<
@@ -33,6 +34,12 @@ export interface StepSpec<
   /** What the result depends on beyond params and inputs: tool versions, for benchmarks the host. */
   readonly fingerprint?: (params: z.output<P>) => Record<string, string>
   readonly resources?: ResourceClass | ((params: z.output<P>) => ResourceClass)
+  /**
+   * How the output relates to the machine it ran on (default "portable": the same bytes
+   * everywhere). "host": bound to this host class (e.g. compiled for this CPU or device toolchain);
+   * "measurement": differs on every run (benchmarks). The lock file and `--frozen` treat each accordingly.
+   */
+  readonly reproducible?: Reproducibility
   /** The module whose code the step runs; default: the file that calls defineStep. Pass `import.meta`. */
   readonly module?: { readonly path: string }
   /**
@@ -121,6 +128,7 @@ export const defineStep = <
     output: spec.output,
     fingerprint: spec.fingerprint,
     resources: spec.resources ?? "cpu",
+    reproducible: spec.reproducible ?? "portable",
     module: spec.module !== undefined ? asModulePath(spec.module.path) : callerModule(defineStep),
     run: spec.run as AnyStep["run"],
   }

@@ -17,7 +17,8 @@ const kernelFeatures = ["avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "av
 
 const cpuinfoFlags = (): { model: string | undefined; flags: Set<string> } => {
   try {
-    const text = readFileSync("/proc/cpuinfo", "utf8")
+    // KILN_CPUINFO reads another machine's /proc/cpuinfo: how tests simulate another host class.
+    const text = readFileSync(process.env.KILN_CPUINFO ?? "/proc/cpuinfo", "utf8")
     const flags = text.match(/^flags\s*:(.*)$/m)?.[1] ?? ""
     const model = text.match(/^model name\s*:(.*)$/m)?.[1]?.trim()
     return { model, flags: new Set(flags.trim().split(/\s+/)) }

@@ -36,6 +36,8 @@ export const bench = defineStep({
   fingerprint: (p) => ({ ...targetFingerprint(p.target), host: hostname() }),
   // A measurement: on the CPU nothing else may share it; on a card the die is held.
   resources: (p) => (targetResources(p.target) === "cpu" ? "exclusive" : "device"),
+  // Its numbers differ on every run: the lock file records that it ran, not its output.
+  reproducible: "measurement",
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params

@@ -24,6 +24,8 @@ export const compile = defineStep({
   output: "onnx-model",
   // cpu: graphs optimised at level "all" are tied to the ORT version and the CPU; vacc: the tool versions.
   fingerprint: (p) => targetFingerprint(p.target),
+  // Optimised for this CPU or device toolchain: the lock file records its output per host class.
+  reproducible: "host",
   run: (ctx) =>
     Effect.gen(function* () {
       const { all } = yield* Targets
