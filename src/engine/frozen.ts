@@ -30,7 +30,9 @@ export const frozenBeforeRun = (
   const explained = (): string => {
     const previousKey = identity.reproducible === "host" ? Object.values(entry.hosts ?? {})[0]?.key : entry.key
     const reasons = previousKey !== undefined ? keyChangeSince(layout, previousKey, node.keyInputs)?.filter((r) => !r.startsWith("code changed") && !r.startsWith("package ")) : undefined
-    return reasons !== undefined && reasons.length > 0 ? reasons.join("; ") : "its step, version, params or inputs differ"
+    if (reasons !== undefined && reasons.length > 0) return reasons.join("; ")
+    // A source's pin (the commit a branch resolved to) is all a fresh cache can name.
+    return (identity.reproducible === "portable" ? fingerprintChange(entry.fingerprint ?? {}, node.keyInputs.fingerprint) : "") || "its step, version, params or inputs differ"
   }
   if (entry.basis !== identity.basis) return { drift: `--frozen: node "${id}" drifted from the lock file: ${explained()}`, hint: REGENERATE }
   if (identity.reproducible === "portable" && canonicalJson(entry.fingerprint ?? {}) !== canonicalJson(node.keyInputs.fingerprint)) {
@@ -58,3 +60,11 @@ export const frozenAfterRun = (lock: LockFile | undefined, id: string, resolved:
   }
   return {}
 }
+
+/** What changed in the recorded fingerprint (a source's pin: the commit a branch resolved to). */
+const fingerprintChange = (before: Readonly<Record<string, string>>, now: Readonly<Record<string, string>>): string =>
+  [...new Set([...Object.keys(before), ...Object.keys(now)])]
+    .sort()
+    .filter((k) => before[k] !== now[k])
+    .map((k) => `${k} ${before[k] ?? "(none)"} → ${now[k] ?? "(none)"}`)
+    .join("; ")
