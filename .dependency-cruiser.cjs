@@ -1,9 +1,11 @@
-// kiln's layering, checked in `bun test` (tests/layering.test.ts) and by `bunx depcruise src stdlib`.
-// ARCHITECTURE.md explains each rule; folders that do not exist yet (src/targets …) are covered by
-// the same patterns when they land.
+// kiln's layering, checked in `bun test` (tests/layering.test.ts, which also proves every rule here
+// fires on a generated tree) and by `bun --bun node_modules/.bin/depcruise src stdlib pipelines examples
+// --config .dependency-cruiser.cjs`. ARCHITECTURE.md explains each rule.
 const MODEL_LIBRARIES = "^(node_modules/)?(onnxruntime-node|onnxruntime-web|@huggingface/transformers|@huggingface/hub|protobufjs|hyparquet)(/|$)"
 // Entry points (src/cli, src/serve) run pipelines; everything else under src/ is library code.
 const LIBRARIES = "^src/(?!engine/|cache/|cli/|serve/)[^/]+/"
+// A target's own folder (src/targets/cpu, src/targets/vacc …); src/targets/testing is test support.
+const TARGET_FOLDER = "^src/targets/(?!testing/)[^/]+/"
 
 module.exports = {
   forbidden: [
@@ -36,10 +38,10 @@ module.exports = {
     },
     {
       name: "libraries-know-no-engine",
-      comment: "Library code (src/<lib>: families, targets, onnx, quant, …) knows nothing of the engine, the CLI or the steps.",
+      comment: "Library code (src/<lib>: families, targets, onnx, quant, …) knows nothing of the engine, the entry points (CLI, serve) or the steps.",
       severity: "error",
       from: { path: LIBRARIES, pathNot: "\\.test\\.ts$" },
-      to: { path: "^(src/(engine|cli)/|stdlib/|pipelines/|examples/)" },
+      to: { path: "^(src/(engine|cli|serve)/|stdlib/|pipelines/|examples/)" },
     },
     {
       name: "families-import-no-steps",
@@ -47,6 +49,28 @@ module.exports = {
       severity: "error",
       from: { path: "^src/families/" },
       to: { path: "^(stdlib|pipelines|examples)/" },
+    },
+    {
+      name: "run-cli-knows-no-models",
+      comment:
+        "Code digests stop at the engine, cache and CLI (src/engine/code): that is sound only while the run CLI imports no model code. The `kiln` command dispatcher (src/cli/kiln.ts) loads commands lazily and no step imports it.",
+      severity: "error",
+      from: { path: "^src/cli/", pathNot: "(\\.test\\.ts$|^src/cli/kiln\\.ts$)" },
+      to: { path: "^(src/(?!engine/|cache/|cli/)|stdlib/|pipelines/|examples/)" },
+    },
+    {
+      name: "targets-behind-their-registry",
+      comment: "Outside src/targets, code reaches a target through the Target seam (src/targets/index.ts, registry.ts), never a target's own folder.",
+      severity: "error",
+      from: { pathNot: "^src/targets/" },
+      to: { path: TARGET_FOLDER },
+    },
+    {
+      name: "targets-know-no-other-target",
+      comment: "One target's folder never imports another's: each stands alone behind the seam.",
+      severity: "error",
+      from: { path: "^src/targets/((?!testing/)[^/]+)/" },
+      to: { path: TARGET_FOLDER, pathNot: "^src/targets/$1/" },
     },
     {
       name: "src-below-stdlib",
