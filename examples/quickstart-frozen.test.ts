@@ -1,10 +1,12 @@
 // The CI advice in the README, as a test: a fresh checkout of the repo runs the quickstart with
 // --frozen against its committed lock file (examples/quickstart.lock.json) into an empty cache and
 // passes — on this CPU (every output compared byte for byte) and on a simulated CPU of another
-// kind (host-bound outputs are new there; everything portable is still compared).
+// kind (host-bound outputs are new there; everything portable is still compared) — and after a
+// code-only change, which is what every commit to src/ or stdlib/ is to a committed lock.
 import { afterAll, beforeAll, expect, test } from "bun:test"
-import { cpSync, existsSync, symlinkSync, writeFileSync } from "node:fs"
+import { appendFileSync, cpSync, existsSync, symlinkSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { readLockFile } from "../src/engine/lock-file.ts"
 import { cleanup, tempDir } from "../tests/support.ts"
 
 const repo = resolve(import.meta.dir, "..")
@@ -55,4 +57,19 @@ test("... and on a CPU of another kind, where only host-bound outputs go uncheck
   expect(compile.reason).toContain("is not in the lock file")
   // The portable part ran and was compared: export, calibrate and quantize carry no such note.
   for (const id of ["exportOnnx", "calibrate", "quantize"]) expect(r.summary.steps.find((s) => s.id === id)!.reason ?? "").not.toContain("not in the lock file")
+}, 300_000)
+
+test("a code-only change since the lock was written: the changed step re-runs under --frozen and must reproduce its locked output", () => {
+  // The quantize step's own file: its code digest moves, its output must not.
+  appendFileSync(join(checkout, "stdlib", "steps", "quantize.ts"), "\n// a refactor that changes no output\n")
+  const r = frozenRun("cache-here")
+  if (r.code !== 0) console.error(r.stderr)
+  expect(r.code).toBe(0)
+  const quantize = r.summary.steps.find((s) => s.id === "quantize")!
+  expect(quantize.status).toBe("ran")
+  expect(quantize.reason).toContain("code changed since the lock file")
+  // Its output equals the locked one, so nothing downstream needed to run again (measurements aside).
+  const locked = readLockFile(join(checkout, "examples", "quickstart.lock.json"))!.nodes
+  const ranAgain = r.summary.steps.filter((s) => s.status === "ran" && locked[s.id]?.reproducible !== "measurement").map((s) => s.id)
+  expect(ranAgain).toEqual(["quantize"])
 }, 300_000)

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, test } from "bun:test"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { readLockFile } from "../src/engine/lock-file.ts"
 import { type CapturedRun, cleanup, runCaptured, tempDir } from "../tests/support.ts"
 import { quickstart } from "./quickstart.ts"
 
@@ -44,18 +45,25 @@ describe("quickstart", () => {
   }, 120_000)
 
   test("two fresh caches give the same digest for every non-measurement output", async () => {
+    let lockOfFresh = ""
     const fresh = async () => {
       const dir = tempDir()
       dirs.push(dir)
+      lockOfFresh = join(dir, "pipeline.lock.json")
       return runCaptured(quickstart, dir, quick)
     }
     const first = firstRun ?? (await fresh())
     const second = await fresh()
     expect(first.code).toBe(0)
     expect(second.code).toBe(0)
-    // Benchmarks are measurements: their numbers differ on every run by design.
-    const digests = (r: CapturedRun) => Object.fromEntries(r.json.steps.filter((s) => s.step !== "bench").map((s) => [s.id, s.outputs.out!.digest]))
+    // Measurements (a step declaring `reproducible: "measurement"`, and whatever consumes one)
+    // differ on every run by design; the run's lock file says which nodes they are.
+    const locked = readLockFile(lockOfFresh)!.nodes
+    const measured = new Set(Object.keys(locked).filter((id) => locked[id]!.reproducible === "measurement"))
+    expect(measured.size).toBeGreaterThan(0)
+    const digests = (r: CapturedRun) => Object.fromEntries(r.json.steps.filter((s) => !measured.has(s.id)).map((s) => [s.id, s.outputs.out!.digest]))
     expect(Object.keys(digests(first))).toContain("quantize")
+    expect(Object.keys(digests(first)).length + measured.size).toBe(first.json.steps.length)
     expect(digests(second)).toEqual(digests(first))
   }, 180_000)
 })
