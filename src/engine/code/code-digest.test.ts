@@ -93,6 +93,27 @@ test("a no-op re-run reuses the persisted closure; an edit that adds an import i
   ])
 })
 
+test("a file touched without a content change keeps its digest, and its new stamp is saved so the next run need not hash it", async () => {
+  const root = project()
+  const entry = join(root, "step.ts")
+  const stateDir = join(root, "state")
+  const first = makeCodeDigester({ stateDir })
+  await first.prepare([entry])
+  const [record] = (await Array.fromAsync(new Bun.Glob("*.json").scan(stateDir))).map((f) => join(stateDir, f))
+  const before = statSync(record!).ino
+  // Same bytes, another mtime (a checkout, a `touch`), still outside the racily-clean window.
+  const later = new Date(Date.now() - 5_000)
+  for (const path of ["lib/a.ts", "bun.lock"]) utimesSync(join(root, path), later, later)
+  const touched = makeCodeDigester({ stateDir })
+  await touched.prepare([entry])
+  expect(touched.digestOf(entry)).toEqual(first.digestOf(entry))
+  expect(statSync(record!).ino).not.toBe(before)
+  const saved = JSON.parse(await Bun.file(record!).text()) as { files: string; lock: string }
+  const mtimeOf = (path: string) => String(statSync(join(root, path)).mtimeMs)
+  expect(saved.files.split("\n").find((l) => l.endsWith("/lib/a.ts"))!.split(" ")[2]).toBe(mtimeOf("lib/a.ts"))
+  expect(saved.lock.split(" ")[2]).toBe(mtimeOf("bun.lock"))
+})
+
 test("a module that does not resolve fails naming it", async () => {
   const root = project()
   writeFileSync(join(root, "lib/a.ts"), `import { gone } from "./missing.ts"\nexport const a = () => gone\n`)

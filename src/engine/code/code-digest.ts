@@ -108,6 +108,24 @@ export const makeCodeDigester = (options: { readonly stateDir: string }): CodeDi
     return lock
   }
   const statePath = (module: string) => join(options.stateDir, `${sha256Hex(module)}.json`)
+  // Modules share a project and most files: each root and relative name is worked out once per process.
+  const roots = new Map<string, string>()
+  const rootOf = (module: string): string => {
+    let root = roots.get(module)
+    if (root === undefined) roots.set(module, (root = projectRootOf(module)))
+    return root
+  }
+  const names = new Map<string, string>()
+  const projectPath = (root: string, file: string): string => {
+    const memo = `${root}\0${file}`
+    let name = names.get(memo)
+    if (name === undefined) {
+      // Files inside the project are a plain suffix of their path; path.relative costs ~5 µs a call.
+      name = file.startsWith(root + sep) ? file.slice(root.length + 1) : relative(root, file)
+      names.set(memo, (name = name.split(sep).join("/")))
+    }
+    return name
+  }
 
   const save = (record: Persisted): void => {
     // Only a shortcut for the next run: failing to write it costs one bundler pass, nothing more.
@@ -120,8 +138,8 @@ export const makeCodeDigester = (options: { readonly stateDir: string }): CodeDi
     } catch {}
   }
   const remember = (module: string, abs: readonly string[], digests: readonly string[], packages: Record<string, string>): void => {
-    const root = projectRootOf(module)
-    const files = Object.fromEntries(abs.map((file, i) => [relative(root, file).split(sep).join("/"), digests[i]!] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    const root = rootOf(module)
+    const files = Object.fromEntries(abs.map((file, i) => [projectPath(root, file), digests[i]!] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     closures.set(module, { files, packages, abs })
   }
   const record = (module: string, files: readonly string[], imports: readonly string[], packages: Record<string, string>): Persisted => ({
@@ -129,7 +147,7 @@ export const makeCodeDigester = (options: { readonly stateDir: string }): CodeDi
     module,
     files: files.map((f) => stampOf(f)?.line ?? "").join("\n"),
     imports: imports.join("\n"),
-    lock: stampOf(join(projectRootOf(module), "bun.lock"))?.line ?? "",
+    lock: stampOf(join(rootOf(module), "bun.lock"))?.line ?? "",
     packages: Object.entries(packages).map(([label, version]) => `${label} ${version}`).join("\n"),
   })
 
@@ -145,29 +163,37 @@ export const makeCodeDigester = (options: { readonly stateDir: string }): CodeDi
     }
     const abs: string[] = []
     const digests: string[] = []
+    // Whether any recorded line is out of date (a file re-hashed with the same digest): then it is saved again.
+    let restamped = false
     for (const line of lines(persisted.files)) {
       const m = STAMP.exec(line)
       if (m === null) return false
       const now = stampOf(m[6]!, line)
-      if (now?.digest !== m[1]) return false
+      if (now === undefined || now.digest !== m[1]) return false
+      if (now.line !== line) restamped = true
       abs.push(m[6]!)
       digests.push(m[1]!)
     }
-    const root = projectRootOf(module)
+    const root = rootOf(module)
     const lockLine = lines(persisted.lock)[0]
     const lockWas = lockLine !== undefined ? STAMP.exec(lockLine)?.[1] : ""
     const lockNow = stampOf(join(root, "bun.lock"), lockLine)
     const imports = lines(persisted.imports)
     const packageLines = lines(persisted.packages).map((l) => PACKAGE.exec(l))
     let packages: Record<string, string>
+    let packagesReread = false
     if (lockWas !== undefined && (lockNow?.digest ?? "") === lockWas && packageLines.every((m) => m !== null)) {
       packages = Object.fromEntries(packageLines.map((m) => [m![1]!, m![2]!]))
     } else {
       // Same code, another lock file: only the package versions are read again.
       packages = lockOf(root).versionsOf(imports)
+      packagesReread = true
     }
-    const fresh = record(module, abs, imports, packages)
-    if (fresh.files !== persisted.files || fresh.lock !== persisted.lock || fresh.packages !== persisted.packages) save(fresh)
+    // A no-op re-run writes nothing: the record is rebuilt only when a stamp or the versions moved.
+    if (restamped || (lockNow?.line ?? "") !== (lockLine ?? "") || packagesReread) {
+      const fresh = record(module, abs, imports, packages)
+      if (fresh.files !== persisted.files || fresh.lock !== persisted.lock || fresh.packages !== persisted.packages) save(fresh)
+    }
     remember(module, abs, digests, packages)
     return true
   }
@@ -177,7 +203,7 @@ export const makeCodeDigester = (options: { readonly stateDir: string }): CodeDi
       const missing = [...new Set(modules)].filter((module) => !closures.has(module) && !load(module))
       if (missing.length === 0) return
       for (const [module, closure] of await moduleClosures(missing, HARNESS)) {
-        const packages = lockOf(projectRootOf(module)).versionsOf(closure.packages)
+        const packages = lockOf(rootOf(module)).versionsOf(closure.packages)
         const persisted = record(module, closure.files, closure.packages, packages)
         save(persisted)
         remember(module, closure.files, closure.files.map((f) => stampOf(f)?.digest ?? ""), packages)
