@@ -7,20 +7,19 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
-import { AutoTokenizer, env } from "@huggingface/transformers"
+import { AutoTokenizer } from "@huggingface/transformers"
 import { SynthError } from "./errors.ts"
 import { copyTokenizer, tokenizerTokenId, tokenizerVocabSize, writeSyntheticTokenizer } from "./tokenizers.ts"
 
 const root = await mkdtemp(join(tmpdir(), "kiln-synth-tokenizer-"))
 afterAll(() => rm(root, { recursive: true, force: true }))
 
-/** Loads `root/name` with transformers.js, strictly offline. */
-const loadTokenizer = (name: string) => {
-  env.allowRemoteModels = false
-  env.allowLocalModels = true
-  env.localModelPath = `${root}/`
-  return AutoTokenizer.from_pretrained(name)
-}
+/**
+ * Loads `root/name` with transformers.js, strictly offline. An absolute path, not a name under
+ * env.localModelPath: transformers.js memoises a file's existence by model name for the whole
+ * process, so a bare name another test file loaded elsewhere could be answered from that folder.
+ */
+const loadTokenizer = (name: string) => AutoTokenizer.from_pretrained(join(root, name), { local_files_only: true })
 
 const idsOf = (encoding: { input_ids: { tolist(): unknown } }): number[] =>
   (encoding.input_ids.tolist() as bigint[][])[0]!.map(Number)
@@ -161,11 +160,15 @@ describe("copyTokenizer", () => {
   })
 
   const realTokenizers = "/work/shared/data/tokenizers"
+  // ~1.5 s alone (a 250,002-piece vocabulary), over 12 s while other test processes share the 2
+  // cores. Past bun's 5 s default it timed out, and its body ran on after afterAll had removed
+  // `root`: transformers.js then found no tokenizer_config.json and threw "tokenizerConfig is
+  // undefined" as an unhandled error between tests.
   test.skipIf(!existsSync(realTokenizers))("dev check: real BGE / XLM-R tokenizer folders copy with their real vocabulary sizes", async () => {
     expect((await copyTokenizer(join(realTokenizers, "bge-base-en-v1.5"), join(root, "real-bert"))).vocabSize).toBe(30522)
     expect((await copyTokenizer(join(realTokenizers, "xlmr_multilingual-e5-small"), join(root, "real-xlmr"))).vocabSize).toBe(250002)
     expect(idsOf((await loadTokenizer("real-bert"))("hello world"))).toEqual([101, 7592, 2088, 102])
-  })
+  }, 30_000)
 })
 
 describe("bad input", () => {
