@@ -70,7 +70,7 @@ print(json.dumps(out))
     expect(second.vamp.input_ids).toEqual(["int32", [1, 8], [[101, 7592, 102, 2088, 999, 102, 0, 0]]])
     expect(second.vamp.token_type_ids).toEqual(["int32", [1, 8], [[0, 0, 0, 1, 1, 1, 0, 0]]])
     for (const key of ["attention_mask", "attention_mask1", "attention_mask2", "attention_mask3"]) expect(second.vamp[key]).toEqual(["int32", [1, 8], [[1, 1, 1, 1, 1, 1, 0, 0]]])
-  })
+  }, 30_000)
 
   test("writes a datalist relative to the folder and a manifest; absoluteDatalist resolves it", () => {
     expect(readFileSync(join(dir, "vamp/datalist.txt"), "utf8")).toBe("vamp/0.npz\nvamp/1.npz\nvamp/2.npz\n")

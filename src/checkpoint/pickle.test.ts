@@ -56,7 +56,7 @@ print(pickle.dumps({"weight": Evil()}, protocol=2).hex())
     expect(error).toBeInstanceOf(PickleSecurityError)
     expect(error.message).toMatch(/pytorch_model\.bin:archive\/data\.pkl .*refusing to load global "(posix|os)\.system"/)
     expect(existsSync(marker)).toBe(false)
-  })
+  }, 30_000)
 
   test("the allow-list holds the tensor-rebuilding globals only", () => {
     expect(isAllowedGlobal("torch._utils", "_rebuild_tensor_v2")).toBe(true)
@@ -118,7 +118,7 @@ print(pickle.dumps(value, protocol=int(sys.argv[1])).hex())
       expect(value.get("d")).toEqual(new Map([["x", new Map([["y", [[]]]])]]))
       expect(value.get("shared")).toBe(value.get("t"))
     }
-  })
+  }, 30_000)
 })
 
 describe("unpickleTorch on large containers", () => {
@@ -132,5 +132,5 @@ describe("unpickleTorch on large containers", () => {
     const value = unpickleTorch(bytes, "big.pkl") as number[]
     expect(value).toHaveLength(n)
     expect(value[n - 1]).toBe((n - 1) % 256)
-  })
+  }, 30_000)
 })

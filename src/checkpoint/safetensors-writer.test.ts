@@ -55,7 +55,7 @@ print(json.dumps(out))
     expect(decoded.x).toEqual(Array.from(seededValues(7, 20)))
     const halves = seededValues(8, 6)
     decoded.h.forEach((value: number, i: number) => expect(Math.abs(value - halves[i]!)).toBeLessThanOrEqual(Math.abs(halves[i]!) / 1024))
-  })
+  }, 30_000)
 
   test("duplicate names are rejected before anything is written", () => {
     const path = join(dir, "dup.safetensors")

@@ -53,14 +53,14 @@ describe("writeTorchStateDict", () => {
     const spec = sources.map((s) => [s.name, s.dtype, s.shape, contiguousStrides(s.shape)])
     const expected = runPython(cpythonTorchPickle, [JSON.stringify(spec)]).trim()
     expect(Buffer.from(torchStateDictPickle(sources)).toString("hex")).toBe(expected)
-  })
+  }, 30_000)
 
   test.skipIf(!hasPython3())("pickle of more than 1000 tensors (two SETITEMS batches, long memo ids) matches CPython", () => {
     const many = Array.from({ length: 1001 }, (_, i) => seededSource(`t${i}`, "float32", [i % 3, 70000], i))
     const spec = many.map((s) => [s.name, s.dtype, s.shape, contiguousStrides(s.shape)])
     const expected = runPython(cpythonTorchPickle, [JSON.stringify(spec)]).trim()
     expect(Buffer.from(torchStateDictPickle(many)).toString("hex")).toBe(expected)
-  })
+  }, 30_000)
 
   test.skipIf(!hasPython3())("the archive has torch.save's records, 64-byte aligned, and pickletools disassembles data.pkl", () => {
     const path = join(dir, "pytorch_model.bin")
@@ -103,7 +103,7 @@ print(json.dumps({"names": [i.filename for i in infos], "offsets": offsets, "dis
     expect(report.dis).toContain("GLOBAL     'torch HalfStorage'")
     expect(report.dis).toContain("BINPERSID")
     expect(report.data1.length).toBe(8 * 2 * 2)
-  })
+  }, 30_000)
 
   test("output is byte-for-byte deterministic", () => {
     const a = join(dir, "a.bin")

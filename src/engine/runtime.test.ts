@@ -240,7 +240,7 @@ describe("concurrency", () => {
       expect(r.code).toBe(0)
       expect(log[1]!.startsWith("+")).toBe(overlapped)
     }
-  })
+  }, 30_000)
 })
 
 describe("step contract", () => {

@@ -240,7 +240,7 @@ print(np.float16((np.arange(24) - 11.5) / 5).astype("<f2").view("<u2").tolist())
         expect([...array.data]).toEqual(expected[dtype])
       }
     }
-  })
+  }, 30_000)
 
   test("numpy loads our files with the exact dtype, shape and values", () => {
     const random = seededRandom(11)
@@ -269,7 +269,7 @@ print(json.dumps(out))
         expect(got.values).toEqual([...array.data].map((v) => String(v)))
       }
     }
-  })
+  }, 30_000)
 })
 
 /** Parses Python's float.hex() output (e.g. "-0x1.8p+3") exactly. */

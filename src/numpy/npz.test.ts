@@ -168,7 +168,7 @@ print(json.dumps(out))
         expect(got.values).toEqual([...(array.data as Float32Array | Int32Array)])
       }
     })
-  })
+  }, 30_000)
 
   test("our reader loads numpy.savez and numpy.savez_compressed output exactly", () => {
     const script = `
@@ -193,5 +193,5 @@ np.savez_compressed(f"{d}/np-compressed.npz", input_0=np.arange(L, dtype=np.int3
     expect(compressed.get("input_0")!.dtype).toBe("int32")
     expect([...compressed.get("input_0")!.data]).toEqual(Array.from({ length: 16 }, (_, i) => i - 5))
     expect([...compressed.get("input_1")!.data]).toEqual(new Array(16).fill(1))
-  })
+  }, 30_000)
 })

@@ -191,7 +191,7 @@ describe('weightRounding: "gptq" on an encoder', () => {
       expect(record.weights).toBe(gptq.details.quantizedNodes as number)
       expect(record.tokens).toBeGreaterThan(32)
       expect(gptq.loss).toBeLessThan(0.8 * nearest.loss)
-    })
+    }, 30_000)
 
   test("fewer calibration tokens than input channels is warned about (the Hessians are rank-deficient) and the widest input recorded", async () => {
     const lines: string[] = []
@@ -203,7 +203,7 @@ describe('weightRounding: "gptq" on an encoder', () => {
     const enough: string[] = []
     await quantizeOnnxModel(encoder.model, { scheme: "dynamic-int8", calibration, heldOut: 8, weightRounding: "gptq" }, { tmpDir: join(root, "enough-tokens"), log: (l) => enough.push(l) })
     expect(enough.some((l) => l.includes("rank-deficient"))).toBe(false)
-  })
+  }, 30_000)
 
   test("gptq without a calibration set is an error naming weightRounding", async () => {
     const attempt = quantizeOnnxModel(encoder.model, { scheme: "dynamic-int8", weightRounding: "gptq" })

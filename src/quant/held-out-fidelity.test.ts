@@ -60,4 +60,4 @@ test("compareOutputs over a million samples does not overflow the stack (no Math
   expect(result.metric).toBe("cosine")
   expect(result.min).toBe(0)
   expect(result.mean).toBeCloseTo(1 - 1 / n, 9)
-})
+}, 30_000)

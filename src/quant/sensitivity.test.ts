@@ -105,7 +105,7 @@ test("Spearman and |Δ| budgets are for scalar outputs: on an embedding they are
   await expect(
     quantizeOnnxModel(encoder.model, { scheme: "static-int8", calibration, method: "max", smooth: false, exclude: "auto", budget: { spearman: 0.99 } }),
   ).rejects.toThrow(/budget\.spearman.*one score per sample/)
-})
+}, 30_000)
 
 test("meetsBudget requires every criterion given", () => {
   const scalar = { metric: "pearson" as const, mean: 0.999, min: 0.999, spearman: 0.99, meanAbsDiff: 0.02 }

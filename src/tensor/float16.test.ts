@@ -102,7 +102,7 @@ describe("float32 → float16", () => {
     let mismatches = 0
     for (let i = 0; i < floats.length; i++) if (!sameValue(f16round(floats[i]!), halfValue(halves[i]!))) mismatches++
     expect(mismatches).toBe(0)
-  })
+  }, 30_000)
 })
 
 describe("float16 → float32", () => {
@@ -148,7 +148,7 @@ describe("bulk float16 conversion", () => {
       const one = float32BitsToFloat16Bits(patterns[i]!)
       if (bulk[i] !== one) throw new Error(`0x${patterns[i]!.toString(16)}: bulk 0x${bulk[i]!.toString(16)}, scalar 0x${one.toString(16)}`)
     }
-  })
+  }, 30_000)
 
   test("reads subarrays at an offset and writes into the caller's buffer", () => {
     const out = new Uint16Array(4)
@@ -202,7 +202,7 @@ describe("bfloat16", () => {
       const want = !Number.isFinite(x) || dDown < dUp || (dDown === dUp && (down & 1) === 0) ? down : up
       if (out[i] !== want) throw new Error(`0x${bits[i]!.toString(16)}: got 0x${out[i]!.toString(16)}, nearest even is 0x${want.toString(16)}`)
     }
-  })
+  }, 30_000)
 
   test("every one of the 65536 bfloat16 patterns decodes exactly and encodes back", () => {
     const all = allPatterns16()

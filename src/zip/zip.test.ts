@@ -160,7 +160,7 @@ for path in sys.argv[1:]:
       .map((e) => `${e.name}:${e.data.length}:${new Bun.CryptoHasher("sha256").update(e.data).digest("hex").slice(0, 12)}`)
       .join(" ")
     expect(lines).toEqual([expected, expected])
-  })
+  }, 30_000)
 
   test("deflated entries are inflated, whole and by range", () => {
     const path = join(dir, "deflate.zip")

@@ -72,7 +72,7 @@ describe("hf() source", () => {
     const follow = await runCaptured(build(), dir)
     expect(follow.code).toBe(0)
     expect(readFileSync(join(follow.json.steps.find((s) => s.id === "readConfig")!.outputs.out!.path, "hidden.txt"), "utf8")).toBe("16")
-  })
+  }, 30_000)
 
   test("a dry run downloads nothing and says what it would fetch", async () => {
     const { hub, dir, build } = await setup()
@@ -89,7 +89,7 @@ describe("hf() source", () => {
     expect(r.code).toBe(0)
     expect(hub.requests).toEqual([])
     expect(readFileSync(join(r.json.steps.find((s) => s.id === "readConfig")!.outputs.out!.path, "hidden.txt"), "utf8")).toBe("16")
-  })
+  }, 30_000)
 
   test("a gated repo without a token fails the source with the HF_TOKEN hint, no stack trace", async () => {
     const hub = await startFakeHub([{ type: "model", id: "org/gated", commits: { [A]: files(8) }, refs: { main: A }, gated: true }])

@@ -61,7 +61,7 @@ describe("Hub dataset splits", () => {
     const rows = output(r, "msmarco-passage-ranking-dev").trim().split("\n")
     expect(rows.length).toBe(5)
     expect(JSON.parse(rows[4]!).query).toBe(queries[4]!.query)
-  })
+  }, 30_000)
 
   test("a parquet split with the wrong columns names the file and the row", async () => {
     const { dir, settings } = await serve("C-MTEB/BQ", {
@@ -71,7 +71,7 @@ describe("Hub dataset splits", () => {
     expect(r.code).not.toBe(0)
     expect(r.stderr).toContain("data/test-00000-of-00001.parquet:1")
     expect(r.stderr).toContain("sentence2")
-  })
+  }, 30_000)
 
   test("a repo without the split says which files it has", async () => {
     const { dir, settings } = await serve("C-MTEB/BQ", { "README.md": { bytes: new TextEncoder().encode("# BQ") } })
