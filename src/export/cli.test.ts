@@ -34,8 +34,8 @@ test("exports with --seqlen --int32 --dtype fp16 and reports inputs, outputs and
 test("bad flags are usage errors naming the flag (exit 2), nothing written", async () => {
   const err = capture()
   expect(await exportCli(["ckpt", "--task", "classify", "--seqlen", "1", "--out", join(dir, "x")], capture().stream, err.stream)).toBe(2)
-  expect(err.text()).toContain("--task expected embedding, reranker or m3")
-  expect(err.text()).toContain("--seqlen expected an integer ≥ 2")
+  expect(err.text()).toContain('--task must be one of "embedding", "reranker", "m3", got "classify"')
+  expect(err.text()).toContain('--seqlen must be ≥ 2, got "1"')
   const missing = capture()
   expect(await exportCli(["--task", "embedding", "--out", join(dir, "x")], capture().stream, missing.stream)).toBe(2)
   expect(missing.text()).toContain("the checkpoint folder is missing")

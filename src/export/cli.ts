@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util"
 import { z } from "zod"
 import { ExportError } from "../graph/index.ts"
+import { describeFlagIssues } from "../schema/index.ts"
 import { exportEncoder } from "./export-encoder.ts"
 
 export const EXPORT_USAGE = `Usage: kiln export <checkpoint dir> --task TASK --out DIR [options]
@@ -27,23 +28,17 @@ Options:
   --quiet                        no progress output
   --help                         show this help`
 
-const positiveInt = (what: string) =>
-  z
-    .string()
-    .regex(/^\d+$/, `expected ${what}`)
-    .transform(Number)
-    .refine((n) => Number.isSafeInteger(n), "is too large")
-
+// Flag values arrive as text; numbers are coerced, then checked ("--seqlen must be ≥ 2, got \"1\"").
 const argsSchema = z.object({
-  task: z.enum(["embedding", "reranker", "m3"], { error: "expected embedding, reranker or m3" }),
-  out: z.string({ error: "is required" }).min(1, "expected a folder path"),
-  seqlen: positiveInt("an integer ≥ 2").refine((n) => n >= 2, "expected an integer ≥ 2").optional(),
-  dtype: z.enum(["fp32", "fp16"], { error: "expected fp32 or fp16" }).optional(),
+  task: z.enum(["embedding", "reranker", "m3"]),
+  out: z.string().min(1),
+  seqlen: z.coerce.number().pipe(z.int().min(2)).optional(),
+  dtype: z.enum(["fp32", "fp16"]).optional(),
   int32: z.boolean().optional(),
-  pooling: z.enum(["cls", "mean", "last"], { error: "expected cls, mean or last" }).optional(),
-  "token-type-ids": z.enum(["auto", "always"], { error: "expected auto or always" }).optional(),
-  attention: z.enum(["contrib", "onnx"], { error: "expected contrib or onnx" }).optional(),
-  opset: positiveInt("an opset number").refine((n) => n >= 17 && n <= 21, "expected 17 to 21").optional(),
+  pooling: z.enum(["cls", "mean", "last"]).optional(),
+  "token-type-ids": z.enum(["auto", "always"]).optional(),
+  attention: z.enum(["contrib", "onnx"]).optional(),
+  opset: z.coerce.number().pipe(z.int().min(17).max(21)).optional(),
   quiet: z.boolean().optional(),
 })
 
@@ -91,7 +86,7 @@ export const exportCli = async (argv: readonly string[], out: Output = process.s
   }
   const parsed = argsSchema.safeParse(values)
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  --${issue.path.join(".")} ${issue.message}`).join("\n")
+    const problems = describeFlagIssues(parsed.error, values, argsSchema).map((line) => `  ${line}`).join("\n")
     err.write(`error: kiln export: bad arguments:\n${problems}\n\n${EXPORT_USAGE}\n`)
     return 2
   }

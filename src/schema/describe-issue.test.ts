@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { z } from "zod"
-import { describeIssues } from "./describe-issue.ts"
+import { describeFlagIssues, describeIssues } from "./describe-issue.ts"
 import { JsonFileError, readJsonFile } from "./read-json-file.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "kiln-schema-"))
@@ -92,5 +92,23 @@ describe("readJsonFile", () => {
   test("toError turns the problem into the caller's own error", () => {
     class MyError extends Error {}
     expect(() => readJsonFile(join(dir, "nope.json"), Config, "the model config", (e) => new MyError(e.detail))).toThrow(MyError)
+  })
+})
+
+describe("describeFlagIssues", () => {
+  const flags = z.object({ task: z.enum(["embedding", "reranker"]), out: z.string().min(1), seqlen: z.coerce.number().pipe(z.int().min(2)).optional() })
+  const lines = (values: Record<string, unknown>): string[] => {
+    const parsed = flags.safeParse(values)
+    if (parsed.success) throw new Error("expected the flags to fail")
+    return describeFlagIssues(parsed.error, values, flags)
+  }
+
+  test("a bad value names the flag as typed, what it must be and what was given", () => {
+    expect(lines({ task: "classify", out: "x", seqlen: "1" })).toEqual(['--task must be one of "embedding", "reranker", got "classify"', '--seqlen must be ≥ 2, got "1"'])
+    expect(lines({ task: "embedding", out: "x", seqlen: "ten" })).toEqual(['--seqlen must be an integer, got "ten"'])
+  })
+
+  test("an absent required flag is required, with its choices when it has some", () => {
+    expect(lines({})).toEqual(['--task is required (one of "embedding", "reranker")', "--out is required"])
   })
 })

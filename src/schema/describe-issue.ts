@@ -166,3 +166,16 @@ export const describeIssues = (
   const shown = issues.slice(0, max).map((issue) => describeIssue(issue, root, options))
   return shown.join("; ") + (issues.length > max ? `; and ${issues.length - max} more problem${issues.length - max === 1 ? "" : "s"}` : "")
 }
+
+/**
+ * A command's flags that failed their schema, one line each, named as typed:
+ * `--seqlen must be ≥ 2, got "1"`, `--out is required`, `--task is required (one of "a", "b")`.
+ * `values` are the parsed flags (strings and booleans; an absent flag has no key).
+ */
+export const describeFlagIssues = (error: z.ZodError, values: Readonly<Record<string, unknown>>, schema: AnySchema): string[] =>
+  error.issues.map((issue) => {
+    const flag = `--${formatIssuePath(issue.path)}`
+    const text = describeIssue(issue, values, { schema, subject: false })
+    if (issue.path.length !== 1 || Object.hasOwn(values, issue.path[0]!)) return `${flag} ${text}`
+    return issue.code === "invalid_value" ? `${flag} is required (${text.replace(/^must be /, "")})` : `${flag} is required`
+  })

@@ -37,8 +37,8 @@ test("missing and malformed flags are each named, with the usage, and nothing is
   const out = join(root, "never")
   const result = await run(["--arch", "gpt", "--size", "tiny", "--task", "embedding", "--seed", "x1", "--out", out])
   expect(result.code).toBe(2)
-  expect(result.stderr).toMatch(/--arch expected one of .*bert.*xlm-roberta/)
-  expect(result.stderr).toContain("--seed expected a non-negative integer")
+  expect(result.stderr).toMatch(/--arch must be one of "bert", .*"xlm-roberta", got "gpt"/)
+  expect(result.stderr).toContain('--seed must be an integer, got "x1"')
   expect(result.stderr).toContain("Usage: kiln synth")
   expect(existsSync(out)).toBe(false)
 

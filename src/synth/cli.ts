@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util"
 import { z } from "zod"
 import { families, familyNames } from "../families/index.ts"
+import { describeFlagIssues } from "../schema/index.ts"
 import { SynthError } from "../seeded/index.ts"
 import { synthesizeCheckpoint, synthTasks } from "./checkpoint.ts"
 
@@ -30,19 +31,16 @@ Options:
   --dtype float32|float16|bfloat16   stored weight type (default float32)
   --help                   show this help`
 
+// Flag values arrive as text; the seed is coerced, then checked ("--seed must be a non-negative integer, got \"x1\"").
 const argsSchema = z.object({
-  arch: z.string({ error: "is required" }).refine((name) => familyNames().includes(name), { message: `expected one of ${familyNames().join(", ")}` }),
-  size: z.string({ error: "is required" }),
-  task: z.enum(synthTasks, { error: `expected one of ${synthTasks.join(", ")}` }),
-  seed: z
-    .string({ error: "is required" })
-    .regex(/^\d+$/, "expected a non-negative integer")
-    .transform(Number)
-    .refine(Number.isSafeInteger, "is too large"),
-  out: z.string({ error: "is required" }).min(1, "expected a folder path"),
+  arch: z.enum(familyNames() as [string, ...string[]]),
+  size: z.string().min(1),
+  task: z.enum(synthTasks),
+  seed: z.coerce.number().pipe(z.int().nonnegative()),
+  out: z.string().min(1),
   outliers: z.boolean().optional(),
-  tokenizer: z.string().min(1, "expected a folder path").optional(),
-  dtype: z.enum(["float32", "float16", "bfloat16"], { error: "expected float32, float16 or bfloat16" }).optional(),
+  tokenizer: z.string().min(1).optional(),
+  dtype: z.enum(["float32", "float16", "bfloat16"]).optional(),
 })
 
 interface Output {
@@ -79,7 +77,7 @@ export const runSynthCli = async (argv: readonly string[], out: Output = process
   }
   const parsed = argsSchema.safeParse(values)
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  --${issue.path.join(".")} ${issue.message}`).join("\n")
+    const problems = describeFlagIssues(parsed.error, values, argsSchema).map((line) => `  ${line}`).join("\n")
     err.write(`error: kiln synth: bad arguments:\n${problems}\n\n${SYNTH_USAGE}\n`)
     return 2
   }
