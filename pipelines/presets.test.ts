@@ -3,7 +3,7 @@
 // served with its evaluation sets by a local server shaped like the Hugging Face Hub:
 // hf() download → export → (quantize) → compile → deploy → evaluate on the cpu target.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { parquetWriteBuffer } from "hyparquet-writer"
@@ -12,7 +12,7 @@ import { syntheticRerankQueries, syntheticStsPairs } from "../src/datasets/index
 import { hubSettingsFromEnv } from "../src/hub/index.ts"
 import { type FakeFile, type FakeHub, type FakeRepo, startFakeHub } from "../src/hub/testing/fake-hub.ts"
 import { synthesizeCheckpoint } from "../src/synth/index.ts"
-import { datasetPresets, measuredVsPublished, modelPreset, modelPresets, presetInputs, presetPipeline, type ModelPreset, type Precision } from "../stdlib/index.ts"
+import { checkConfigAgainstPreset, datasetPresets, measuredVsPublished, modelPreset, modelPresets, presetInputs, presetPipeline, type ModelPreset, type Precision } from "../stdlib/index.ts"
 import { cleanup, runCaptured, tempDir } from "../tests/support.ts"
 
 const SHARED = join(import.meta.dir, "..", "..", "shared", "data", "tokenizers")
@@ -54,7 +54,7 @@ beforeAll(async () => {
   for (const [i, preset] of modelPresets.entries()) {
     const out = join(root, "models", preset.name)
     const tokenizerDir = preset.synth.tokenizer === "xlm-roberta" ? undefined : tokenizerDirs[preset.synth.tokenizer]
-    await synthesizeCheckpoint({ arch: preset.shape.modelType, size: "tiny", task: preset.task, seed: 20 + i, out, ...(tokenizerDir !== undefined && existsSync(tokenizerDir) ? { tokenizerDir } : {}) })
+    await synthesizeCheckpoint({ arch: preset.shape.family, size: "tiny", task: preset.task, seed: 20 + i, out, ...(tokenizerDir !== undefined && existsSync(tokenizerDir) ? { tokenizerDir } : {}) })
     const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"))
     // The preset at the stand-in's scale: everything but the dimensions stays the real model's.
     tiny.set(preset.name, {
@@ -73,9 +73,10 @@ afterAll(async () => {
 })
 
 const settings = () => hubSettingsFromEnv({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(root, "hf") }, { timeoutMs: 5_000 })
-// Tiny synthetic sets make Spearman noisy; the presets' real gates are for real data.
+// Tiny synthetic sets make Spearman noisy; the presets' real gates are for real data. The bench
+// runs a fixed two batches per configuration, not a wall-clock budget: it is exercised, not timed.
 const quick = (preset: ModelPreset, precision: Precision) => [
-  ...["--set", "bench.seconds=0.2", "--set", "fidelity.maxDrop={}"],
+  ...["--set", "bench.iterations=2", "--set", "fidelity.maxDrop={}"],
   ...["--set", `fidelity.min=${JSON.stringify(preset.task === "reranker" ? { score_spearman: 0.9 } : { cosine_mean: 0.9 })}`],
   ...(precision !== "fp32" ? ["--set", "calibrate.samples=24"] : []),
 ]
@@ -150,10 +151,49 @@ describe("model presets refuse bad input", () => {
       const r = await runCaptured(presetPipeline({ ...preset, shape: { ...preset.shape, hiddenSize: preset.shape.hiddenSize * 2 } }, { precision: "fp32", target: "cpu", hub: settings }), dir)
       expect(r.code).not.toBe(0)
       expect(r.stderr).toContain(`hidden_size is ${preset.shape.hiddenSize}, but BAAI/bge-small-en-v1.5 has ${preset.shape.hiddenSize * 2}`)
-      const wrongArch = await runCaptured(presetPipeline({ ...preset, shape: { ...preset.shape, modelType: "xlm-roberta" } }, { precision: "fp32", target: "cpu", hub: settings }), dir)
-      expect(wrongArch.stderr).toContain('model_type is "bert", but BAAI/bge-small-en-v1.5 has "xlm-roberta"')
+      const wrongArch = await runCaptured(presetPipeline({ ...preset, shape: { ...preset.shape, family: "xlm-roberta" } }, { precision: "fp32", target: "cpu", hub: settings }), dir)
+      expect(wrongArch.stderr).toContain('model_type is "bert", but BAAI/bge-small-en-v1.5 is a "xlm-roberta" model')
     } finally {
       cleanup(dir)
+    }
+  })
+})
+
+describe("a checkpoint's config.json is read by its family", () => {
+  const withConfig = (config: Record<string, unknown>): string => {
+    const dir = tempDir()
+    writeFileSync(join(dir, "config.json"), JSON.stringify(config))
+    return dir
+  }
+  const bgeSmall = { model_type: "bert", hidden_size: 384, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 1536, vocab_size: 30522, max_position_embeddings: 512 }
+
+  test("the real bge-small-en-v1.5 config passes", () => {
+    const dir = withConfig(bgeSmall)
+    try {
+      expect(() => checkConfigAgainstPreset(modelPreset("bge-small-en-v1.5"), dir)).not.toThrow()
+    } finally {
+      cleanup(dir)
+    }
+  })
+
+  test("a field the family cannot read is named by the family's check, with the preset's repo", () => {
+    const dir = withConfig({ ...bgeSmall, num_attention_heads: "twelve" })
+    try {
+      expect(() => checkConfigAgainstPreset(modelPreset("bge-small-en-v1.5"), dir)).toThrow(/config\.json.*num_attention_heads must be an integer, got "twelve".*expected the config\.json of BAAI\/bge-small-en-v1\.5/)
+    } finally {
+      cleanup(dir)
+    }
+  })
+
+  test("a model_type no family reads lists the registered ones; an XLM-R config passes an XLM-R preset", () => {
+    const unknown = withConfig({ ...bgeSmall, model_type: "gpt2" })
+    const xlmr = withConfig({ ...bgeSmall, model_type: "xlm-roberta", max_position_embeddings: 514, vocab_size: 250002, hidden_size: 768, intermediate_size: 3072 })
+    try {
+      expect(() => checkConfigAgainstPreset(modelPreset("bge-small-en-v1.5"), unknown)).toThrow(/model_type "gpt2" is not supported; kiln reads .*"bert".*"xlm-roberta"/)
+      expect(() => checkConfigAgainstPreset(modelPreset("bge-reranker-base"), xlmr)).not.toThrow()
+    } finally {
+      cleanup(unknown)
+      cleanup(xlmr)
     }
   })
 })

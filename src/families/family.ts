@@ -17,6 +17,10 @@ export interface FamilyConfig {
   readonly family: string
   readonly hiddenSize: number
   readonly numLayers: number
+  /** Query heads of each attention layer. */
+  readonly numHeads: number
+  /** Width of each layer's feed-forward block. */
+  readonly intermediateSize: number
   readonly vocabSize: number
   /** Longest input, special tokens included, the position scheme allows. */
   readonly maxInputLength: number

@@ -1,51 +1,49 @@
-// A checkpoint folder must be the model its preset describes: config.json's architecture and
-// dimensions are compared with the preset's, and the first difference is named (field, found,
-// expected) before any step reads the weights.
-import { readFileSync } from "node:fs"
-import { join } from "node:path"
-import { z } from "zod"
+// A checkpoint folder must be the model its preset describes. config.json is resolved to its
+// family through the families registry (src/families) and parsed by that family — so a field the
+// family cannot read is named by the family's own check — and the parsed family and dimensions are
+// then compared with the preset's; the first difference is named (field, found, expected) before
+// any step reads the weights.
+import { CheckpointError, readConfigJson } from "../../src/checkpoint/index.ts"
+import { type FamilyConfig, resolveFamily } from "../../src/families/index.ts"
 import type { ModelPreset, PresetShape } from "./models.ts"
 
 export class PresetMismatchError extends Error {
   override readonly name = "PresetMismatchError"
 }
 
-const ConfigFields = z.object({
-  model_type: z.string(),
-  hidden_size: z.number(),
-  num_hidden_layers: z.number(),
-  num_attention_heads: z.number(),
-  intermediate_size: z.number(),
-  vocab_size: z.number(),
-  max_position_embeddings: z.number(),
-})
+type Dimension = Exclude<keyof PresetShape, "family">
 
-const fields: readonly [keyof z.infer<typeof ConfigFields>, keyof PresetShape][] = [
-  ["model_type", "modelType"],
-  ["hidden_size", "hiddenSize"],
-  ["num_hidden_layers", "numLayers"],
-  ["num_attention_heads", "numHeads"],
-  ["intermediate_size", "intermediateSize"],
-  ["vocab_size", "vocabSize"],
-  ["max_position_embeddings", "maxPositions"],
+/** Each compared dimension: its parsed config value and the config.json field users know it by. */
+const dimensions: readonly [Dimension, (config: FamilyConfig) => number | undefined, string][] = [
+  ["hiddenSize", (c) => c.hiddenSize, "hidden_size"],
+  ["numLayers", (c) => c.numLayers, "num_hidden_layers"],
+  ["numHeads", (c) => c.numHeads, "num_attention_heads"],
+  ["intermediateSize", (c) => c.intermediateSize, "intermediate_size"],
+  ["vocabSize", (c) => c.vocabSize, "vocab_size"],
+  ["maxPositions", (c) => c.maxPositions, "max_position_embeddings"],
 ]
 
+const different = (preset: ModelPreset, file: string, what: string): PresetMismatchError =>
+  new PresetMismatchError(`${file}: ${what}; this folder holds a different model (use the pipeline of that model, or the right --model-dir)`)
+
 export const checkConfigAgainstPreset = (preset: ModelPreset, dir: string): void => {
-  const file = join(dir, "config.json")
-  let json: unknown
+  let read: ReturnType<typeof readConfigJson>
+  let resolved: ReturnType<typeof resolveFamily>
   try {
-    json = JSON.parse(readFileSync(file, "utf8"))
-  } catch (e) {
-    throw new PresetMismatchError(`${file}: cannot read it as JSON (${(e as Error).message}); expected the config.json of ${preset.repo}`)
+    read = readConfigJson(dir)
+    resolved = resolveFamily(read.json, read.file)
+  } catch (error) {
+    if (error instanceof CheckpointError) throw new PresetMismatchError(`${error.message}; expected the config.json of ${preset.repo}`, { cause: error })
+    throw error
   }
-  const parsed = ConfigFields.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    throw new PresetMismatchError(`${file}: field ${issue.path.join(".")}: ${issue.message}; expected the config.json of ${preset.repo}`)
+  const file = read.file
+  if (resolved.family.name !== preset.shape.family) {
+    const modelType = read.json.model_type
+    const found = modelType !== undefined ? `model_type is ${JSON.stringify(modelType)}` : `architectures name a ${resolved.family.name} model`
+    throw different(preset, file, `${found}, but ${preset.repo} is a ${JSON.stringify(preset.shape.family)} model`)
   }
-  for (const [field, key] of fields) {
-    if (parsed.data[field] !== preset.shape[key]) {
-      throw new PresetMismatchError(`${file}: ${field} is ${JSON.stringify(parsed.data[field])}, but ${preset.repo} has ${JSON.stringify(preset.shape[key])}; this folder holds a different model (use the pipeline of that model, or the right --model-dir)`)
-    }
+  for (const [key, valueOf, field] of dimensions) {
+    const found = valueOf(resolved.config)
+    if (found !== preset.shape[key]) throw different(preset, file, `${field} is ${JSON.stringify(found ?? null)}, but ${preset.repo} has ${JSON.stringify(preset.shape[key])}`)
   }
 }

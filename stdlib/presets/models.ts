@@ -4,15 +4,19 @@
 // instruction, lengths, the evaluation and calibration sets, int8 settings, the vendor
 // accelerator's exclude lists where the seed has them, and the published figures an evaluation
 // is printed against. Figures are only those the seed or MTEB report; none is invented.
+import { familyNamed, familyNames } from "../../src/families/index.ts"
 import { bgeM3VaccPreset, bgeRerankerV2M3VaccPreset } from "../../src/quant/index.ts"
 import { bgeChineseQueryInstruction, bgeEnglishQueryInstruction } from "../../src/tokenize/index.ts"
 import type { DatasetPresetName } from "./datasets.ts"
 
 export type Precision = "fp32" | "fp16" | "int8"
 
-/** The dimensions config.json must have; a checkpoint that disagrees is not this model. */
+/**
+ * The model family (its name in src/families' registry, which reads config.json) and the
+ * dimensions the family's parsed config must have; a checkpoint that disagrees is not this model.
+ */
 export interface PresetShape {
-  readonly modelType: "bert" | "xlm-roberta"
+  readonly family: string
   readonly hiddenSize: number
   readonly numLayers: number
   readonly numHeads: number
@@ -63,17 +67,18 @@ export interface ModelPreset {
   /** Layer groups the vendor's int8 keeps in float (vamc exclude_layers), where the seed has a list. */
   readonly vaccExclude: readonly string[] | undefined
   readonly published: readonly PublishedFigure[]
-  /** Synthetic stand-in of the real shape for benchmarks (src/synth size and arch). */
-  readonly synth: { readonly size: "bge-small" | "bge-small-zh" | "bge-base" | "bge-large" | "bge-reranker-base" | "bge-m3"; readonly tokenizer: "english" | "chinese" | "xlm-roberta" }
+  /** The tokenizer a synthetic stand-in of this model uses: a real English or Chinese BGE one, or a generated XLM-R one. */
+  readonly synth: { readonly tokenizer: "english" | "chinese" | "xlm-roberta" }
 }
 
-const bert = (hiddenSize: number, numLayers: number, numHeads: number, vocabSize: number): PresetShape => ({ modelType: "bert", hiddenSize, numLayers, numHeads, intermediateSize: hiddenSize * 4, vocabSize, maxPositions: 512 })
-const xlmr = (hiddenSize: number, numLayers: number, numHeads: number, maxPositions: number): PresetShape => ({ modelType: "xlm-roberta", hiddenSize, numLayers, numHeads, intermediateSize: hiddenSize * 4, vocabSize: 250002, maxPositions })
+// The real models' config.json values (every BGE model has a 4× feed-forward block).
+const bert = (hiddenSize: number, numLayers: number, numHeads: number, vocabSize: number): PresetShape => ({ family: "bert", hiddenSize, numLayers, numHeads, intermediateSize: hiddenSize * 4, vocabSize, maxPositions: 512 })
+const xlmr = (hiddenSize: number, numLayers: number, numHeads: number, maxPositions: number): PresetShape => ({ family: "xlm-roberta", hiddenSize, numLayers, numHeads, intermediateSize: hiddenSize * 4, vocabSize: 250002, maxPositions })
 
 const mteb = "MTEB leaderboard, fp32 PyTorch (main score ×100 in MTEB's tables)"
 const seed = (what: string) => `the seed's measurements: ${what}`
 
-const english = (name: string, shape: PresetShape, size: "bge-small" | "bge-base" | "bge-large", sts12: number): ModelPreset => ({
+const english = (name: string, shape: PresetShape, sts12: number): ModelPreset => ({
   name,
   repo: `BAAI/${name}`,
   revision: "main",
@@ -91,10 +96,10 @@ const english = (name: string, shape: PresetShape, size: "bge-small" | "bge-base
   int8: { method: "percentile", budget: { meanCosine: 0.995 } },
   vaccExclude: undefined,
   published: [{ dataset: "sts12", metric: "cosine_spearman", precision: "fp32", value: sts12, source: mteb }],
-  synth: { size, tokenizer: "english" },
+  synth: { tokenizer: "english" },
 })
 
-const chinese = (name: string, shape: PresetShape, size: "bge-small-zh" | "bge-base" | "bge-large"): ModelPreset => ({
+const chinese = (name: string, shape: PresetShape): ModelPreset => ({
   name,
   repo: `BAAI/${name}`,
   revision: "main",
@@ -113,10 +118,10 @@ const chinese = (name: string, shape: PresetShape, size: "bge-small-zh" | "bge-b
   vaccExclude: undefined,
   // The seed has no BQ figure for these models and none is quoted here from memory.
   published: [],
-  synth: { size, tokenizer: "chinese" },
+  synth: { tokenizer: "chinese" },
 })
 
-const reranker = (name: string, shape: PresetShape, size: "bge-reranker-base" | "bge-large" | "bge-m3", extra: Partial<ModelPreset> = {}): ModelPreset => ({
+const reranker = (name: string, shape: PresetShape, extra: Partial<ModelPreset> = {}): ModelPreset => ({
   name,
   repo: `BAAI/${name}`,
   revision: "main",
@@ -134,7 +139,7 @@ const reranker = (name: string, shape: PresetShape, size: "bge-reranker-base" | 
   int8: { method: "max", budget: { spearman: 0.997 } },
   vaccExclude: undefined,
   published: [],
-  synth: { size, tokenizer: "xlm-roberta" },
+  synth: { tokenizer: "xlm-roberta" },
   ...extra,
 })
 
@@ -161,17 +166,17 @@ export const modelPresets: readonly ModelPreset[] = [
       { dataset: "sts12", metric: "cosine_spearman", precision: "fp16", value: 0.7874, source: seed("VastAI accelerator fp16, seqlen 512") },
       { dataset: "sts12", metric: "cosine_spearman", precision: "int8", value: 0.78722, source: seed("VastAI accelerator int8 mixed precision, seqlen 512") },
     ],
-    synth: { size: "bge-m3", tokenizer: "xlm-roberta" },
+    synth: { tokenizer: "xlm-roberta" },
   },
-  english("bge-small-en-v1.5", bert(384, 12, 12, 30522), "bge-small", 0.7744),
-  english("bge-base-en-v1.5", bert(768, 12, 12, 30522), "bge-base", 0.7803),
-  english("bge-large-en-v1.5", bert(1024, 24, 16, 30522), "bge-large", 0.7905),
-  chinese("bge-small-zh-v1.5", bert(512, 4, 8, 21128), "bge-small-zh"),
-  chinese("bge-base-zh-v1.5", bert(768, 12, 12, 21128), "bge-base"),
-  chinese("bge-large-zh-v1.5", bert(1024, 24, 16, 21128), "bge-large"),
-  reranker("bge-reranker-base", xlmr(768, 12, 12, 514), "bge-reranker-base"),
-  reranker("bge-reranker-large", xlmr(1024, 24, 16, 514), "bge-large"),
-  reranker("bge-reranker-v2-m3", xlmr(1024, 24, 16, 8194), "bge-m3", {
+  english("bge-small-en-v1.5", bert(384, 12, 12, 30522), 0.7744),
+  english("bge-base-en-v1.5", bert(768, 12, 12, 30522), 0.7803),
+  english("bge-large-en-v1.5", bert(1024, 24, 16, 30522), 0.7905),
+  chinese("bge-small-zh-v1.5", bert(512, 4, 8, 21128)),
+  chinese("bge-base-zh-v1.5", bert(768, 12, 12, 21128)),
+  chinese("bge-large-zh-v1.5", bert(1024, 24, 16, 21128)),
+  reranker("bge-reranker-base", xlmr(768, 12, 12, 514)),
+  reranker("bge-reranker-large", xlmr(1024, 24, 16, 514)),
+  reranker("bge-reranker-v2-m3", xlmr(1024, 24, 16, 8194), {
     maxLength: 8192,
     deviceSeqlens: [512, 2048, 4096, 8192],
     vaccExclude: bgeRerankerV2M3VaccPreset(24).excludeLayers,
@@ -182,6 +187,14 @@ export const modelPresets: readonly ModelPreset[] = [
     ],
   }),
 ]
+
+// Each preset's family must be registered and able to do the preset's task: a typo here fails on
+// import, not halfway through a run.
+for (const preset of modelPresets) {
+  const family = familyNamed(preset.shape.family)
+  if (family === undefined) throw new Error(`internal error: preset ${preset.name} names family "${preset.shape.family}"; registered: ${familyNames().join(", ")}`)
+  if (!family.tasks.includes(preset.task)) throw new Error(`internal error: preset ${preset.name} has task "${preset.task}", which family ${family.name} cannot do (${family.tasks.join(", ")})`)
+}
 
 /** The preset of a model by pipeline name or Hub repo; an unknown name lists the known ones. */
 export const modelPreset = (name: string): ModelPreset => {
