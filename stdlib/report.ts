@@ -1,8 +1,13 @@
 // A short results table for examples and pipelines: one row per deployment with its accuracy,
-// fidelity and speed, read from the eval and bench artifacts of a finished run.
-import { existsSync, readFileSync } from "node:fs"
+// fidelity and speed, read from the eval and bench artifacts of a finished run. Each file is read
+// through its schema (only the fields the table shows), so a malformed one is an error naming
+// the file and the field, not a silent "—".
+import { existsSync } from "node:fs"
 import { join } from "node:path"
+import { z } from "zod"
 import type { ExecuteResult } from "../src/cli/index.ts"
+import { readJsonFile } from "../src/schema/index.ts"
+import { BenchReport } from "../src/targets/index.ts"
 
 export interface RunRow {
   /** Row label, e.g. "fp32" or "int8". */
@@ -15,11 +20,16 @@ export interface RunRow {
 
 type Step = { id: string; outputs: Record<string, { path: string }> }
 
-const readJson = (steps: readonly Step[], id: string | undefined, file: string): Record<string, any> | undefined => {
-  const step = steps.find((s) => s.id === id)
-  const path = step?.outputs.out?.path
+const EvalJson = z.looseObject({ metrics: z.looseObject({ main_score: z.number() }) })
+const FidelityJson = z.looseObject({
+  fidelity: z.looseObject({ cosine_mean: z.number().optional(), cosine_min: z.number().optional(), score_spearman: z.number().optional(), score_pearson: z.number().optional() }),
+})
+
+/** `file` of node `id`'s output, read through `schema`; undefined when the node or file is absent. */
+const readReport = <S extends z.ZodType>(steps: readonly Step[], id: string | undefined, file: string, schema: S, what: string): z.output<S> | undefined => {
+  const path = steps.find((s) => s.id === id)?.outputs.out?.path
   if (path === undefined || !existsSync(join(path, file))) return undefined
-  return JSON.parse(readFileSync(join(path, file), "utf8"))
+  return readJsonFile(join(path, file), schema, what)
 }
 
 const fmt = (v: unknown, digits = 4): string => (typeof v === "number" ? v.toFixed(digits) : "—")
@@ -29,10 +39,10 @@ export const printRunTable = (result: ExecuteResult, rows: readonly RunRow[], ou
   const steps = (result.summary?.steps ?? []) as Step[]
   const header = ["model", "STS spearman", "fidelity mean cos", "min cos", "qps (batch)", "p50 latency µs"]
   const lines = rows.map((row) => {
-    const ev = readJson(steps, row.evaluate, "eval.json")
-    const fi = readJson(steps, row.fidelity, "eval.json")
-    const be = readJson(steps, row.bench, "bench.json")
-    const best = (be?.configs as { batch: number; qps: number; latency: { avg: number; p50: number | null } }[] | undefined)?.reduce((a, b) => (b.qps > a.qps ? b : a))
+    const ev = readReport(steps, row.evaluate, "eval.json", EvalJson, "the evaluation report")
+    const fi = readReport(steps, row.fidelity, "eval.json", FidelityJson, "the fidelity report")
+    const be = readReport(steps, row.bench, "bench.json", BenchReport, "the benchmark report")
+    const best = be?.configs.reduce((a, b) => (b.qps > a.qps ? b : a))
     return [
       row.label,
       fmt(ev?.metrics?.main_score),
