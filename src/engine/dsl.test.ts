@@ -26,10 +26,10 @@ const quantizeLike = defineStep({
 
 describe("params", () => {
   test("a mistyped param names the step, the field and what was expected", () => {
-    expect(() => exportLike({ seqlen: "512" as unknown as number })).toThrow(/exportLike.*seqlen.*expected number/)
+    expect(() => exportLike({ seqlen: "512" as unknown as number })).toThrow(/exportLike.*invalid params: seqlen must be an integer, got "512"/)
   })
   test("an unknown enum value lists the allowed values", () => {
-    expect(() => exportLike({ seqlen: 8, task: "m4" as "embedding" })).toThrow(/task.*"embedding".*"reranker"/)
+    expect(() => exportLike({ seqlen: 8, task: "m4" as "embedding" })).toThrow(/task must be one of "embedding", "reranker", got "m4"/)
   })
   test("a missing fan-in input is an error naming it", () => {
     expect(() => (quantizeLike as unknown as (p: object, i: object) => unknown)({}, {})).toThrow(/input "calibration" is missing/)

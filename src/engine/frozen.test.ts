@@ -152,3 +152,22 @@ describe("host-bound and measured outputs", () => {
     expect(new Set(Object.values(hosts).map((h) => h.fingerprint.cpu))).toEqual(new Set(["A", "B"]))
   })
 })
+
+describe("a broken lock file", () => {
+  test("is an error naming the file and the field (or the JSON problem), with how to recover", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    const p = () => pipeline("p", s.emit({ text: "a" }))
+    expect((await runCaptured(p(), dir)).code).toBe(0)
+    const lockPath = join(dir, "pipeline.lock.json")
+    const lock = JSON.parse(readFileSync(lockPath, "utf8"))
+    writeFileSync(lockPath, JSON.stringify({ ...lock, nodes: { emit: { ...lock.nodes.emit, version: "one" } } }))
+    const mistyped = await runCaptured(p(), dir, ["--frozen"])
+    expect(mistyped.code).not.toBe(0)
+    expect(mistyped.stderr).toContain(`${lockPath}: nodes.emit.version must be a number, got "one"`)
+    expect(mistyped.stderr).toContain("delete the lock file and run again")
+    writeFileSync(lockPath, "{ not json")
+    const garbled = await runCaptured(p(), dir, ["--frozen"])
+    expect(garbled.stderr).toContain(`${lockPath}: the lock file is not valid JSON`)
+  })
+})

@@ -19,6 +19,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { z } from "zod"
 import { CACHE_SCHEMA_VERSION } from "./action-key.ts"
+import { readJsonFile } from "../schema/index.ts"
 import { PipelineDefinitionError } from "./errors.ts"
 import type { Identity } from "./reproducibility.ts"
 
@@ -87,18 +88,9 @@ export const renderLockFile = (lock: LockFile): string => JSON.stringify(sortDee
 
 export const readLockFile = (path: string): LockFile | undefined => {
   if (!existsSync(path)) return undefined
-  let json: unknown
-  try {
-    json = JSON.parse(readFileSync(path, "utf8"))
-  } catch (e) {
-    throw new PipelineDefinitionError({ message: `${path}: not valid JSON (${(e as Error).message})`, hint: "delete the lock file and run again to regenerate it" })
-  }
-  const parsed = LockFile.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new PipelineDefinitionError({ message: `${path}: field ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? "invalid"}`, hint: "delete the lock file and run again to regenerate it" })
-  }
-  return parsed.data
+  return readJsonFile(path, LockFile, "the lock file", (error) =>
+    new PipelineDefinitionError({ message: error.message, hint: "delete the lock file and run again to regenerate it" }),
+  )
 }
 
 /** Why a file could not be written, in words, from the error's code. */

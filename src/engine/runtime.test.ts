@@ -64,7 +64,7 @@ describe("cache semantics", () => {
     const bad = await runCaptured(diamond(s), dir, ["--set", "emit.repeat=\"many\""])
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain('node "emit"')
-    expect(bad.stderr).toContain("repeat")
+    expect(bad.stderr).toContain('repeat must be an integer, got "many"')
   })
 
   test("reordering param keys in source changes nothing", async () => {

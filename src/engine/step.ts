@@ -4,6 +4,7 @@
 // The runtime's erased view of a step lives in step-definition.ts.
 import type * as Effect from "effect/Effect"
 import type { z } from "zod"
+import { describeIssues } from "../schema/index.ts"
 import { PipelineDefinitionError } from "./errors.ts"
 import { asModulePath, callerModule } from "./defining-module.ts"
 import { type Node, makeNode } from "./node.ts"
@@ -81,18 +82,12 @@ export type Step<
   readonly definition: AnyStep
 }
 
-/** Formats zod issues as "field: expected …" lines. */
-export const describeZodIssues = (error: z.ZodError): string =>
-  error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(params)"}: ${issue.message}`)
-    .join("; ")
-
 /** Validates params against a step's schema; the error names the node and the field. */
 export const validateParams = (step: AnyStep, nodeId: string, params: unknown): unknown => {
   const result = step.params.safeParse(params ?? {})
   if (!result.success) {
     throw new PipelineDefinitionError({
-      message: `node "${nodeId}" (step ${step.name}): invalid params: ${describeZodIssues(result.error)}`,
+      message: `node "${nodeId}" (step ${step.name}): invalid params: ${describeIssues(result.error, params ?? {}, { schema: step.params, rootName: "params" })}`,
       hint: `fix the params passed to ${step.name}(...) or the --set override`,
     })
   }

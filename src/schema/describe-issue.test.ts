@@ -108,6 +108,11 @@ describe("describeFlagIssues", () => {
     expect(lines({ task: "embedding", out: "x", seqlen: "ten" })).toEqual(['--seqlen must be an integer, got "ten"'])
   })
 
+  test("z.number().int() reads as an integer like z.int()", () => {
+    expect(sentence(z.object({ repeat: z.number().int().positive() }), { repeat: "many" })).toBe('repeat must be an integer, got "many"')
+    expect(sentence(z.object({ repeat: z.number().int().positive() }), { repeat: 0 })).toBe("repeat must be a positive integer, got 0")
+  })
+
   test("an absent required flag is required, with its choices when it has some", () => {
     expect(lines({})).toEqual(['--task is required (one of "embedding", "reranker")', "--out is required"])
   })

@@ -60,9 +60,11 @@ const schemaAt = (schema: AnySchema | undefined, path: readonly PropertyKey[]): 
   return current
 }
 
+/** z.int() (a format) or z.number().int() (a number_format check). */
 const isIntegerSchema = (schema: AnySchema | undefined): boolean => {
-  const format = (schema?._zod.def as { format?: string } | undefined)?.format
-  return format !== undefined && /int/.test(format)
+  const def = schema?._zod.def as { format?: string; checks?: readonly { _zod: { def: { check?: string; format?: string } } }[] } | undefined
+  const formats = [def?.format, ...(def?.checks ?? []).map((c) => (c._zod.def.check === "number_format" ? c._zod.def.format : undefined))]
+  return formats.some((format) => format !== undefined && /int/.test(format))
 }
 
 const article = (noun: string): string => `${/^[aeiou]/.test(noun) ? "an" : "a"} ${noun}`
