@@ -3,6 +3,8 @@
 // the safe case; concurrent runs at worst re-run a step whose entry was collected.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { join } from "node:path"
+import { z } from "zod"
+import { JsonFileError, readJsonFile } from "../schema/index.ts"
 import { actionEntryPath, lookupAction, readActionEntry } from "./action-cache.ts"
 import { blobPath } from "./blobs.ts"
 import type { CacheLayout } from "./layout.ts"
@@ -111,27 +113,46 @@ export interface GcReport {
   readonly removedTempDirs: number
   /** Key lock files no process held. */
   readonly removedLocks: number
+  /** Lock files and run records gc could not read (file, field, what was expected): they protected nothing. */
+  readonly unreadable: readonly string[]
 }
+
+/** roots.v1/<sha>.json: a lock file whose keys gc keeps (written by the run CLI). */
+const RootRecord = z.object({ lockFile: z.string().min(1) })
+/** The part of a lock file gc reads: every node's key, and a host-bound node's key per host class. */
+const LockKeys = z.object({
+  nodes: z.record(z.string(), z.looseObject({ key: z.string().optional(), hosts: z.record(z.string(), z.looseObject({ key: z.string() })).optional() })),
+})
+/** runs.v1/<time>-<pid>.json: the keys a run used. */
+const RunRecord = z.looseObject({ keys: z.array(z.string()) })
 
 /** Keeps what a registered lock file or a run within `days` references; removes the rest. */
 export const collectGarbage = (layout: CacheLayout, days: number, now = Date.now()): GcReport => {
   const liveKeys = new Set<string>()
   const cutoff = now - days * 86_400_000
+  const unreadable: string[] = []
+  /** `path` read through `schema`, or undefined (noted in the report) when it cannot be. */
+  const read = <S extends z.ZodType>(path: string, schema: S, what: string): z.output<S> | undefined => {
+    try {
+      return readJsonFile(path, schema, what)
+    } catch (error) {
+      if (!(error instanceof JsonFileError)) throw error
+      unreadable.push(error.message)
+      return undefined
+    }
+  }
   if (existsSync(layout.roots)) {
     for (const name of readdirSync(layout.roots)) {
-      try {
-        const { lockFile } = JSON.parse(readFileSync(join(layout.roots, name), "utf8")) as { lockFile: string }
-        if (!existsSync(lockFile)) {
-          rmSync(join(layout.roots, name), { force: true })
-          continue
-        }
-        const lock = JSON.parse(readFileSync(lockFile, "utf8")) as { nodes?: Record<string, { key?: string; hosts?: Record<string, { key?: string }> }> }
-        for (const node of Object.values(lock.nodes ?? {})) {
-          // Host-bound nodes keep a key per host class.
-          for (const key of [node.key, ...Object.values(node.hosts ?? {}).map((h) => h.key)]) if (typeof key === "string") liveKeys.add(key)
-        }
-      } catch {
-        // an unreadable root protects nothing
+      const root = read(join(layout.roots, name), RootRecord, "a lock-file root record")
+      if (root === undefined) continue
+      if (!existsSync(root.lockFile)) {
+        rmSync(join(layout.roots, name), { force: true })
+        continue
+      }
+      const lock = read(root.lockFile, LockKeys, "the lock file")
+      for (const node of Object.values(lock?.nodes ?? {})) {
+        // Host-bound nodes keep a key per host class.
+        for (const key of [node.key, ...Object.values(node.hosts ?? {}).map((h) => h.key)]) if (key !== undefined) liveKeys.add(key)
       }
     }
   }
@@ -142,12 +163,7 @@ export const collectGarbage = (layout: CacheLayout, days: number, now = Date.now
         rmSync(path, { force: true })
         continue
       }
-      try {
-        const run = JSON.parse(readFileSync(path, "utf8")) as { keys?: string[] }
-        for (const key of run.keys ?? []) liveKeys.add(key)
-      } catch {
-        // ignore unreadable run records
-      }
+      for (const key of read(path, RunRecord, "a run record")?.keys ?? []) liveKeys.add(key)
     }
   }
   const liveBlobs = new Set<string>()
@@ -195,5 +211,5 @@ export const collectGarbage = (layout: CacheLayout, days: number, now = Date.now
   if (existsSync(layout.locks)) {
     for (const name of readdirSync(layout.locks)) if (name.endsWith(".lock") && removeUnheldLock(join(layout.locks, name))) removedLocks++
   }
-  return { keptActions, removedActions, removedBlobs, freedBytes, removedTempDirs, removedLocks }
+  return { keptActions, removedActions, removedBlobs, freedBytes, removedTempDirs, removedLocks, unreadable }
 }

@@ -76,6 +76,7 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
           return 2
         }
         const r = collectGarbage(layout, days)
+        for (const problem of r.unreadable) err.write(`warning: ${problem}; it protected nothing from this gc\n`)
         out.write(
           values.json
             ? JSON.stringify(r) + "\n"
