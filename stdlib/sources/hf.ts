@@ -2,10 +2,15 @@
 // local folder when one is given, else the shared Hugging Face cache, else a download (src/hub);
 // the commit the revision resolved to is part of the source's key and its lock-file entry, so
 // `--frozen` refuses a branch that has moved. A dry run never downloads.
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { listFiles } from "../../src/cache/tree.ts"
 import { resolvedSource, type Kind, type Node, type ResolvedSource, type SourceContext } from "../../src/engine/index.ts"
 import { checkpointFiles, fetchSnapshot, HubError, hubRepo, hubSettingsFromEnv, type HubSettings, type WantedFiles } from "../../src/hub/index.ts"
+import { attemptEffect, attemptSync, type StepErrorFields } from "../steps/attempt.ts"
+
+/** How an hf() source fails: the Hub's message (repo, revision, file) with its hint, or a local folder or `check` refusing the files. */
+export class HfSourceError extends Data.TaggedError("HfSourceError")<StepErrorFields> {}
 
 export interface HfOptions<K extends Kind> {
   /** Branch, tag or commit sha; default "main". Pin a sha for reproducible runs. */
@@ -35,10 +40,10 @@ export const hf = <const K extends Kind = "hf-checkpoint">(repo: string, options
   const parsed = hubRepo(repo, options.type ?? "model")
   const revision = options.revision ?? "main"
   const kind = (options.kind ?? "hf-checkpoint") as K
-  const checked = (found: ResolvedSource) => Effect.try({ try: () => (options.check?.(found.path), found), catch: (e) => e })
+  const checked = (found: ResolvedSource) => attemptSync(HfSourceError, () => (options.check?.(found.path), found))
   const resolve = (ctx: SourceContext) =>
     Effect.gen(function* () {
-      if (options.localDir !== undefined) return yield* checked(yield* Effect.try({ try: () => fromLocalDir(options.localDir!, repo), catch: (e) => e }))
+      if (options.localDir !== undefined) return yield* checked(yield* attemptSync(HfSourceError, () => fromLocalDir(options.localDir!, repo)))
       const base = options.settings?.() ?? hubSettingsFromEnv()
       // A dry run answers from the cache alone and says what a real run would download.
       const settings = ctx.dryRun ? { ...base, offline: true } : base
@@ -50,6 +55,7 @@ export const hf = <const K extends Kind = "hf-checkpoint">(repo: string, options
           (e): e is HubError => ctx.dryRun && !base.offline && e instanceof HubError && e.reason === "offline",
           () => Effect.succeed({ pending: `${repo}@${revision} from ${base.endpoint} (not in ${base.cacheDir})` }),
         ),
+        attemptEffect(HfSourceError),
       )
       if ("pending" in snapshot) return snapshot
       return yield* checked({ path: snapshot.dir, files: snapshot.files, pin: { repo: `${parsed.type === "dataset" ? "datasets/" : ""}${repo}`, revision, commit: snapshot.commit } })

@@ -3,15 +3,19 @@
 // vamp — written as bench.json (one schema for every target) and in vamp's text layout.
 // Kind: "deployment" → "bench-report".
 import { hostname } from "node:os"
-import { join } from "node:path"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { defineStep } from "../../src/engine/index.ts"
 import { distinctTexts, loadStsDataset } from "../../src/evaluate/index.ts"
+import { describeIssues } from "../../src/schema/index.ts"
 import { BenchReport, matchTarget, TargetParam, targetOfDeployment } from "../../src/targets/index.ts"
-import { attempt } from "./attempt.ts"
+import { attempt, attemptEffect, attemptSync, type StepErrorFields } from "./attempt.ts"
 import { onTarget, targetFingerprint, targetResources } from "./on-target.ts"
-import { writeJson } from "./write-report.ts"
+import { writeJson, writeText } from "./write-report.ts"
+
+/** How the bench step fails: the target's message (a deployment that does not load, a tool that failed) or a report not in the shared schema. */
+export class BenchError extends Data.TaggedError("BenchError")<StepErrorFields> {}
 
 export const bench = defineStep({
   name: "bench",
@@ -42,16 +46,23 @@ export const bench = defineStep({
     Effect.gen(function* () {
       const p = ctx.params
       const dir = ctx.inputs.deployment.path
-      const chosen = yield* Effect.try({ try: () => matchTarget(p.target ?? "auto", targetOfDeployment(dir), dir), catch: (e) => e as never })
+      const chosen = yield* attemptSync(BenchError, () => matchTarget(p.target ?? "auto", targetOfDeployment(dir), dir))
       yield* ctx.log(chosen.why)
-      const pairs = yield* attempt(() => loadStsDataset(ctx.inputs.dataset.path))
+      const pairs = yield* attempt(BenchError, () => loadStsDataset(ctx.inputs.dataset.path))
       const texts = distinctTexts(pairs).slice(0, p.texts)
       const pairInputs = pairs.slice(0, p.texts).map((x) => [x.sentence1, x.sentence2] as const)
       const { report, text } = yield* onTarget(
         chosen.target.bench({ deploymentDir: dir, tmpDir: ctx.tmpDir, texts, pairs: pairInputs, params: p, log: ctx.log }),
-      )
+      ).pipe(attemptEffect(BenchError))
       for (const line of text.trimEnd().split("\n")) yield* ctx.log(line)
-      yield* writeJson(ctx.outDir, "bench.json", BenchReport.parse(report))
-      yield* Effect.promise(() => Bun.write(join(ctx.outDir, "vamp.txt"), text))
+      const checked = BenchReport.safeParse(report)
+      if (!checked.success) {
+        return yield* new BenchError({
+          message: `the ${chosen.target.name} target's bench report: ${describeIssues(checked.error, report, { schema: BenchReport })}`,
+          hint: "a target's bench must return the shared report (src/targets/bench-report.ts)",
+        })
+      }
+      yield* writeJson(BenchError, ctx.outDir, "bench.json", checked.data)
+      yield* writeText(BenchError, ctx.outDir, "vamp.txt", text)
     }),
 })

@@ -1,14 +1,18 @@
 // The calibrate step: tokenizes dataset texts into a calibration set (vamc's npz samples, vamp
 // inputs with a datalist, and what the local quantizer reads). Its own module, so its key covers
 // only the code it runs — not the quantizer's.
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { readModelManifest } from "../../src/artifacts/index.ts"
 import { writeCalibrationSet } from "../../src/calibration/index.ts"
-import { defineStep, StepError } from "../../src/engine/index.ts"
+import { defineStep } from "../../src/engine/index.ts"
 import { distinctTexts, loadStsDataset } from "../../src/evaluate/index.ts"
 import { loadTokenizer } from "../../src/tokenize/index.ts"
-import { attempt } from "./attempt.ts"
+import { attempt, attemptSync, type StepErrorFields } from "./attempt.ts"
+
+/** How the calibrate step fails: the dataset, tokenizer or writer's message, naming the file or field. */
+export class CalibrateError extends Data.TaggedError("CalibrateError")<StepErrorFields> {}
 
 export const calibrate = defineStep({
   name: "calibrate",
@@ -25,19 +29,17 @@ export const calibrate = defineStep({
   run: (ctx) =>
     Effect.gen(function* () {
       const modelDir = ctx.inputs.model.path
-      const manifest = yield* Effect.try({ try: () => readModelManifest(modelDir), catch: (e) => new StepError({ message: (e as Error).message }) })
+      const manifest = yield* attemptSync(CalibrateError, () => readModelManifest(modelDir))
       const seqlen = ctx.params.seqlen ?? manifest.seqlen ?? 128
-      const pairs = yield* attempt(() => loadStsDataset(ctx.inputs.dataset.path))
-      const tokenizer = yield* attempt(() => loadTokenizer(modelDir, { maxLength: seqlen }))
+      const pairs = yield* attempt(CalibrateError, () => loadStsDataset(ctx.inputs.dataset.path))
+      const tokenizer = yield* attempt(CalibrateError, () => loadTokenizer(modelDir, { maxLength: seqlen }))
       // Rerankers see (query, passage) pairs; embedders single texts.
-      const batch = yield* Effect.try({
-        try: () =>
+      const batch = yield* attemptSync(CalibrateError, () =>
           manifest.task === "reranker"
             ? tokenizer.encodePairs(pairs.slice(0, ctx.params.samples).map((p) => [p.sentence1, p.sentence2] as const), { padding: "max_length", maxLength: seqlen })
             : tokenizer.encode(distinctTexts(pairs).slice(0, ctx.params.samples), { padding: "max_length", maxLength: seqlen }),
-        catch: (e) => new StepError({ message: `calibrate: ${(e as Error).message}` }),
-      })
-      const written = yield* attempt(async () => writeCalibrationSet(batch, ctx.outDir, { seqlen, padId: tokenizer.padTokenId }))
+      )
+      const written = yield* attempt(CalibrateError, async () => writeCalibrationSet(batch, ctx.outDir, { seqlen, padId: tokenizer.padTokenId }))
       yield* ctx.log(`calibration set: ${written.manifest.samples} samples at seqlen ${seqlen}`)
     }),
 })

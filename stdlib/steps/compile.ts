@@ -3,11 +3,16 @@
 // happened, and pruning to the kept outputs. vacc: `vamc compile` per seqlen (fp16, or int8 from
 // the quantize step's vamc blocks). Each target adds its own params (src/targets/<name>).
 // Kind: "onnx-model" → "onnx-model".
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { defineStep } from "../../src/engine/index.ts"
 import { chooseTarget, compileParamsShape, Targets, TargetsLive, TargetParam } from "../../src/targets/index.ts"
+import { attemptEffect, attemptSync, type StepErrorFields } from "./attempt.ts"
 import { onTarget, targetFingerprint } from "./on-target.ts"
+
+/** How the compile step fails: the target's message (ONNX Runtime's fusion check, vamc naming its config or log) and its hint. */
+export class CompileError extends Data.TaggedError("CompileError")<StepErrorFields> {}
 
 /** Every registered target's compile params in one object. */
 const compileParams = z.object(compileParamsShape()).extend({
@@ -29,8 +34,8 @@ export const compile = defineStep({
   run: (ctx) =>
     Effect.gen(function* () {
       const { all } = yield* Targets
-      const chosen = yield* Effect.try({ try: () => chooseTarget(ctx.params.target, all), catch: (e) => e as never })
+      const chosen = yield* attemptSync(CompileError, () => chooseTarget(ctx.params.target, all))
       yield* ctx.log(chosen.why)
-      yield* onTarget(chosen.target.compile({ modelDir: ctx.inputs.model.path, outDir: ctx.outDir, tmpDir: ctx.tmpDir, params: ctx.params, log: ctx.log }))
+      yield* onTarget(chosen.target.compile({ modelDir: ctx.inputs.model.path, outDir: ctx.outDir, tmpDir: ctx.tmpDir, params: ctx.params, log: ctx.log })).pipe(attemptEffect(CompileError))
     }).pipe(Effect.provide(TargetsLive)),
 })

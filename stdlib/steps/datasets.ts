@@ -2,10 +2,15 @@
 // Artifact kinds: "sts-dataset" (a folder with data.jsonl of {sentence1, sentence2, score}) and
 // "rerank-dataset" (data.jsonl of {query, pos[], neg[]}).
 import { join } from "node:path"
-import * as Effect from "effect/Effect"
+import * as Data from "effect/Data"
 import { z } from "zod"
 import { syntheticRerankQueries, syntheticStsPairs } from "../../src/datasets/index.ts"
 import { defineStep, local } from "../../src/engine/index.ts"
+import type { StepErrorFields } from "./attempt.ts"
+import { writeText } from "./write-report.ts"
+
+/** How the synthetic dataset steps fail: writing data.jsonl. */
+export class SynthDatasetError extends Data.TaggedError("SynthDatasetError")<StepErrorFields> {}
 
 /** An STS JSON-lines file (mteb/sts12-sts layout) or a folder holding data.jsonl. */
 export const stsDataset = (path: string, id?: string) => local("sts-dataset", path, id)
@@ -20,9 +25,7 @@ export const synthSts = defineStep({
   output: "sts-dataset",
   resources: "io",
   run: (ctx) =>
-    Effect.promise(() =>
-      Bun.write(join(ctx.outDir, "data.jsonl"), syntheticStsPairs(ctx.params.pairs, ctx.params.seed).map((p) => JSON.stringify(p)).join("\n") + "\n"),
-    ),
+    writeText(SynthDatasetError, ctx.outDir, "data.jsonl", syntheticStsPairs(ctx.params.pairs, ctx.params.seed).map((p) => JSON.stringify(p)).join("\n") + "\n"),
 })
 
 export const synthRerank = defineStep({
@@ -33,12 +36,12 @@ export const synthRerank = defineStep({
   output: "rerank-dataset",
   resources: "io",
   run: (ctx) =>
-    Effect.promise(() =>
-      Bun.write(
-        join(ctx.outDir, "data.jsonl"),
-        syntheticRerankQueries(ctx.params.queries, ctx.params.seed, ctx.params.negatives)
-          .map((q) => JSON.stringify({ query: q.query, pos: q.positives, neg: q.negatives }))
-          .join("\n") + "\n",
-      ),
+    writeText(
+      SynthDatasetError,
+      ctx.outDir,
+      "data.jsonl",
+      syntheticRerankQueries(ctx.params.queries, ctx.params.seed, ctx.params.negatives)
+        .map((q) => JSON.stringify({ query: q.query, pos: q.positives, neg: q.negatives }))
+        .join("\n") + "\n",
     ),
 })

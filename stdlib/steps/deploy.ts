@@ -2,11 +2,16 @@
 // it — cpu: model, tokenizer and runtime.json for ONNX Runtime; vacc: the compiled models per
 // seqlen, tokenizer and vacc-deployment.json for the vaststreamx runner.
 // Kind: "onnx-model" → "deployment".
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { defineStep } from "../../src/engine/index.ts"
 import { targetOfModel } from "../../src/targets/index.ts"
+import { attemptEffect, attemptSync, type StepErrorFields } from "./attempt.ts"
 import { onTarget } from "./on-target.ts"
+
+/** How the deploy step fails: the target's message naming the model folder or file, and its hint. */
+export class DeployError extends Data.TaggedError("DeployError")<StepErrorFields> {}
 
 export const deploy = defineStep({
   name: "deploy",
@@ -21,8 +26,8 @@ export const deploy = defineStep({
   resources: "io",
   run: (ctx) =>
     Effect.gen(function* () {
-      const target = yield* Effect.try({ try: () => targetOfModel(ctx.inputs.model.path), catch: (e) => e as never })
-      const made = yield* onTarget(target.deploy({ modelDir: ctx.inputs.model.path, outDir: ctx.outDir, params: ctx.params, log: ctx.log }))
+      const target = yield* attemptSync(DeployError, () => targetOfModel(ctx.inputs.model.path))
+      const made = yield* onTarget(target.deploy({ modelDir: ctx.inputs.model.path, outDir: ctx.outDir, params: ctx.params, log: ctx.log })).pipe(attemptEffect(DeployError))
       yield* ctx.log(`${target.name} deployment: ${made.files} files, task ${made.task}`)
     }),
 })

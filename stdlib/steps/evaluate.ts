@@ -1,14 +1,18 @@
 // The evaluation steps: a deployment's quality on an STS dataset (evaluate) or a reranking
 // dataset (evaluateRerank), written to eval.json. Kind: "deployment" → "eval-report".
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { defineStep } from "../../src/engine/index.ts"
 import { evaluateReranking, evaluateSts, loadRerankDataset, loadStsDataset, type Deployment, type Metrics } from "../../src/evaluate/index.ts"
 import { TargetParam } from "../../src/targets/index.ts"
-import { attempt } from "./attempt.ts"
+import { attempt, type StepErrorFields } from "./attempt.ts"
 import { targetFingerprint, targetResources } from "./on-target.ts"
 import { withDeployments } from "./with-deployments.ts"
 import { writeJson } from "./write-report.ts"
+
+/** How the evaluation steps fail: the dataset's or runtime's message, naming the file or row, or the target's. */
+export class EvaluateError extends Data.TaggedError("EvaluateError")<StepErrorFields> {}
 
 export const evalParams = z.object({
   /** Absent or "auto": the deployment's own target; a name must match it. */
@@ -27,7 +31,7 @@ const evaluationStep = <const Name extends string, const Dataset extends string,
   dataset: Dataset,
   kind: string,
   load: (path: string, limit?: number) => Promise<T>,
-  measure: (d: Deployment, data: T, batchSize: number) => Promise<Metrics>,
+  measure: (d: Deployment, data: T, batchSize: number, signal: AbortSignal) => Promise<Metrics>,
 ) =>
   defineStep({
     name,
@@ -42,10 +46,10 @@ const evaluationStep = <const Name extends string, const Dataset extends string,
     run: (ctx) =>
       Effect.gen(function* () {
         const p = ctx.params
-        const data = yield* attempt(() => load(ctx.inputs.dataset.path, p.limit))
-        const metrics = yield* withDeployments([ctx.inputs.deployment.path], p.threads, ([d]) => measure(d!, data, p.batchSize), p.target)
+        const data = yield* attempt(EvaluateError, () => load(ctx.inputs.dataset.path, p.limit))
+        const metrics = yield* withDeployments(EvaluateError, [ctx.inputs.deployment.path], p.threads, ([d], signal) => measure(d!, data, p.batchSize, signal), p.target)
         yield* ctx.log(`${kind}: ${JSON.stringify(metrics)}`)
-        yield* writeJson(ctx.outDir, "eval.json", { kind, metrics })
+        yield* writeJson(EvaluateError, ctx.outDir, "eval.json", { kind, metrics })
       }),
   })
 

@@ -1,10 +1,15 @@
 // exportOnnx: the pipeline step around src/export — an "hf-checkpoint" folder in, an "onnx-model"
 // folder (transformers.js layout + kiln.json) out. The output depends on the params, the input
 // digest and the exporter version (its fingerprint), so a re-run with the same inputs is a cache hit.
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
-import { defineStep, StepError } from "../../src/engine/index.ts"
+import { defineStep } from "../../src/engine/index.ts"
 import { EXPORTER_VERSION, ExportError, exportEncoder } from "../../src/export/index.ts"
+import type { StepErrorFields } from "./attempt.ts"
+
+/** How the exportOnnx step fails: the exporter's message (naming the file, field or tensor) and a hint by its reason. */
+export class ExportOnnxError extends Data.TaggedError("ExportOnnxError")<StepErrorFields> {}
 
 export const exportOnnxParams = z.object({
   task: z.enum(["embedding", "reranker", "m3"]),
@@ -34,7 +39,7 @@ export const exportOnnx = defineStep({
       const p = ctx.params
       yield* ctx.log(`exporting ${ctx.inputs.checkpoint.path} (task ${p.task}, ${p.dtype}, ${p.seqlen === undefined ? "dynamic" : `seqlen ${p.seqlen}`})`)
       const result = yield* Effect.tryPromise({
-        try: () =>
+        try: (signal) =>
           exportEncoder({
             checkpointDir: ctx.inputs.checkpoint.path,
             outDir: ctx.outDir,
@@ -47,9 +52,10 @@ export const exportOnnx = defineStep({
             tokenTypeIds: p.tokenTypeIds,
             attention: p.attention,
             onProgress: ({ done, total }) => void Effect.runFork(ctx.progress(done, total)),
+            signal,
           }),
         catch: (cause) =>
-          new StepError({
+          new ExportOnnxError({
             message: cause instanceof Error ? cause.message : String(cause),
             hint:
               cause instanceof ExportError && (cause.reason === "MissingWeight" || cause.reason === "WeightShape")

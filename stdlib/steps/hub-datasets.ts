@@ -5,12 +5,17 @@
 // Kinds: "hub-dataset" (the repo's files) → "sts-dataset" | "rerank-dataset".
 import { readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { DatasetError, loadRerankingJsonl, loadStsJsonl, originOf, writeSplitAsJsonLines } from "../../src/datasets/index.ts"
-import { defineStep, StepError } from "../../src/engine/index.ts"
+import { defineStep } from "../../src/engine/index.ts"
 import { describeWanted, selectFiles, type WantedFiles } from "../../src/hub/index.ts"
 import { hf, type HfOptions } from "../sources/hf.ts"
+import { attempt, attemptSync, type StepErrorFields } from "./attempt.ts"
+
+/** How stsFromHub / rerankFromHub fail: a split that is not there (naming the files there are), or a row with the wrong columns (naming the source file and row). */
+export class HubDatasetError extends Data.TaggedError("HubDatasetError")<StepErrorFields> {}
 
 const params = z.object({
   /** The split's files as alternatives of repo-path globs; the first alternative present is read, files in path order. */
@@ -26,12 +31,13 @@ const filesUnder = (dir: string): string[] =>
 const convert = (load: (file: string) => Promise<unknown[]>) => (ctx: { inputs: { repo: { path: string } }; params: z.output<typeof params>; outDir: string; log: (line: string) => Effect.Effect<void> }) =>
   Effect.gen(function* () {
     const want: WantedFiles = { what: "the split's files", oneOf: ctx.params.oneOf }
-    const available = yield* Effect.try({ try: () => filesUnder(ctx.inputs.repo.path), catch: (e) => new StepError({ message: `cannot list ${ctx.inputs.repo.path}: ${(e as Error).message}`, cause: e }) })
+    const available = yield* attemptSync(HubDatasetError, () => filesUnder(ctx.inputs.repo.path))
     const selection = selectFiles(available, [want])
-    if (selection.missing.length > 0) return yield* new StepError({ message: `the dataset has no ${describeWanted(want)}; it has ${available.join(", ") || "no files"}`, hint: "check the split name and the revision" })
+    if (selection.missing.length > 0) return yield* new HubDatasetError({ message: `the dataset has no ${describeWanted(want)}; it has ${available.join(", ") || "no files"}`, hint: "check the split name and the revision" })
     const out = join(ctx.outDir, "data.jsonl")
-    const result = yield* Effect.tryPromise({
-      try: async () => {
+    const result = yield* attempt(
+      HubDatasetError,
+      async () => {
         const origins = await writeSplitAsJsonLines(selection.files.map((f) => [f, join(ctx.inputs.repo.path, f)] as const), out, ctx.params.limit)
         try {
           return { rows: (await load(out)).length, origins }
@@ -39,8 +45,8 @@ const convert = (load: (file: string) => Promise<unknown[]>) => (ctx: { inputs: 
           throw e instanceof DatasetError ? originOf(e, origins) : e
         }
       },
-      catch: (cause) => new StepError({ message: cause instanceof Error ? cause.message : String(cause), cause, hint: "the split's columns do not match this kind of dataset" }),
-    })
+      "the split's columns do not match this kind of dataset",
+    )
     yield* ctx.log(`${result.rows} records from ${result.origins.map((o) => `${o.file} (${o.rows})`).join(", ")}`)
   })
 

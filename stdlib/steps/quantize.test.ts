@@ -54,12 +54,16 @@ describe("quantize step", () => {
     expect(config.dataset.sampler).toEqual({ suffix: "npz", get_data_num: 16 })
   }, 60_000)
 
-  test("a percentile outside (0, 100] fails naming the field", async () => {
+  test("a percentile outside (0, 100] fails naming the field, with QuantizeError's hint", async () => {
     const dir = fresh()
     const { exported, calibration } = base()
     const r = await runCaptured(pipeline("q", exported).then(quantize({ scheme: "static-int8", percentile: 150 }, { calibration })), dir)
     expect(r.code).toBe(1)
-    expect(r.json.steps.find((s) => s.id === "quantize")!.error!.message).toContain("percentile")
+    const error = r.json.steps.find((s) => s.id === "quantize")!.error! as { message: string; hint?: string }
+    expect(error.message).toContain("percentile")
+    // QuantizeError's hint reaches the run report and the terminal.
+    expect(error.hint).toBe("fix the quantize params (the message names the field)")
+    expect(r.stderr).toContain("hint: fix the quantize params")
   }, 60_000)
 
   test("an exclude pattern that matches nothing fails naming it", async () => {

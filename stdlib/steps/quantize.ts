@@ -3,11 +3,12 @@
 // and dataset: blocks beside the unchanged model for the accelerator compiler.
 import { cpSync, existsSync, mkdirSync, readdirSync } from "node:fs"
 import { basename, join } from "node:path"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { readModelManifest, renderModelManifest } from "../../src/artifacts/index.ts"
 import { readCalibrationManifest } from "../../src/calibration/index.ts"
-import { defineStep, StepError } from "../../src/engine/index.ts"
+import { defineStep } from "../../src/engine/index.ts"
 import {
   bgeM3VaccPreset,
   bgeRerankerV2M3VaccPreset,
@@ -23,7 +24,8 @@ import {
   verifyIntegerKernels,
 } from "../../src/quant/index.ts"
 import { VAMC_CALIBRATION_DIR, VAMC_QUANTIZE_FILE } from "../../src/targets/index.ts"
-import { attempt } from "./attempt.ts"
+import { attempt, attemptSync, type StepErrorFields } from "./attempt.ts"
+import { writeText } from "./write-report.ts"
 
 const vaccParams = z
   .object({
@@ -52,6 +54,8 @@ const copyModelFolder = (from: string, to: string): void => {
   }
 }
 
+/** How the quantize step fails: the quantizer's message (naming the field or tensor) and a hint. */
+export class QuantizeError extends Data.TaggedError("QuantizeError")<StepErrorFields> {}
 
 export const quantize = defineStep({
   name: "quantize",
@@ -66,24 +70,26 @@ export const quantize = defineStep({
       const p = ctx.params
       const modelDir = ctx.inputs.model.path
       const calibrationDir = ctx.inputs.calibration.path
-      const manifest = yield* Effect.try({ try: () => readModelManifest(modelDir), catch: (e) => new StepError({ message: (e as Error).message }) })
-      copyModelFolder(modelDir, ctx.outDir)
+      const manifest = yield* attemptSync(QuantizeError, () => readModelManifest(modelDir))
+      yield* attemptSync(QuantizeError, () => copyModelFolder(modelDir, ctx.outDir))
 
       if (p.target === "vacc") {
         const { target: _t, preset, samples, ...rest } = p
         const base = preset === "bge-m3" ? bgeM3VaccPreset() : preset === "bge-reranker-v2-m3" ? bgeRerankerV2M3VaccPreset() : undefined
-        const calibration = readCalibrationManifest(calibrationDir)
-        const available = calibration.samples
         // The artifact carries its own copy of vamc's samples and names it relatively: an absolute
         // path would point into a scratch dir and make the output depend on where it was built.
-        mkdirSync(join(ctx.outDir, VAMC_CALIBRATION_DIR), { recursive: true })
-        for (const file of calibration.vamc.files) cpSync(join(calibrationDir, file), join(ctx.outDir, VAMC_CALIBRATION_DIR, basename(file)))
         const local = join(ctx.outDir, VAMC_CALIBRATION_DIR)
+        const available = yield* attemptSync(QuantizeError, () => {
+          const calibration = readCalibrationManifest(calibrationDir)
+          mkdirSync(local, { recursive: true })
+          for (const file of calibration.vamc.files) cpSync(join(calibrationDir, file), join(local, basename(file)))
+          return calibration.samples
+        })
         const options = { ...(base !== undefined ? presetOptions(base, local, samples ?? available) : { calibrateMode: "percentile" as const, calibrationDir: local, samples: samples ?? available }), ...rest }
-        const config = yield* Effect.try({ try: () => vaccQuantizeConfig(options), catch: (e) => new StepError({ message: (e as Error).message, hint: "fix the quantize params" }) })
-        cpSync(join(modelDir, "onnx"), join(ctx.outDir, "onnx"), { recursive: true })
+        const config = yield* attemptSync(QuantizeError, () => vaccQuantizeConfig(options), "fix the quantize params")
+        yield* attemptSync(QuantizeError, () => cpSync(join(modelDir, "onnx"), join(ctx.outDir, "onnx"), { recursive: true }))
         const relative = { ...config, dataset: { ...config.dataset, path: VAMC_CALIBRATION_DIR } }
-        yield* Effect.promise(() => Bun.write(join(ctx.outDir, VAMC_QUANTIZE_FILE), renderVaccQuantizeYaml(relative)))
+        yield* writeText(QuantizeError, ctx.outDir, VAMC_QUANTIZE_FILE, renderVaccQuantizeYaml(relative))
         yield* ctx.log(`vamc quantize config for ${config.dataset.sampler.get_data_num} samples (${config.quantize.calibrate_mode})`)
         return
       }
@@ -91,29 +97,30 @@ export const quantize = defineStep({
       const { target: _t, ...options } = p
       const quantOptions = options.scheme === "fp16" ? options : { ...options, calibration: calibrationDir }
       const result = yield* attempt(
-        () => quantizeModel(join(modelDir, manifest.model), ctx.outDir, quantOptions, { tmpDir: ctx.tmpDir, threads: 2, log: (line) => Effect.runSync(ctx.log(line)) }),
+        QuantizeError,
+        (signal) => quantizeModel(join(modelDir, manifest.model), ctx.outDir, quantOptions, { tmpDir: ctx.tmpDir, threads: 2, log: (line) => Effect.runSync(ctx.log(line)), signal }),
         "fix the quantize params (the message names the field)",
       )
       if (options.scheme !== "fp16") {
-        const report = yield* attempt(() => verifyIntegerKernels(join(ctx.outDir, result.file)))
+        const report = yield* attempt(QuantizeError, () => verifyIntegerKernels(join(ctx.outDir, result.file)))
         yield* ctx.log(`integer kernels after ORT optimisation: ${JSON.stringify(report.integerKernels)}`)
         if (Object.values(report.integerKernels).reduce((a, b) => a + b, 0) === 0) {
           yield* ctx.log("warning: nothing runs in int8 — every quantizable layer was kept in float (see quantization.details in kiln.json); the model is as slow as fp32")
         }
       }
       const dataFile = `${result.file}_data`
-      yield* Effect.promise(() =>
-        Bun.write(
-          join(ctx.outDir, "kiln.json"),
-          renderModelManifest({
-            ...manifest,
-            model: result.file,
-            externalData: existsSync(join(ctx.outDir, dataFile)) ? dataFile : null,
-            weights: manifestWeights(result.record),
-            quantization: result.record,
-            optimization: null,
-          }),
-        ),
+      yield* writeText(
+        QuantizeError,
+        ctx.outDir,
+        "kiln.json",
+        renderModelManifest({
+          ...manifest,
+          model: result.file,
+          externalData: existsSync(join(ctx.outDir, dataFile)) ? dataFile : null,
+          weights: manifestWeights(result.record),
+          quantization: result.record,
+          optimization: null,
+        }),
       )
       // Where the input was and how long it took belong in the log, not in the artifact.
       yield* ctx.log(`quantized ${join(modelDir, manifest.model)} (${result.record.scheme}) → ${result.file} in ${result.seconds.toFixed(1)} s`)

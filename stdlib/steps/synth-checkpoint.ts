@@ -1,10 +1,15 @@
 // synthCheckpoint: a source step writing a seeded synthetic Hugging Face checkpoint (config.json,
 // weights, tokenizer) — the offline stand-in for a downloaded BGE model in examples and tests.
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
-import { defineStep, StepError } from "../../src/engine/index.ts"
+import { defineStep } from "../../src/engine/index.ts"
 import { familyNamed, familyNames } from "../../src/families/index.ts"
 import { synthesizeCheckpoint } from "../../src/synth/index.ts"
+import { attempt, type StepErrorFields } from "./attempt.ts"
+
+/** How the synthCheckpoint step fails: the synthesiser's message, naming the param or file. */
+export class SynthCheckpointError extends Data.TaggedError("SynthCheckpointError")<StepErrorFields> {}
 
 export const synthCheckpointParams = z
   .object({
@@ -35,8 +40,9 @@ export const synthCheckpoint = defineStep({
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params
-      const written = yield* Effect.tryPromise({
-        try: () =>
+      const written = yield* attempt(
+        SynthCheckpointError,
+        () =>
           synthesizeCheckpoint({
             arch: p.arch,
             size: p.size,
@@ -46,8 +52,8 @@ export const synthCheckpoint = defineStep({
             out: ctx.outDir,
             ...(p.tokenizerDir !== undefined ? { tokenizerDir: p.tokenizerDir } : {}),
           }),
-        catch: (cause) => new StepError({ message: cause instanceof Error ? cause.message : String(cause), hint: "check the synthCheckpoint params", cause }),
-      })
+        "check the synthCheckpoint params",
+      )
       yield* ctx.log(`synthesized ${p.arch} ${p.size} (${p.task}): ${written.files.join(", ")}`)
     }),
 })

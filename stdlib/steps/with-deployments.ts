@@ -3,16 +3,25 @@
 // Ctrl-C stops an accelerator runner process.
 import * as Effect from "effect/Effect"
 import { closeDeployment, openDeployment, type Deployment } from "../../src/evaluate/index.ts"
-import { matchTarget, type TargetError, targetOfDeployment } from "../../src/targets/index.ts"
-import { attempt } from "./attempt.ts"
+import { matchTarget, targetOfDeployment } from "../../src/targets/index.ts"
+import { attempt, attemptSync, release, type StepErrorClass } from "./attempt.ts"
 
-/** Opens deployments for the duration of `use`, closing them even when it fails or is interrupted. */
-export const withDeployments = <A>(dirs: readonly string[], threads: number, use: (ds: Deployment[]) => Promise<A>, target?: string) =>
+/**
+ * Opens deployments for the duration of `use` (handed the step's abort signal, which interrupting
+ * the step aborts), closing them even when it fails or is interrupted. Failures are the step's `failure`.
+ */
+export const withDeployments = <A, E>(
+  failure: StepErrorClass<E>,
+  dirs: readonly string[],
+  threads: number,
+  use: (ds: Deployment[], signal: AbortSignal) => Promise<A>,
+  target?: string,
+) =>
   Effect.scoped(
     Effect.gen(function* () {
       const opened: Deployment[] = []
-      for (const dir of dirs) yield* Effect.try({ try: () => matchTarget(target ?? "auto", targetOfDeployment(dir), dir), catch: (e) => e as TargetError })
-      for (const dir of dirs) opened.push(yield* Effect.acquireRelease(attempt(() => openDeployment(dir, { threads })), (d) => Effect.promise(() => closeDeployment(d))))
-      return yield* attempt(() => use(opened))
+      for (const dir of dirs) yield* attemptSync(failure, () => matchTarget(target ?? "auto", targetOfDeployment(dir), dir))
+      for (const dir of dirs) opened.push(yield* Effect.acquireRelease(attempt(failure, () => openDeployment(dir, { threads })), (d) => release(`the deployment ${d.dir}`, () => closeDeployment(d))))
+      return yield* attempt(failure, (signal) => use(opened, signal))
     }),
   )

@@ -1,6 +1,11 @@
-// Writes a step's JSON report (eval.json, bench.json) into its output directory, pretty-printed
-// with a trailing newline so reports diff cleanly.
+// Writes a step's report file (eval.json, bench.json, vamp.txt) into its output directory; JSON
+// pretty-printed with a trailing newline so reports diff cleanly. A failed write is the step's error.
 import { join } from "node:path"
-import * as Effect from "effect/Effect"
+import { attempt, type StepErrorClass } from "./attempt.ts"
 
-export const writeJson = (dir: string, file: string, data: unknown) => Effect.promise(() => Bun.write(join(dir, file), JSON.stringify(data, null, 2) + "\n"))
+export const writeText = <E>(failure: StepErrorClass<E>, dir: string, file: string, text: string) =>
+  attempt(failure, async () => {
+    await Bun.write(join(dir, file), text)
+  })
+
+export const writeJson = <E>(failure: StepErrorClass<E>, dir: string, file: string, data: unknown) => writeText(failure, dir, file, JSON.stringify(data, null, 2) + "\n")

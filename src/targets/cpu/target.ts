@@ -89,11 +89,12 @@ export const cpuTarget = {
   openSession: (dir, options) =>
     Effect.acquireRelease(
       Effect.tryPromise({ try: () => openBundleSession(dir, options), catch: (cause) => failed(cause) }),
-      (session) => Effect.promise(() => session.close()),
+      // A close that fails cannot undo what the session computed: a warning, not a defect.
+      (session) => Effect.tryPromise(() => session.close()).pipe(Effect.ignore({ log: "Warn", message: `closing the ONNX Runtime session of ${dir} failed` })),
     ),
   bench: (request) =>
     Effect.tryPromise({
-      try: async (): Promise<{ report: BenchReport; text: string }> => {
+      try: async (signal): Promise<{ report: BenchReport; text: string }> => {
         const p = request.params
         const dir = request.deploymentDir
         const threadsPer = (n: number) => Math.max(1, Math.floor(p.threads / n))
@@ -101,7 +102,7 @@ export const cpuTarget = {
         const probe = await open(1)
         const task = probe.config.task
         await probe.close()
-        const options = { batchSizes: p.batch, instances: p.instances, warmup: p.warmup, seconds: p.seconds, ...(p.iterations !== undefined ? { iterations: p.iterations } : {}) }
+        const options = { batchSizes: p.batch, instances: p.instances, warmup: p.warmup, seconds: p.seconds, ...(p.iterations !== undefined ? { iterations: p.iterations } : {}), signal }
         const result =
           task === "reranker"
             ? await benchmark(bundleBenchTarget<readonly [string, string]>(open), request.pairs, options)
