@@ -120,3 +120,14 @@ test("a module that does not resolve fails naming it", async () => {
   const digester = makeCodeDigester({ stateDir: join(root, "state") })
   await expect(digester.prepare([join(root, "step.ts")])).rejects.toThrow(/missing\.ts/)
 })
+
+test("a bun.lock whose packages are not lock entries is an error naming the file and the entry", async () => {
+  const { readPackageLock } = await import("./package-versions.ts")
+  const dir = tempDir()
+  try {
+    writeFileSync(join(dir, "bun.lock"), JSON.stringify({ lockfileVersion: 1, packages: { zod: "zod@4.6.7" } }))
+    expect(() => readPackageLock(dir)).toThrow(new RegExp(`^${join(dir, "bun.lock")}: expected a "packages" object .*; packages\\.zod `))
+  } finally {
+    cleanup(dir)
+  }
+})

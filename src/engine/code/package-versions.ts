@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { z } from "zod"
+import { describeIssues } from "../../schema/index.ts"
 
 // An entry of bun.lock's "packages": ["name@version", registry, { dependencies, … }, integrity].
 const Dependencies = z.record(z.string(), z.string()).optional()
@@ -44,7 +45,9 @@ export const readPackageLock = (root: string): PackageLock => {
       throw new PackageLockError(`${lockPath}: not valid JSONC (${(e as Error).message})`)
     }
     const lock = BunLock.safeParse(parsed)
-    if (!lock.success) throw new PackageLockError(`${lockPath}: expected a "packages" object of ["name@version", …] entries`)
+    if (!lock.success) {
+      throw new PackageLockError(`${lockPath}: expected a "packages" object of ["name@version", …] entries; ${describeIssues(lock.error, parsed, { schema: BunLock, max: 1 })}`)
+    }
     packages = lock.data.packages
   }
   /** The lock key a dependency `dep` of the package at `from` resolves to (innermost install wins). */
