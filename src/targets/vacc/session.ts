@@ -21,8 +21,14 @@ const int32Feed = (request: RunRequest, name: string): Int32Array => {
   return feed.data
 }
 
+/** What each row of the runner's reply must be: the CLS vector (hidden wide) or a reranker's one logit. */
+export interface ExpectedOutput {
+  readonly name: string
+  readonly width: number
+}
+
 /** Runs a token batch on the runner: picks the seqlen, pads rows to it, splits by the runner's batch. */
-export const runOnRunner = async (runner: Runner, request: RunRequest, padId: number, outputName: string): Promise<RunResult> => {
+export const runOnRunner = async (runner: Runner, request: RunRequest, padId: number, output: ExpectedOutput): Promise<RunResult> => {
   const [rows, length] = request.feeds.input_ids!.dims as [number, number]
   const seqlen = pickSeqlen(runner.seqlens, length)
   if (seqlen === undefined)
@@ -41,6 +47,15 @@ export const runOnRunner = async (runner: Runner, request: RunRequest, padId: nu
       padded[2].set(types.subarray(from, from + length), r * seqlen)
     }
     const reply = await runner.run(count, seqlen, ...padded)
+    // A wrong guess about the card's output layout (e.g. [hidden, L] per sample instead of the
+    // [L, hidden] that output_layout "0:YX" asks for) shows up here as rows of the wrong width.
+    if (reply.width !== output.width)
+      throw new TargetError({
+        target: "vacc",
+        reason: "bad-output",
+        message: `vaststreamx runner: output 0 gave rows ${reply.width} wide at seqlen ${seqlen}; expected ${output.width} (${output.name === "logits" ? "one logit per pair" : "the hidden size: per-sample output 0 read as [L, hidden]"})`,
+        hint: "the compiled model's output is not laid out as kiln compiled it (output_layout 0:YX for embedders); recompile with this kiln, or report the shape vaststreamx returns",
+      })
     if (width === 0) {
       width = reply.width
       data = new Float32Array(rows * width)
@@ -48,7 +63,7 @@ export const runOnRunner = async (runner: Runner, request: RunRequest, padId: nu
     data.set(reply.data, start * width)
     micros += reply.micros
   }
-  return { outputs: { [outputName]: { dims: [rows, width], data } }, modelMicros: micros }
+  return { outputs: { [output.name]: { dims: [rows, width], data } }, modelMicros: micros }
 }
 
 export const openVaccSession = (dir: string, toolchain: VaccToolchain, env: Readonly<Record<string, string>>) =>
@@ -93,7 +108,7 @@ export const openVaccSession = (dir: string, toolchain: VaccToolchain, env: Read
       run: (request) => {
         if (closed) return Promise.reject(new TargetError({ target: "vacc", reason: "bad-input", message: `${dir}: the session is closed` }))
         runs[0]! += 1
-        return runOnRunner(runner, request, tokenizer.padTokenId, outputName)
+        return runOnRunner(runner, request, tokenizer.padTokenId, { name: outputName, width: reranker ? 1 : d.hiddenSize })
       },
       // The runner goes with the scope that opened it.
       close: async () => void (closed = true),

@@ -67,6 +67,13 @@ const LAYOUT: readonly Field[] = [
 const bad = (message: string) =>
   new TargetError({ target: "vacc", reason: "bad-output", message: `vamp output ${message}`, hint: "vamp's output layout differs from the vendor's documented block; check the tool version (kiln doctor)" })
 
+/** The number of the last line with text (a final newline does not start another line). */
+const lastLine = (lines: readonly string[]): number => {
+  let n = lines.length
+  while (n > 0 && lines[n - 1]!.trim() === "") n--
+  return n
+}
+
 /** Parses vamp's stdout; throws TargetError("bad-output") naming the line at fault. */
 export const parseVampOutput = (text: string): VampReport => {
   const lines = text.split(/\r?\n/)
@@ -76,7 +83,7 @@ export const parseVampOutput = (text: string): VampReport => {
   let at = start
   for (const expected of LAYOUT) {
     while (at < lines.length && lines[at]!.trim() === "") at++
-    if (at >= lines.length) throw bad(`ends at line ${lines.length} before "${expected.label}" (truncated output)`)
+    if (at >= lines.length) throw bad(`ends at line ${lastLine(lines)} before "${expected.label}" (truncated output)`)
     const line = lines[at]!.trim()
     const m = line.match(expected.pattern)
     if (m === null) throw bad(`line ${at + 1}: expected "${expected.label}", got "${line}"`)

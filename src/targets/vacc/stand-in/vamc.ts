@@ -11,8 +11,9 @@
 // Output: <workspace.path>/<name>/mod.so (a text marker: nothing is compiled), mod.json (what the
 // stand-in runtime needs) and mod.params (the ONNX model itself, which the stand-in runtime runs
 // with ONNX Runtime on the CPU; fp16 rounding is applied to outputs by the runtime).
-// KILN_STANDIN_VAMC_DELAY_MS makes it wait before writing (tests interrupt it).
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+// For fault tests: KILN_STANDIN_VAMC_DELAY_MS makes it wait before writing; KILN_STANDIN_PIDFILE
+// gets a line "vamc <pid>" when it starts.
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { parse } from "yaml"
 import { z } from "zod"
@@ -165,6 +166,7 @@ const compile = async (yamlPath: string): Promise<void> => {
   process.stderr.write(`vamc (kiln stand-in): wrote ${out}/mod.{so,json,params} (seqlen ${seqlen}, ${c.backend.dtype}); nothing was compiled\n`)
 }
 
+if (process.env.KILN_STANDIN_PIDFILE) appendFileSync(process.env.KILN_STANDIN_PIDFILE, `vamc ${process.pid}\n`)
 const [command, ...args] = process.argv.slice(2)
 if (command === "--version" || command === "-v") {
   console.log(STAND_IN_VERSION)

@@ -12,7 +12,11 @@ for a [1, W] one (the batch dimension dropped, as the vendor's indexing implies 
 Stand-in controls: KILN_VACC_DEV_DIR (dies = vastai<N>_version files there), KILN_STANDIN_BUSY_DEVICES
 (ids whose set_device fails as busy), KILN_STANDIN_COMPUTE=none (outputs of the right shape, all
 zeros, computing nothing: for measuring the cost of the process boundary), KILN_STANDIN_CRASH_AFTER=N
-(the process dies abruptly on the N+1-th run: for fault tests), KILN_BUN (the bun executable).
+(the process dies abruptly on the N+1-th run: for fault tests), KILN_STANDIN_RUN_DELAY_MS (each run
+waits this long first), KILN_STANDIN_PIDFILE (set_device appends "vsx <pid>"),
+KILN_STANDIN_OUTPUT_LAYOUT=batched|transposed (per-sample output 0 as [1, L, hidden] or [hidden, L]:
+the shapes a wrong guess about the card's output would give, for fault tests), KILN_BUN (the bun
+executable).
 """
 import os
 import queue
@@ -68,6 +72,10 @@ def set_device(device_id):
         sys.stderr.write("vaststreamx (kiln stand-in): no die %d (dies: %s)\n" % (device_id, _dies()))
         return -1
     _state["device"] = device_id
+    pidfile = os.environ.get("KILN_STANDIN_PIDFILE")
+    if pidfile:
+        with open(pidfile, "a") as f:
+            f.write("vsx %d\n" % os.getpid())
     return 0
 
 
@@ -260,6 +268,11 @@ class Stream:
             sys.stderr.write("vaststreamx (kiln stand-in): simulated die fault: run err, err code: 803012, vafwER_MCU_ERROR_LMCU0\n")
             sys.stderr.flush()
             os._exit(134)
+        delay = os.environ.get("KILN_STANDIN_RUN_DELAY_MS")
+        if delay:
+            import time
+
+            time.sleep(int(delay) / 1000)
         model = self._model_op.model
         ids = np.concatenate([s[0]._array for s in samples])
         mask = np.concatenate([s[1]._array for s in samples])
@@ -267,6 +280,11 @@ class Stream:
         out = model._compute(ids, mask, types).astype(np.float16)
         device = _state["device"]
         if out.ndim == 3:
+            layout = os.environ.get("KILN_STANDIN_OUTPUT_LAYOUT")
+            if layout == "batched":
+                return [[Tensor(out[i : i + 1], device)] for i in range(len(samples))]
+            if layout == "transposed":
+                return [[Tensor(np.ascontiguousarray(out[i].T), device)] for i in range(len(samples))]
             return [[Tensor(out[i], device)] for i in range(len(samples))]
         return [[Tensor(out[i : i + 1], device)] for i in range(len(samples))]
 
