@@ -3,6 +3,7 @@
 // factor and old bins merge whole into new ones, so re-binning never has to split a count.
 
 import { QuantError } from "./quant-error.ts"
+import { finiteRange } from "./range-observer.ts"
 
 export class AbsHistogram {
   readonly bins: number
@@ -32,25 +33,7 @@ export class AbsHistogram {
 
   observe(data: Float32Array): void {
     // Pass 1: the batch's range, so the bins can be widened before counting.
-    let min = Infinity
-    let max = -Infinity
-    let nonFinite = 0
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!
-      if (v < min) min = v
-      if (v > max) max = v
-      if (v - v !== 0) nonFinite++
-    }
-    if (nonFinite > 0) {
-      min = Infinity
-      max = -Infinity
-      for (let i = 0; i < data.length; i++) {
-        const v = data[i]!
-        if (v - v !== 0) continue
-        if (v < min) min = v
-        if (v > max) max = v
-      }
-    }
+    const { min, max, nonFinite } = finiteRange(data)
     const finite = data.length - nonFinite
     this.nonFinite += nonFinite
     if (finite === 0) return
