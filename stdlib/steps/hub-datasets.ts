@@ -50,25 +50,12 @@ const convert = (load: (file: string) => Promise<unknown[]>) => (ctx: { inputs: 
     yield* ctx.log(`${result.rows} records from ${result.origins.map((o) => `${o.file} (${o.rows})`).join(", ")}`)
   })
 
-export const stsFromHub = defineStep({
-  name: "stsFromHub",
-  version: 1,
-  params,
-  inputs: { repo: "hub-dataset" },
-  output: "sts-dataset",
-  resources: "io",
-  run: convert((file) => loadStsJsonl(file)),
-})
+/** A step converting a "hub-dataset" split into the `output` kind, checked by that kind's loader. */
+const fromHub = <const Name extends string, const Output extends string>(name: Name, output: Output, load: (file: string) => Promise<unknown[]>) =>
+  defineStep({ name, version: 1, params, inputs: { repo: "hub-dataset" }, output, resources: "io", run: convert(load) })
 
-export const rerankFromHub = defineStep({
-  name: "rerankFromHub",
-  version: 1,
-  params,
-  inputs: { repo: "hub-dataset" },
-  output: "rerank-dataset",
-  resources: "io",
-  run: convert((file) => loadRerankingJsonl(file)),
-})
+export const stsFromHub = fromHub("stsFromHub", "sts-dataset", (file) => loadStsJsonl(file))
+export const rerankFromHub = fromHub("rerankFromHub", "rerank-dataset", (file) => loadRerankingJsonl(file))
 
 /** A split of a Hub dataset, as a preset names it. */
 export interface HubSplit {
