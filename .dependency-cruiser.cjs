@@ -3,7 +3,7 @@
 // --config .dependency-cruiser.cjs`. ARCHITECTURE.md explains each rule.
 const MODEL_LIBRARIES = "^(node_modules/)?(onnxruntime-node|onnxruntime-web|@huggingface/transformers|@huggingface/hub|protobufjs|hyparquet)(/|$)"
 // Entry points (src/cli, src/serve) run pipelines; everything else under src/ is library code.
-const LIBRARIES = "^src/(?!engine/|cache/|cli/|serve/)[^/]+/"
+const LIBRARIES = "^src/(?!engine/|cache/|store/|cli/|serve/)[^/]+/"
 // A target's own folder (src/targets/cpu, src/targets/vacc …); src/targets/testing is test support.
 const TARGET_FOLDER = "^src/targets/(?!testing/)[^/]+/"
 
@@ -18,15 +18,15 @@ module.exports = {
     },
     {
       name: "engine-knows-no-models",
-      comment: "The engine imports only itself, the cache and src/schema (zod issues as sentences, a leaf): never model code, families, targets, steps or model libraries.",
+      comment: "The engine imports only itself, the cache, the store seam (src/store: remote tiers) and src/schema (zod issues as sentences, a leaf): never model code, families, targets, steps or model libraries.",
       severity: "error",
       from: { path: "^src/engine/", pathNot: "\\.test\\.ts$" },
-      to: { path: "^(src/(?!engine/|cache/|schema/)|stdlib/|pipelines/|examples/)" },
+      to: { path: "^(src/(?!engine/|cache/|store/|schema/)|stdlib/|pipelines/|examples/)" },
     },
     {
       name: "engine-no-model-libraries",
       severity: "error",
-      from: { path: "^src/(engine|cache|schema)/" },
+      from: { path: "^src/(engine|cache|store|schema)/" },
       to: { path: MODEL_LIBRARIES },
     },
     {
@@ -35,6 +35,13 @@ module.exports = {
       severity: "error",
       from: { path: "^src/cache/", pathNot: "\\.test\\.ts$" },
       to: { path: "^(src|stdlib|pipelines|examples)/", pathNot: "^src/(cache|schema)/" },
+    },
+    {
+      name: "stores-below-the-engine",
+      comment: "src/store (the store seam, the remote tier, HTTP/S3 stores) imports only itself, the cache and src/schema: the engine calls it, never the other way.",
+      severity: "error",
+      from: { path: "^src/store/", pathNot: "\\.test\\.ts$" },
+      to: { path: "^(src|stdlib|pipelines|examples)/", pathNot: "^src/(cache|schema|store)/" },
     },
     {
       name: "schema-is-a-leaf",
@@ -63,7 +70,7 @@ module.exports = {
         "Code digests stop at the engine, cache and CLI (src/engine/code): that is sound only while the run CLI imports no model code. The `kiln` command dispatcher (src/cli/kiln.ts) loads commands lazily and no step imports it.",
       severity: "error",
       from: { path: "^src/cli/", pathNot: "(\\.test\\.ts$|^src/cli/kiln\\.ts$)" },
-      to: { path: "^(src/(?!engine/|cache/|cli/)|stdlib/|pipelines/|examples/)" },
+      to: { path: "^(src/(?!engine/|cache/|store/|cli/)|stdlib/|pipelines/|examples/)" },
     },
     {
       name: "targets-behind-their-registry",

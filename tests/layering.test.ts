@@ -61,6 +61,10 @@ test("each layering rule catches the violation it names, and nothing else fires"
     "src/targets/vacc/target.ts": `import { helper } from "./helper.ts"\nexport const vacc = helper\n`,
     "src/targets/testing/stand-in.ts": `import { vacc } from "../vacc/target.ts"\nexport const standIn = vacc\n`,
     "src/schema/leaky.ts": `import { g } from "../graph/ops.ts"\nexport const l = g\n`,
+    "src/store/leaky.ts": `import { r } from "../engine/runner.ts"\nexport const sl = r\n`,
+    // Allowed: the engine consults the remote tier; a store builds on the cache.
+    "src/store/tier.ts": `import { c } from "../cache/messages.ts"\nexport const tier = c\n`,
+    "src/engine/remote.ts": `import { tier } from "../store/tier.ts"\nexport const rt = tier\n`,
     // Allowed: the engine and the cache word validation errors through src/schema.
     "src/schema/words.ts": `export const words = 1\n`,
     "src/engine/messages.ts": `import { words } from "../schema/words.ts"\nexport const m = words\n`,
@@ -83,6 +87,7 @@ test("each layering rule catches the violation it names, and nothing else fires"
       "engine-no-model-libraries: src/engine/ort.ts → onnxruntime-node",
       "cache-is-the-bottom: src/cache/store.ts → src/engine/runner.ts",
       "schema-is-a-leaf: src/schema/leaky.ts → src/graph/ops.ts",
+      "stores-below-the-engine: src/store/leaky.ts → src/engine/runner.ts",
       "engine-no-model-libraries: src/cache/transformers.ts → @huggingface/transformers",
       "families-import-no-steps: src/families/toy/family.ts → stdlib/steps/step.ts",
       "libraries-know-no-engine: src/families/toy/family.ts → stdlib/steps/step.ts",

@@ -57,9 +57,15 @@ export const quarantineBlob = (layout: CacheLayout, digest: string): void => {
  * stored one has the wrong size (truncated): then it is quarantined and replaced by the good copy.
  */
 export const putBlobFromFile = (layout: CacheLayout, file: string) =>
+  Effect.flatMap(Effect.try({ try: () => sha256File(file), catch: cacheFailure("hash", file) }), (digest) => putHashedBlob(layout, file, digest))
+
+/**
+ * Like putBlobFromFile for a file whose digest the caller computed while writing it (a download
+ * hashed as it streamed), so a large blob is not read twice. The caller vouches for `digest`.
+ */
+export const putHashedBlob = (layout: CacheLayout, file: string, digest: string) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const digest = yield* Effect.try({ try: () => sha256File(file), catch: cacheFailure("hash", file) })
     const target = blobPath(layout, digest)
     if (existsSync(target)) {
       if (statSync(target).size === statSync(file).size) {

@@ -18,6 +18,8 @@ export const describeResult = (r: NodeResult): string => {
       return `ran ${r.id} (${r.step}) in ${seconds(r.ms)}${r.reason !== undefined ? ` — ${r.reason}` : ""}`
     case "cached":
       return `cached ${r.id} (${r.step})`
+    case "remote":
+      return `remote ${r.id} (${r.step}) — from the remote cache`
     case "skipped":
       return `skipped ${r.id}${r.reason !== undefined ? ` — ${r.reason}` : ""}`
     case "failed": {

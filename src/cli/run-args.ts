@@ -17,6 +17,10 @@ export interface RunArgs {
   readonly verify: boolean
   readonly graph: boolean
   readonly json: boolean
+  /** --remote-cache URL (else $KILN_REMOTE_CACHE); undefined with --no-remote. */
+  readonly remoteCache: string | undefined
+  /** Upload what ran: "auto" = when KILN_CACHE_SIGNING_KEY is set; --remote-upload "on"; --remote-read-only "off". */
+  readonly remoteUpload: "auto" | "on" | "off"
 }
 
 export const RUN_USAGE = `Usage: bun run <pipeline file> [options]
@@ -37,6 +41,13 @@ Options:
   --verify                re-hash cached blobs before serving them
   --graph                 print the pipeline graph as Mermaid and exit
   --json                  print one JSON summary object as the last line of stdout
+  --remote-cache URL      a shared cache under the local one (default: $KILN_REMOTE_CACHE):
+                          http(s)://host/prefix in Bazel's layout (cas/, ac/); entries are
+                          signed and checked with $KILN_CACHE_SIGNING_KEY; credentials from
+                          $KILN_REMOTE_CACHE_TOKEN (bearer) or $KILN_REMOTE_CACHE_BASIC (user:password)
+  --remote-upload         upload what ran (the default when $KILN_CACHE_SIGNING_KEY is set)
+  --remote-read-only      read the remote cache, never write it (e.g. pull-request jobs)
+  --no-remote             ignore --remote-cache and $KILN_REMOTE_CACHE
   --help                  show this help`
 
 const usageError = (message: string) => new PipelineDefinitionError({ message, hint: "see --help" })
@@ -70,7 +81,7 @@ export const parseSet = (text: string, into: Map<string, Record<string, unknown>
   into.set(node, root)
 }
 
-export const parseRunArgs = (argv: readonly string[]): RunArgs => {
+export const parseRunArgs = (argv: readonly string[], env: Record<string, string | undefined> = process.env): RunArgs => {
   let parsed
   try {
     parsed = parseArgs({
@@ -90,6 +101,10 @@ export const parseRunArgs = (argv: readonly string[]): RunArgs => {
         verify: { type: "boolean" },
         graph: { type: "boolean" },
         json: { type: "boolean" },
+        "remote-cache": { type: "string" },
+        "remote-upload": { type: "boolean" },
+        "remote-read-only": { type: "boolean" },
+        "no-remote": { type: "boolean" },
       },
     })
   } catch (e) {
@@ -103,6 +118,8 @@ export const parseRunArgs = (argv: readonly string[]): RunArgs => {
   const devicesText = v.devices ?? process.env.VACC_VISIBLE_DEVICES
   const devices = devicesText === undefined || devicesText.trim() === "" ? undefined : devicesText.split(",").map((d) => d.trim())
   if (devices !== undefined && devices.some((d) => !/^\d+$/.test(d))) throw usageError(`--devices ${devicesText}: expected die ids separated by commas, e.g. 0,1`)
+  if (v["remote-upload"] === true && v["remote-read-only"] === true) throw usageError("--remote-upload and --remote-read-only contradict each other: choose one")
+  const remoteText = v["remote-cache"] ?? env.KILN_REMOTE_CACHE
   return {
     help: v.help ?? false,
     dryRun: v["dry-run"] ?? false,
@@ -116,5 +133,7 @@ export const parseRunArgs = (argv: readonly string[]): RunArgs => {
     verify: v.verify ?? false,
     graph: v.graph ?? false,
     json: v.json ?? false,
+    remoteCache: v["no-remote"] === true || remoteText === undefined || remoteText.trim() === "" ? undefined : remoteText.trim(),
+    remoteUpload: v["remote-read-only"] === true ? "off" : v["remote-upload"] === true ? "on" : "auto",
   }
 }

@@ -19,9 +19,10 @@ import { RunEvents, type NodeResult } from "../engine/events.ts"
 import { lockFilePath, mergeLock, readLockFile, writeLockFile } from "../engine/lock-file.ts"
 import type { Pipeline } from "../engine/pipeline.ts"
 import { runGraph } from "../engine/runtime.ts"
+import { openStore, RemoteCache } from "../store/index.ts"
 import type { Kind } from "../engine/step-definition.ts"
 import { describeResult, plainRenderer, ttyRenderer } from "./render.ts"
-import { parseRunArgs, RUN_USAGE } from "./run-args.ts"
+import { parseRunArgs, RUN_USAGE, type RunArgs } from "./run-args.ts"
 
 interface Writable {
   write(text: string): unknown
@@ -40,6 +41,8 @@ export interface ExecuteOptions {
    * temp dirs go, exit code 130. Already aborted: nothing runs.
    */
   readonly signal?: AbortSignal
+  /** Where KILN_REMOTE_CACHE, KILN_CACHE_SIGNING_KEY and the remote's credentials are read (default: process.env). */
+  readonly env?: Record<string, string | undefined>
 }
 
 export interface ExecuteResult {
@@ -73,7 +76,7 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
   const stderr = options.stderr ?? process.stderr
   let args
   try {
-    args = parseRunArgs(argv)
+    args = parseRunArgs(argv, options.env)
   } catch (e) {
     stderr.write(userMessage(e) + "\n")
     return { exitCode: 2, mode: "usage", json: false }
@@ -106,8 +109,14 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
   const cacheRoot = resolve(resolveCacheRoot(args.cacheDir))
   // Targets read the visible dies from the environment; --devices narrows them for this run.
   if (args.devices !== undefined) process.env.VACC_VISIBLE_DEVICES = args.devices.join(",")
+  const remote = remoteTier(args, options.env ?? process.env)
+  if ("error" in remote) {
+    stderr.write(`error: ${remote.error}\n  hint: see --help\n`)
+    return { exitCode: 2, mode: "usage", json: false }
+  }
+  for (const line of remote.notes) human.write(`${line}\n`)
   const renderer = human.isTTY === true && !args.json ? ttyRenderer(human) : plainRenderer(human)
-  const platform = Layer.mergeAll(options.fileSystem ?? NodeFileSystem.layer, NodePath.layer, Layer.succeed(RunEvents)(renderer), options.services ?? Layer.empty)
+  const platform = Layer.mergeAll(options.fileSystem ?? NodeFileSystem.layer, NodePath.layer, Layer.succeed(RunEvents)(renderer), remote.layer, options.services ?? Layer.empty)
   const program = Effect.scoped(
     runGraph(graph, {
       cacheRoot,
@@ -157,8 +166,9 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
     for (const r of outcome.results.filter((r) => r.status === "failed")) stderr.write(describeResult(r) + "\n")
     const ran = outcome.results.filter((r) => r.status === "ran").length
     const cached = outcome.results.filter((r) => r.status === "cached").length
+    const remote = outcome.results.filter((r) => r.status === "remote").length
     const failed = outcome.results.filter((r) => r.status === "failed").length
-    human.write(`${p.name}: ${outcome.ok ? "ok" : "FAILED"} — ${ran} ran, ${cached} cached, ${failed} failed\n`)
+    human.write(`${p.name}: ${outcome.ok ? "ok" : "FAILED"} — ${ran} ran, ${cached} cached${remote > 0 ? `, ${remote} from the remote cache` : ""}, ${failed} failed\n`)
   }
   if (!args.dryRun) {
     recordRun(cacheRoot, p.name, lockPath, outcome.results)
@@ -173,13 +183,24 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
   return { exitCode: outcome.ok ? 0 : 1, mode, json, summary }
 }
 
+/** The remote tier the flags and environment ask for: a layer providing RemoteCache, or none. */
+const remoteTier = (args: RunArgs, env: Record<string, string | undefined>): { readonly layer: Layer.Layer<RemoteCache> | Layer.Layer<never>; readonly notes: string[] } | { readonly error: string } => {
+  if (args.remoteCache === undefined) return { layer: Layer.empty, notes: [] }
+  const store = openStore(args.remoteCache, env)
+  if ("error" in store) return store
+  const signingKey = env.KILN_CACHE_SIGNING_KEY !== undefined && env.KILN_CACHE_SIGNING_KEY !== "" ? env.KILN_CACHE_SIGNING_KEY : undefined
+  if (args.remoteUpload === "on" && signingKey === undefined) return { error: "--remote-upload needs KILN_CACHE_SIGNING_KEY: entries are uploaded signed" }
+  if (signingKey === undefined) return { layer: Layer.empty, notes: [`note: remote cache ${store.describe} not used: KILN_CACHE_SIGNING_KEY is not set, so its entries could not be checked (nothing is read from it or uploaded)`] }
+  return { layer: Layer.succeed(RemoteCache)({ store, signingKey, upload: args.remoteUpload !== "off" }), notes: [] }
+}
+
 /** Notes which keys and trees a run used, and where its lock file is, for `kiln cache gc`. */
 const recordRun = (cacheRoot: string, pipeline: string, lockPath: string, results: readonly NodeResult[]): void => {
   try {
     const layout = cacheLayout(cacheRoot)
     mkdirSync(layout.runs, { recursive: true })
     mkdirSync(layout.roots, { recursive: true })
-    const used = results.filter((r) => r.status === "ran" || r.status === "cached")
+    const used = results.filter((r) => r.status === "ran" || r.status === "cached" || r.status === "remote")
     writeFileSync(
       join(layout.runs, `${Date.now()}-${process.pid}.json`),
       JSON.stringify({ pipeline, lockFile: lockPath, keys: used.map((r) => r.key), trees: used.flatMap((r) => Object.values(r.outputs).map((o) => o.digest)) }) + "\n",

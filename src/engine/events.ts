@@ -3,7 +3,8 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 
-export type NodeStatus = "ran" | "cached" | "failed" | "skipped"
+/** `cached`: served by the local cache; `remote`: downloaded from the remote tier (then served locally). */
+export type NodeStatus = "ran" | "cached" | "remote" | "failed" | "skipped"
 
 export interface NodeResult {
   readonly id: string

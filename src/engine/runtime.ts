@@ -8,9 +8,11 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import type * as FileSystem from "effect/FileSystem"
 import type * as Scope from "effect/Scope"
 import { materialiseTree } from "../cache/tree.ts"
+import { pullAction, pushAction, RemoteCache } from "../store/index.ts"
 import { type Action, findHit, type Resolved, resolvedFrom, stepAction, whyRun } from "./action.ts"
 import { CacheError, type PipelineDefinitionError, StepFailedError } from "./errors.ts"
 import { type NodeResult, RunEvents } from "./events.ts"
@@ -56,6 +58,8 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
     const events = yield* RunEvents
     const { layout, memo, readOnly, notes } = yield* openCache(options.cacheRoot)
     for (const line of notes) yield* events.emit({ type: "log", id: "cache", line })
+    const remote = Option.getOrUndefined(yield* Effect.serviceOption(RemoteCache))
+    const warnRemote = (line: string) => events.emit({ type: "log", id: "remote-cache", line })
     const plan = yield* planRun(graph, options)
     const scheduler = yield* makeScheduler(options.jobs, options.devices)
     const codeOf = yield* prepareStepCode(layout, graph.nodes.flatMap((gn) => (plan.selected.has(gn.id) && gn.node.step !== undefined ? [gn.node.step] : [])))
@@ -144,10 +148,13 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
           return yield* finish({ id: gn.id, step: step.name, status: "cached", key: action.key, ms: 0, outputs: { out: { digest: hit.output, path: resolved.path } }, reason: "cached" }, { kind: "done", resolved })
         }
 
+        // A local miss asks the remote tier, which makes it a local hit when it can (tier.ts).
+        const pulled = hit === undefined && !forced && remote !== undefined ? yield* pullAction(layout, remote, action.key, warnRemote) : undefined
+        const served = hit ?? pulled
         // Explaining a miss reads the previous entry; a hit (the no-op re-run) needs no reason.
-        const reason = hit === undefined ? whyRun(layout, options.lock, gn.id, action, forced) : ""
+        const reason = served === undefined ? whyRun(layout, options.lock, gn.id, action, forced) : ""
         const exit = yield* Effect.exit(
-          hit !== undefined ? Effect.succeed({ entry: hit, ran: false }) : executeStep({ layout, readOnly, scheduler, events, node: gn, params, inputs, action, reason, forced }),
+          served !== undefined ? Effect.succeed({ entry: served, ran: false }) : executeStep({ layout, readOnly, scheduler, events, node: gn, params, inputs, action, reason, forced }),
         )
         if (Exit.isFailure(exit)) {
           if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
@@ -164,9 +171,11 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
         const notes = noteOf(before, after).reason
         const why = [ran ? reason : undefined, notes].filter((r) => r !== undefined && r !== "").join("; ")
         yield* finish(
-          { id: gn.id, step: step.name, status: ran ? "ran" : "cached", key: action.key, ms: ran ? entry.ms : 0, outputs: { out: { digest: entry.output, path } }, ...(why !== "" ? { reason: why } : {}) },
+          { id: gn.id, step: step.name, status: ran ? "ran" : pulled !== undefined ? "remote" : "cached", key: action.key, ms: ran ? entry.ms : 0, outputs: { out: { digest: entry.output, path } }, ...(why !== "" ? { reason: why } : {}) },
           { kind: "done", resolved },
         )
+        // After dependants were released: they need not wait for the upload, the run's end does.
+        if (ran && remote !== undefined) yield* pushAction(layout, remote, entry, warnRemote)
       })
 
     const processNode = (gn: GraphNode) =>

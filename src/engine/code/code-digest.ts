@@ -34,7 +34,7 @@ export interface CodeDigester {
 
 // kiln's engine, cache and CLI: every step imports them, none of them imports model code.
 const ENGINE_DIR = dirname(import.meta.dir)
-const HARNESS = ["engine", "cache", "cli"].map((name) => join(dirname(ENGINE_DIR), name))
+const HARNESS = ["engine", "cache", "store", "cli"].map((name) => join(dirname(ENGINE_DIR), name))
 
 /** A file modified this close to its hashing may change again within the same mtime tick. */
 const RACY_WINDOW_MS = 1000

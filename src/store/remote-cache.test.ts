@@ -1,0 +1,160 @@
+// The remote tier against a real server: Debian's nginx with WebDAV on loopback, in Bazel's
+// layout. A runner that starts empty is served what another runner uploaded; forged, unsigned and
+// incomplete remote entries are never served; two runners uploading at once leave a usable remote.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { cleanup, countingSteps, runCaptured, tempDir } from "../../tests/support.ts"
+import { listBlobs } from "../cache/maintenance.ts"
+import { cacheLayout } from "../cache/layout.ts"
+import { sha256File } from "../cache/file-digest.ts"
+import { blobPath } from "../cache/blobs.ts"
+import { pipeline } from "../engine/index.ts"
+import { openSignedEntry, signEntry } from "./signing.ts"
+import { type Nginx, nginxUnavailable, startNginx } from "./testing/nginx.ts"
+
+const unavailable = nginxUnavailable()
+if (unavailable !== undefined) console.warn(`skipping the nginx remote-cache tests: ${unavailable}`)
+
+const KEY = "test-signing-key-0123456789"
+const dirs: string[] = []
+const fresh = () => {
+  const d = tempDir()
+  dirs.push(d)
+  return d
+}
+afterEach(() => cleanup(...dirs.splice(0)))
+
+let server: Nginx
+let serverDir: string
+beforeAll(async () => {
+  if (unavailable !== undefined) return
+  serverDir = tempDir("kiln-nginx-")
+  server = await startNginx(serverDir)
+})
+afterAll(async () => {
+  if (unavailable === undefined) await server.stop()
+  if (serverDir !== undefined) cleanup(serverDir)
+})
+
+/** A fresh prefix on the shared server per test, so tests do not see each other's entries. */
+const remoteUrl = () => `${server.url}/t${Math.random().toString(36).slice(2)}`
+const env = (extra: Record<string, string> = {}) => ({ KILN_CACHE_SIGNING_KEY: KEY, ...extra })
+const served = (url: string) => join(server.root, new URL(url).pathname)
+
+const twoSteps = (s: ReturnType<typeof countingSteps>) => pipeline("p", s.emit({ text: "payload", repeat: 1000 })).then(s.upper({ suffix: "!" }))
+
+/** Every blob in a local cache still hashes to its name: nothing wrong entered it. */
+const cacheIsSound = (dir: string) => {
+  const layout = cacheLayout(join(dir, "cache"))
+  for (const digest of listBlobs(layout)) expect(sha256File(blobPath(layout, digest))).toBe(digest)
+}
+
+describe.skipIf(unavailable !== undefined)("remote cache over nginx WebDAV", () => {
+  test("an empty runner is served what another runner uploaded, identical bytes, without running a step", async () => {
+    const url = remoteUrl()
+    const a = fresh()
+    const s = countingSteps()
+    const first = await runCaptured(twoSteps(s), a, ["--remote-cache", url], { env: env() })
+    expect(first.code).toBe(0)
+    expect(first.status).toEqual({ emit: "ran", upper: "ran" })
+    // Bazel's layout on the server: blobs under cas/, signed entries under ac/.
+    expect(readdirSync(join(served(url), "ac")).sort()).toEqual(first.json.steps.map((x) => x.key).sort())
+    expect(readdirSync(join(served(url), "cas")).length).toBeGreaterThanOrEqual(4)
+
+    const b = fresh()
+    s.runs.length = 0
+    const second = await runCaptured(twoSteps(s), b, ["--remote-cache", url], { env: env() })
+    expect(second.code).toBe(0)
+    expect(second.status).toEqual({ emit: "remote", upper: "remote" })
+    expect(s.runs).toEqual([])
+    const out = (r: typeof first) => readFileSync(join(r.json.steps.find((x) => x.id === "upper")!.outputs.out!.path, "text.txt"), "utf8")
+    expect(out(second)).toBe(out(first))
+    expect(second.json.steps.map((x) => x.outputs.out!.digest)).toEqual(first.json.steps.map((x) => x.outputs.out!.digest))
+    cacheIsSound(b)
+    // Now local: the next run is a plain local hit.
+    const third = await runCaptured(twoSteps(s), b, ["--remote-cache", url], { env: env() })
+    expect(third.status).toEqual({ emit: "cached", upper: "cached" })
+  }, 30_000)
+
+  test("--remote-read-only reads but never uploads; --no-remote ignores KILN_REMOTE_CACHE", async () => {
+    const url = remoteUrl()
+    const s = countingSteps()
+    const ro = await runCaptured(twoSteps(s), fresh(), ["--remote-read-only", "--remote-cache", url], { env: env() })
+    expect(ro.code).toBe(0)
+    expect(existsSync(served(url))).toBe(false)
+    const off = await runCaptured(twoSteps(s), fresh(), ["--no-remote"], { env: env({ KILN_REMOTE_CACHE: url }) })
+    expect(off.code).toBe(0)
+    expect(existsSync(served(url))).toBe(false)
+    const on = await runCaptured(twoSteps(s), fresh(), [], { env: env({ KILN_REMOTE_CACHE: url }) })
+    expect(on.code).toBe(0)
+    expect(readdirSync(join(served(url), "ac")).length).toBe(2)
+  }, 30_000)
+
+  test("without KILN_CACHE_SIGNING_KEY the remote is not used, and the run says so", async () => {
+    const url = remoteUrl()
+    const s = countingSteps()
+    await runCaptured(twoSteps(s), fresh(), ["--remote-cache", url], { env: env() })
+    const r = await runCaptured(twoSteps(s), fresh(), ["--remote-cache", url], { env: {} })
+    expect(r.code).toBe(0)
+    expect(r.status).toEqual({ emit: "ran", upper: "ran" })
+    expect(r.stderr).toContain("KILN_CACHE_SIGNING_KEY is not set")
+    const upload = await runCaptured(twoSteps(s), fresh(), ["--remote-cache", url, "--remote-upload"], { env: {} })
+    expect(upload.code).toBe(2)
+    expect(upload.stderr).toContain("--remote-upload needs KILN_CACHE_SIGNING_KEY")
+  }, 30_000)
+
+  test("a forged entry (signed with another key) and an unsigned entry are ignored with a warning, never served", async () => {
+    const url = remoteUrl()
+    const s = countingSteps()
+    const first = await runCaptured(twoSteps(s), fresh(), ["--remote-cache", url], { env: env() })
+    const [emitKey, upperKey] = first.json.steps.map((x) => x.key)
+    // The forger rewrites emit's entry to point at upper's output, signing with a key of their own.
+    const genuine = (key: string) => {
+      const opened = openSignedEntry(KEY, key, new Uint8Array(readFileSync(join(served(url), "ac", key))))
+      if (!("entry" in opened)) throw new Error(opened.rejected)
+      return opened.entry
+    }
+    const forged = { ...genuine(emitKey!), output: genuine(upperKey!).output }
+    writeFileSync(join(served(url), "ac", emitKey!), signEntry("the forger's key", forged))
+    writeFileSync(join(served(url), "ac", upperKey!), JSON.stringify(genuine(upperKey!)))
+    s.runs.length = 0
+    const b = fresh()
+    const r = await runCaptured(twoSteps(s), b, ["--remote-cache", url, "--remote-read-only"], { env: env() })
+    expect(r.code).toBe(0)
+    expect(r.status).toEqual({ emit: "ran", upper: "ran" })
+    expect(r.stderr).toContain("bad signature")
+    expect(r.stderr).toContain("unsigned")
+    expect(readFileSync(join(r.json.steps[0]!.outputs.out!.path, "text.txt"), "utf8")).toBe("payload".repeat(1000))
+  }, 30_000)
+
+  test("an entry naming a blob the server lacks is not a hit: the step runs locally", async () => {
+    const url = remoteUrl()
+    const s = countingSteps()
+    const first = await runCaptured(twoSteps(s), fresh(), ["--remote-cache", url], { env: env() })
+    const upper = first.json.steps.find((x) => x.id === "upper")!
+    const manifest = JSON.parse(readFileSync(join(served(url), "cas", upper.outputs.out!.digest), "utf8")) as { entries: { digest: string }[] }
+    rmSync(join(served(url), "cas", manifest.entries[0]!.digest))
+    s.runs.length = 0
+    const b = fresh()
+    const r = await runCaptured(twoSteps(s), b, ["--remote-cache", url, "--remote-read-only"], { env: env() })
+    expect(r.code).toBe(0)
+    expect(r.status).toEqual({ emit: "remote", upper: "ran" })
+    expect(r.stderr).toContain("lacks")
+    cacheIsSound(b)
+  }, 30_000)
+
+  test("two runners uploading the same entries at once leave a remote a third runner is fully served from", async () => {
+    const url = remoteUrl()
+    const s = countingSteps()
+    const [x, y] = await Promise.all([
+      runCaptured(twoSteps(s), fresh(), ["--remote-cache", url], { env: env() }),
+      runCaptured(twoSteps(s), fresh(), ["--remote-cache", url], { env: env() }),
+    ])
+    expect([x.code, y.code]).toEqual([0, 0])
+    s.runs.length = 0
+    const z = await runCaptured(twoSteps(s), fresh(), ["--remote-cache", url], { env: env() })
+    expect(z.status).toEqual({ emit: "remote", upper: "remote" })
+    expect(s.runs).toEqual([])
+  }, 30_000)
+})
