@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { readLockFile } from "../src/engine/lock-file.ts"
 import { type CapturedRun, cleanup, runCaptured, tempDir } from "../tests/support.ts"
+import { standInEnvironment, standInPython } from "../src/targets/index.ts"
 import { quickstart } from "./quickstart.ts"
 
 const file = resolve(import.meta.dir, "quickstart.ts")
@@ -93,5 +94,31 @@ describe("examples/quickstart.ts as a process", () => {
     expect(await proc.exited).toBe(130)
     expect(await stderr).toContain("interrupted:")
     expect(readdirSync(tmp)).toEqual([])
+  }, 90_000)
+})
+
+// The stand-in vaststreamx module needs a Python with numpy (Debian's python3-numpy in CI).
+describe.skipIf(standInPython() === null)("examples/quickstart.ts --target vacc on kiln's stand-ins", () => {
+  test("the whole chain (fp16 and int8 through vamc, vaststreamx, vamp) runs in one process within 90 s; --json names each step's target", async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const proc = Bun.spawn(["bun", "run", file, "--target", "vacc", "--json", "--cache-dir", join(dir, "cache")], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...standInEnvironment() } })
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+    if (code !== 0) console.error(stderr.slice(-4000))
+    expect(code).toBe(0)
+    const summary = JSON.parse(stdout.trimEnd().split("\n").pop()!) as { ok: boolean; steps: { id: string; status: string; runsOn?: string; outputs: { out?: { path: string } } }[] }
+    expect(summary.ok).toBe(true)
+    const runsOn = Object.fromEntries(summary.steps.filter((s) => s.runsOn !== undefined).map((s) => [s.id, s.runsOn]))
+    expect(runsOn).toEqual({
+      compile: "vacc", deploy: "vacc", evaluate: "vacc", fidelity: "vacc", bench: "vacc",
+      "compile-int8": "vacc", "deploy-int8": "vacc", "evaluate-int8": "vacc", "fidelity-int8": "vacc", "bench-int8": "vacc",
+      // The fp32 reference is the same device export, run by ONNX Runtime here.
+      "deploy-fp32-plain": "cpu",
+    })
+    const out = (id: string, name: string) => readFileSync(join(summary.steps.find((s) => s.id === id)!.outputs.out!.path, name), "utf8")
+    expect(JSON.parse(out("compile-int8", join("vacc", "model.json"))).dtype).toBe("int8")
+    expect(out("compile-int8", join("vacc", "32", "vamc.yaml"))).toContain("quantize:")
+    expect(JSON.parse(out("bench", "bench.json")).target).toBe("vacc")
+    expect(JSON.parse(out("fidelity", "eval.json")).fidelity.cosine_mean).toBeGreaterThan(0.999)
   }, 90_000)
 })

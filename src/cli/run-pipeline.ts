@@ -63,6 +63,7 @@ const jsonStep = (r: NodeResult) => ({
   outputs: r.outputs,
   ...(r.reason !== undefined ? { reason: r.reason } : {}),
   ...(r.error !== undefined ? { error: r.error } : {}),
+  ...(r.runsOn !== undefined ? { runsOn: r.runsOn } : {}),
 })
 
 const userMessage = (error: unknown): string => {

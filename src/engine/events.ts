@@ -16,6 +16,8 @@ export interface NodeResult {
   /** Why a node ran, will run, failed or was skipped. */
   readonly reason?: string
   readonly error?: { readonly message: string; readonly hint?: string; readonly logPath?: string; readonly logTail?: readonly string[] }
+  /** Where the step ran (a target name), for steps that say (StepSpec.runsOn). */
+  readonly runsOn?: string
 }
 
 export type RunEvent =

@@ -25,7 +25,7 @@ import { type PlanRequest, planRun } from "./plan.ts"
 import { makeScheduler } from "./scheduler.ts"
 import { resolveSource } from "./source.ts"
 import { prepareStepCode } from "./step-code.ts"
-import type { StepServices } from "./step-definition.ts"
+import type { AnyStep, StepServices } from "./step-definition.ts"
 import { failureText } from "./step-failure.ts"
 
 export interface RunOptions extends PlanRequest {
@@ -120,11 +120,11 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
         yield* finish({ id: gn.id, step: "source", status: "cached", key: resolved.key, ms, outputs: { out: { digest: resolved.output, path: resolved.path } }, ...noteOf(...verdicts) }, { kind: "done", resolved })
       })
 
-    const failed = (gn: GraphNode, action: Action, error: unknown) => {
+    const failed = (gn: GraphNode, action: Action, error: unknown, runsOn: { runsOn?: string }) => {
       const failure = error instanceof StepFailedError ? error : new StepFailedError({ nodeId: gn.id, message: failureText(error).message, cause: error })
       const log = failure.logPath !== undefined ? { logPath: failure.logPath, logTail: tailOf(failure.logPath) } : {}
       return finish(
-        { id: gn.id, step: gn.node.step!.name, status: "failed", key: action.key, ms: 0, outputs: {}, error: { message: failure.message, ...(failure.hint !== undefined ? { hint: failure.hint } : {}), ...log } },
+        { id: gn.id, step: gn.node.step!.name, status: "failed", key: action.key, ms: 0, outputs: {}, error: { message: failure.message, ...(failure.hint !== undefined ? { hint: failure.hint } : {}), ...log }, ...runsOn },
         { kind: "failed" },
       )
     }
@@ -139,6 +139,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
         const before = options.frozen ? frozenBeforeRun(layout, options.lock, gn.id, action) : undefined
         if (before !== undefined && "drift" in before) return yield* drifted(gn, action.key, before)
         const hit = findHit(layout, action.key, { forced, verify: options.verify })
+        const runsOn = whereItRuns(step, params, inputs)
 
         if (options.dryRun) {
           if (hit === undefined) return yield* skipped(gn, [`will run: ${whyRun(layout, options.lock, gn.id, action, forced)}`, noteOf(before).reason].filter((r) => r !== undefined).join("; "), { kind: "unknown" }, action.key)
@@ -160,7 +161,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
           if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
           const error = Cause.squash(exit.cause)
           if (error instanceof CacheError) return yield* error
-          return yield* failed(gn, action, error)
+          return yield* failed(gn, action, error, runsOn)
         }
         const { entry, ran } = exit.value
         const path = yield* materialiseTree(layout, entry.output as Resolved["output"])
@@ -171,7 +172,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
         const notes = noteOf(before, after).reason
         const why = [ran ? reason : undefined, notes].filter((r) => r !== undefined && r !== "").join("; ")
         yield* finish(
-          { id: gn.id, step: step.name, status: ran ? "ran" : pulled !== undefined ? "remote" : "cached", key: action.key, ms: ran ? entry.ms : 0, outputs: { out: { digest: entry.output, path } }, ...(why !== "" ? { reason: why } : {}) },
+          { id: gn.id, step: step.name, status: ran ? "ran" : pulled !== undefined ? "remote" : "cached", key: action.key, ms: ran ? entry.ms : 0, outputs: { out: { digest: entry.output, path } }, ...(why !== "" ? { reason: why } : {}), ...runsOn },
           { kind: "done", resolved },
         )
         // After dependants were released: they need not wait for the upload, the run's end does.
@@ -194,6 +195,16 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
   })
 
 const LOG_TAIL_LINES = 20
+
+/** The step's own account of where it runs; a step that cannot tell (an unrecognised input) says nothing. */
+const whereItRuns = (step: AnyStep, params: unknown, inputs: Readonly<Record<string, Resolved>>): { runsOn?: string } => {
+  if (step.runsOn === undefined) return {}
+  try {
+    return { runsOn: step.runsOn(params, Object.fromEntries(Object.entries(inputs).map(([name, r]) => [name, r.path]))) }
+  } catch {
+    return {}
+  }
+}
 
 const tailOf = (path: string): string[] => {
   try {

@@ -69,6 +69,8 @@ export interface AnyStep {
   readonly resources: ResourceClass | ((params: any) => ResourceClass)
   /** How the output relates to the machine: portable, host-bound or a measurement (reproducibility.ts). */
   readonly reproducible: Reproducibility
+  /** Where it runs (a target name), from params and input paths; for summaries, not the key. */
+  readonly runsOn: ((params: any, inputs: Readonly<Record<string, string>>) => string) | undefined
   /** Absolute path of the module that defines the step; its import closure is the step's code. */
   readonly module: string | undefined
   readonly run: (ctx: StepContext<any, any>) => Effect.Effect<void, StepFailure, any>

@@ -41,6 +41,11 @@ export interface StepSpec<
    * "measurement": differs on every run (benchmarks). The lock file and `--frozen` treat each accordingly.
    */
   readonly reproducible?: Reproducibility
+  /**
+   * Where the step runs (a target name: "cpu", "vacc"), from its params and its input folders; the
+   * run's summary shows it. Not part of the key: what results depend on belongs in `fingerprint`.
+   */
+  readonly runsOn?: (params: z.output<P>, inputs: { readonly [K in keyof In]: string }) => string
   /** The module whose code the step runs; default: the file that calls defineStep. Pass `import.meta`. */
   readonly module?: { readonly path: string }
   /**
@@ -124,6 +129,7 @@ export const defineStep = <
     fingerprint: spec.fingerprint,
     resources: spec.resources ?? "cpu",
     reproducible: spec.reproducible ?? "portable",
+    runsOn: spec.runsOn as AnyStep["runsOn"],
     module: spec.module !== undefined ? asModulePath(spec.module.path) : callerModule(defineStep),
     run: spec.run as AnyStep["run"],
   }

@@ -11,7 +11,7 @@ import { distinctTexts, loadStsDataset } from "../../src/evaluate/index.ts"
 import { describeIssues } from "../../src/schema/index.ts"
 import { BenchReport, matchTarget, TargetParam, targetOfDeployment } from "../../src/targets/index.ts"
 import { attempt, attemptEffect, attemptSync, type StepErrorFields } from "./attempt.ts"
-import { onTarget, targetFingerprint, targetResources } from "./on-target.ts"
+import { onTarget, runsOnDeployment, targetFingerprint, targetResources } from "./on-target.ts"
 import { writeJson, writeText } from "./write-report.ts"
 
 /** How the bench step fails: the target's message (a deployment that does not load, a tool that failed) or a report not in the shared schema. */
@@ -40,6 +40,7 @@ export const bench = defineStep({
   fingerprint: (p) => ({ ...targetFingerprint(p.target), host: hostname() }),
   // A measurement: on the CPU nothing else may share it; on a card the die is held.
   resources: (p) => (targetResources(p.target) === "cpu" ? "exclusive" : "device"),
+  runsOn: (_p, inputs) => runsOnDeployment(inputs.deployment),
   // Its numbers differ on every run: the lock file records that it ran, not its output.
   reproducible: "measurement",
   run: (ctx) =>

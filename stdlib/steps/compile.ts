@@ -9,7 +9,7 @@ import { z } from "zod"
 import { defineStep } from "../../src/engine/index.ts"
 import { chooseTarget, compileParamsShape, Targets, TargetsLive, TargetParam } from "../../src/targets/index.ts"
 import { attemptEffect, attemptSync, type StepErrorFields } from "./attempt.ts"
-import { onTarget, targetFingerprint } from "./on-target.ts"
+import { onTarget, runsOnTarget, targetFingerprint } from "./on-target.ts"
 
 /** How the compile step fails: the target's message (ONNX Runtime's fusion check, vamc naming its config or log) and its hint. */
 export class CompileError extends Data.TaggedError("CompileError")<StepErrorFields> {}
@@ -29,6 +29,7 @@ export const compile = defineStep({
   output: "onnx-model",
   // cpu: graphs optimised at level "all" are tied to the ORT version and the CPU; vacc: the tool versions.
   fingerprint: (p) => targetFingerprint(p.target),
+  runsOn: (p) => runsOnTarget(p.target),
   // Optimised for this CPU or device toolchain: the lock file records its output per host class.
   reproducible: "host",
   run: (ctx) =>

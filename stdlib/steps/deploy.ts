@@ -8,7 +8,7 @@ import { z } from "zod"
 import { defineStep } from "../../src/engine/index.ts"
 import { targetOfModel } from "../../src/targets/index.ts"
 import { attemptEffect, attemptSync, type StepErrorFields } from "./attempt.ts"
-import { onTarget } from "./on-target.ts"
+import { onTarget, runsOnModel } from "./on-target.ts"
 
 /** How the deploy step fails: the target's message naming the model folder or file, and its hint. */
 export class DeployError extends Data.TaggedError("DeployError")<StepErrorFields> {}
@@ -24,6 +24,7 @@ export const deploy = defineStep({
   inputs: { model: "onnx-model" },
   output: "deployment",
   resources: "io",
+  runsOn: (_p, inputs) => runsOnModel(inputs.model),
   run: (ctx) =>
     Effect.gen(function* () {
       const target = yield* attemptSync(DeployError, () => targetOfModel(ctx.inputs.model.path))

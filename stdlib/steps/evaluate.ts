@@ -7,7 +7,7 @@ import { defineStep } from "../../src/engine/index.ts"
 import { evaluateReranking, evaluateSts, loadRerankDataset, loadStsDataset, type Deployment, type Metrics } from "../../src/evaluate/index.ts"
 import { TargetParam } from "../../src/targets/index.ts"
 import { attempt, type StepErrorFields } from "./attempt.ts"
-import { targetFingerprint, targetResources } from "./on-target.ts"
+import { runsOnDeployment, targetFingerprint, targetResources } from "./on-target.ts"
 import { withDeployments } from "./with-deployments.ts"
 import { writeJson } from "./write-report.ts"
 
@@ -43,6 +43,7 @@ const evaluationStep = <const Name extends string, const Dataset extends string,
     // On an accelerator the runtime's versions shape the numbers, and the step holds a die.
     fingerprint: (p) => deviceFingerprint(p.target),
     resources: (p) => targetResources(p.target),
+    runsOn: (_p, inputs) => runsOnDeployment(inputs.deployment),
     run: (ctx) =>
       Effect.gen(function* () {
         const p = ctx.params

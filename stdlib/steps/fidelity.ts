@@ -8,7 +8,7 @@ import { defineStep } from "../../src/engine/index.ts"
 import { checkMaxDrop, checkMinimums, deploymentFidelity, evaluateSts, loadStsDataset } from "../../src/evaluate/index.ts"
 import { attempt, type StepErrorFields } from "./attempt.ts"
 import { deviceFingerprint, evalParams } from "./evaluate.ts"
-import { targetResources } from "./on-target.ts"
+import { runsOnDeployment, targetResources } from "./on-target.ts"
 import { withDeployments } from "./with-deployments.ts"
 import { writeJson } from "./write-report.ts"
 
@@ -29,6 +29,7 @@ export const fidelity = defineStep({
   output: "eval-report",
   fingerprint: (p) => deviceFingerprint(p.target),
   resources: (p) => targetResources(p.target),
+  runsOn: (_p, inputs) => runsOnDeployment(inputs.deployment),
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params

@@ -4,7 +4,7 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as Effect from "effect/Effect"
 import type { ResourceClass } from "../../src/engine/index.ts"
-import { chooseTarget, type TargetServices } from "../../src/targets/index.ts"
+import { chooseTarget, targetOfDeployment, targetOfModel, type TargetServices } from "../../src/targets/index.ts"
 
 /** The resource class of a step running `target` ("auto" as it resolves here). */
 export const targetResources = (target: string | undefined): ResourceClass => chooseTarget(target ?? "auto").target.resources
@@ -18,3 +18,10 @@ export const targetFingerprint = (target: string | undefined): Record<string, st
 
 /** Runs a target's effect inside the step: scoped (processes and temp dirs end with it), with a process spawner. */
 export const onTarget = <A, E>(effect: Effect.Effect<A, E, TargetServices>): Effect.Effect<A, E> => effect.pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+
+/** Where a step that picks its target by param runs (compile): the name, or what "auto" resolves to here. */
+export const runsOnTarget = (target: string | undefined): string => chooseTarget(target ?? "auto").target.name
+
+/** Where a step over a model or deployment folder runs: the target that made the folder. */
+export const runsOnModel = (dir: string): string => targetOfModel(dir).name
+export const runsOnDeployment = (dir: string): string => targetOfDeployment(dir).name
