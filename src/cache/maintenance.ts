@@ -36,6 +36,29 @@ export interface CacheStatus {
   readonly materialised: number
   readonly quarantined: number
   readonly tempDirs: number
+  /** Step outcomes summed over the run records gc still keeps: built here, local hits, remote hits. */
+  readonly outcomes: { readonly runs: number; readonly ran: number; readonly cached: number; readonly remote: number }
+}
+
+/** runs.v1 records' step counts (records written before counts were kept add nothing). */
+const RunCounts = z.looseObject({ counts: z.object({ ran: z.number(), cached: z.number(), remote: z.number() }).optional() })
+
+const runOutcomes = (layout: CacheLayout): CacheStatus["outcomes"] => {
+  const total = { runs: 0, ran: 0, cached: 0, remote: 0 }
+  if (!existsSync(layout.runs)) return total
+  for (const name of readdirSync(layout.runs)) {
+    try {
+      const counts = RunCounts.safeParse(JSON.parse(readFileSync(join(layout.runs, name), "utf8"))).data?.counts
+      if (counts === undefined) continue
+      total.runs++
+      total.ran += counts.ran
+      total.cached += counts.cached
+      total.remote += counts.remote
+    } catch {
+      // an unreadable record is gc's to report; status just leaves it out
+    }
+  }
+  return total
 }
 
 export const cacheStatus = (layout: CacheLayout): CacheStatus => ({
@@ -46,6 +69,7 @@ export const cacheStatus = (layout: CacheLayout): CacheStatus => ({
   materialised: existsSync(layout.out) ? readdirSync(layout.out).length : 0,
   quarantined: existsSync(layout.quarantine) ? readdirSync(layout.quarantine).length : 0,
   tempDirs: existsSync(layout.tmp) ? readdirSync(layout.tmp).length : 0,
+  outcomes: runOutcomes(layout),
 })
 
 export interface VerifyReport {

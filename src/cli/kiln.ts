@@ -7,7 +7,9 @@ import { cacheStatus, collectGarbage, verifyCache } from "../cache/maintenance.t
 const USAGE = `Usage: bun run kiln <command>
 
 Commands:
-  cache status [--cache-dir DIR]            what the cache holds
+  cache status [--cache-dir DIR] [--remote-cache URL]
+                                            what the cache holds, steps built / local hits / remote hits
+                                            over recorded runs, and the remote tier ($KILN_REMOTE_CACHE): reachable?
   cache verify [--cache-dir DIR]            re-hash every blob; quarantine corrupt ones, drop entries using them
   cache gc [--days N] [--cache-dir DIR]     remove what no lock file and no run in the last N days (default 7) references,
                                             temp dirs of runs no longer alive, and lock files nobody holds
@@ -20,6 +22,19 @@ Commands:
 Pipelines run with their own CLI: bun run pipelines/<name>.ts --help`
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`
+
+/** The remote tier a run here would use, and whether it answers (one HEAD, 5 s unless KILN_REMOTE_CACHE_TIMEOUT). */
+const remoteStatus = async (url: string | undefined): Promise<{ readonly url: string; readonly state: string } | undefined> => {
+  if (url === undefined || url.trim() === "") return undefined
+  const { openStore } = await import("../store/index.ts")
+  const Effect = await import("effect/Effect")
+  const env: Record<string, string | undefined> = { ...process.env, KILN_REMOTE_CACHE_TIMEOUT: process.env.KILN_REMOTE_CACHE_TIMEOUT ?? "5" }
+  const store = openStore(url.trim(), env)
+  if ("error" in store) return { url, state: store.error }
+  const signing = env.KILN_CACHE_SIGNING_KEY ? "KILN_CACHE_SIGNING_KEY set" : "KILN_CACHE_SIGNING_KEY not set: runs will not use it"
+  const probe = await Effect.runPromise(Effect.match(store.hasBlob("0".repeat(64)), { onSuccess: () => "reachable", onFailure: (e) => `unreachable (${e.message})` }))
+  return { url: store.describe, state: `${probe}; ${signing}` }
+}
 
 /** Runs a kiln command and returns the exit code. */
 export const runKiln = async (argv: readonly string[], out: { write(s: string): unknown } = process.stdout, err: { write(s: string): unknown } = process.stderr): Promise<number> => {
@@ -46,7 +61,7 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
   if (command === "cache") {
     let values
     try {
-      ;({ values } = parseArgs({ args: rest, strict: true, options: { "cache-dir": { type: "string" }, days: { type: "string" }, json: { type: "boolean" } } }))
+      ;({ values } = parseArgs({ args: rest, strict: true, options: { "cache-dir": { type: "string" }, days: { type: "string" }, json: { type: "boolean" }, "remote-cache": { type: "string" } } }))
     } catch (e) {
       err.write(`error: kiln cache ${sub ?? ""}: ${(e as Error).message}\n`)
       return 2
@@ -55,7 +70,15 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
     switch (sub) {
       case "status": {
         const s = cacheStatus(layout)
-        out.write(values.json ? JSON.stringify(s) + "\n" : `cache ${s.root}\n  blobs: ${s.blobs} (${mib(s.blobBytes)})\n  action entries: ${s.actions}\n  materialised trees: ${s.materialised}\n  quarantined blobs: ${s.quarantined}\n  temp dirs: ${s.tempDirs}\n`)
+        const remote = await remoteStatus(values["remote-cache"] ?? process.env.KILN_REMOTE_CACHE)
+        const o = s.outcomes
+        out.write(
+          values.json
+            ? JSON.stringify({ ...s, remote }) + "\n"
+            : `cache ${s.root}\n  blobs: ${s.blobs} (${mib(s.blobBytes)})\n  action entries: ${s.actions}\n  materialised trees: ${s.materialised}\n  quarantined blobs: ${s.quarantined}\n  temp dirs: ${s.tempDirs}\n` +
+                `  steps over ${o.runs} recorded run(s): ${o.ran} built here, ${o.cached} local hits, ${o.remote} remote hits\n` +
+                `  remote tier: ${remote === undefined ? "none (--remote-cache / KILN_REMOTE_CACHE)" : `${remote.url}: ${remote.state}`}\n`,
+        )
         return 0
       }
       case "verify": {

@@ -195,6 +195,8 @@ const remoteTier = (args: RunArgs, env: Record<string, string | undefined>): { r
   return { layer: Layer.succeed(RemoteCache)({ store, signingKey, upload: args.remoteUpload !== "off" }), notes: [] }
 }
 
+const count = (results: readonly NodeResult[], status: NodeResult["status"]): number => results.filter((r) => r.status === status && r.step !== "source").length
+
 /** Notes which keys and trees a run used, and where its lock file is, for `kiln cache gc`. */
 const recordRun = (cacheRoot: string, pipeline: string, lockPath: string, results: readonly NodeResult[]): void => {
   try {
@@ -204,7 +206,14 @@ const recordRun = (cacheRoot: string, pipeline: string, lockPath: string, result
     const used = results.filter((r) => r.status === "ran" || r.status === "cached" || r.status === "remote")
     writeFileSync(
       join(layout.runs, `${Date.now()}-${process.pid}.json`),
-      JSON.stringify({ pipeline, lockFile: lockPath, keys: used.map((r) => r.key), trees: used.flatMap((r) => Object.values(r.outputs).map((o) => o.digest)) }) + "\n",
+      JSON.stringify({
+        pipeline,
+        lockFile: lockPath,
+        keys: used.map((r) => r.key),
+        trees: used.flatMap((r) => Object.values(r.outputs).map((o) => o.digest)),
+        // For `kiln cache status`: how this run's steps were resolved.
+        counts: { ran: count(results, "ran"), cached: count(results, "cached"), remote: count(results, "remote") },
+      }) + "\n",
     )
     writeFileSync(join(layout.roots, createHash("sha256").update(lockPath).digest("hex") + ".json"), JSON.stringify({ lockFile: lockPath }) + "\n")
   } catch {

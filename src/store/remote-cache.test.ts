@@ -9,6 +9,7 @@ import { listBlobs } from "../cache/maintenance.ts"
 import { cacheLayout } from "../cache/layout.ts"
 import { sha256File } from "../cache/file-digest.ts"
 import { blobPath } from "../cache/blobs.ts"
+import { runKiln } from "../cli/kiln.ts"
 import { pipeline } from "../engine/index.ts"
 import { openSignedEntry, signEntry } from "./signing.ts"
 import { type Nginx, nginxUnavailable, startNginx } from "./testing/nginx.ts"
@@ -75,6 +76,22 @@ describe.skipIf(unavailable !== undefined)("remote cache over nginx WebDAV", () 
     // Now local: the next run is a plain local hit.
     const third = await runCaptured(twoSteps(s), b, ["--remote-cache", url], { env: env() })
     expect(third.status).toEqual({ emit: "cached", upper: "cached" })
+  }, 30_000)
+
+  test("kiln cache status shows the remote tier and counts remote hits apart from local hits", async () => {
+    const url = remoteUrl()
+    const s = countingSteps()
+    await runCaptured(twoSteps(s), fresh(), ["--remote-cache", url], { env: env() })
+    const b = fresh()
+    await runCaptured(twoSteps(s), b, ["--remote-cache", url], { env: env() })
+    await runCaptured(twoSteps(s), b, ["--remote-cache", url], { env: env() })
+    let out = ""
+    expect(await runKiln(["cache", "status", "--cache-dir", join(b, "cache"), "--remote-cache", url], { write: (t: string) => (out += t) })).toBe(0)
+    expect(out).toContain("steps over 2 recorded run(s): 0 built here, 2 local hits, 2 remote hits")
+    expect(out).toContain(`remote tier: ${url}: reachable`)
+    let down = ""
+    await runKiln(["cache", "status", "--cache-dir", join(b, "cache"), "--remote-cache", "http://127.0.0.1:9/x"], { write: (t: string) => (down += t) })
+    expect(down).toContain("unreachable")
   }, 30_000)
 
   test("--remote-read-only reads but never uploads; --no-remote ignores KILN_REMOTE_CACHE", async () => {
