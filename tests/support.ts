@@ -1,4 +1,5 @@
 // Helpers for engine tests: temp dirs, a captured run of a pipeline, and small counting steps.
+import { afterEach } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -11,6 +12,17 @@ export const tempDir = (prefix = "kiln-test-"): string => mkdtempSync(join(tmpdi
 
 export const cleanup = (...dirs: string[]): void => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
+}
+
+/** A maker of temp dirs that are all removed after each test of the calling file. */
+export const freshDirsPerTest = (): (() => string) => {
+  const dirs: string[] = []
+  afterEach(() => cleanup(...dirs.splice(0)))
+  return () => {
+    const d = tempDir()
+    dirs.push(d)
+    return d
+  }
 }
 
 export interface CapturedRun {

@@ -1,6 +1,6 @@
 // Failure modes of the cache, each named for what goes wrong: disk full during commit, a flipped
 // byte in a blob, a racily-clean input file, drift from the lock file.
-import { afterEach, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as PlatformError from "effect/PlatformError"
-import { cleanup, countingSteps, runCaptured, tempDir } from "../../tests/support.ts"
+import { countingSteps, freshDirsPerTest, runCaptured } from "../../tests/support.ts"
 import { runKiln } from "../cli/kiln.ts"
 import { pipeline } from "../engine/index.ts"
 import { listActionKeys, listBlobs } from "./maintenance.ts"
@@ -16,13 +16,7 @@ import { cacheLayout } from "./layout.ts"
 import { blobPath } from "./blobs.ts"
 import { openStatMemo } from "./stat-memo.ts"
 
-const dirs: string[] = []
-const fresh = () => {
-  const d = tempDir()
-  dirs.push(d)
-  return d
-}
-afterEach(() => cleanup(...dirs.splice(0)))
+const fresh = freshDirsPerTest()
 
 /**
  * The real filesystem, except that writes of the chosen kind fail with ENOSPC, shaped exactly as

@@ -1,22 +1,16 @@
 // `--frozen` by the rules of lock-file.ts: drift fails before the node runs (and the summary
 // still lists every step), a code-only change runs and must reproduce the locked output, host-bound
 // outputs are checked per host class, measurements only have to run.
-import { afterEach, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
-import { cleanup, countingSteps, runCaptured, tempDir } from "../../tests/support.ts"
+import { countingSteps, freshDirsPerTest, runCaptured } from "../../tests/support.ts"
 import { defineStep, pipeline } from "./index.ts"
 import { LockFile } from "./lock-file.ts"
 
-const dirs: string[] = []
-const fresh = () => {
-  const d = tempDir()
-  dirs.push(d)
-  return d
-}
-afterEach(() => cleanup(...dirs.splice(0)))
+const fresh = freshDirsPerTest()
 const readLock = (dir: string) => LockFile.parse(JSON.parse(readFileSync(join(dir, "pipeline.lock.json"), "utf8")))
 
 describe("drift", () => {

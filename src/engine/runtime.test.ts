@@ -1,5 +1,5 @@
 // What re-runs and what is served from the cache, fan-in/fan-out, and failures of steps.
-import { afterEach, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Context from "effect/Context"
@@ -7,16 +7,10 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { z } from "zod"
-import { cleanup, countingSteps, runCaptured, tempDir } from "../../tests/support.ts"
+import { countingSteps, freshDirsPerTest, runCaptured } from "../../tests/support.ts"
 import { defineStep, local, pipeline, StepError } from "./index.ts"
 
-const dirs: string[] = []
-const fresh = () => {
-  const d = tempDir()
-  dirs.push(d)
-  return d
-}
-afterEach(() => cleanup(...dirs.splice(0)))
+const fresh = freshDirsPerTest()
 
 const diamond = (s: ReturnType<typeof countingSteps>, text = "ab", suffix = "") => {
   const a = s.emit({ text })

@@ -1,10 +1,10 @@
 // The remote tier against a real server: Debian's nginx with WebDAV on loopback, in Bazel's
 // layout. A runner that starts empty is served what another runner uploaded; forged, unsigned and
 // incomplete remote entries are never served; two runners uploading at once leave a usable remote.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test"
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { cleanup, countingSteps, runCaptured, tempDir } from "../../tests/support.ts"
+import { cleanup, countingSteps, freshDirsPerTest, runCaptured, tempDir } from "../../tests/support.ts"
 import { listBlobs } from "../cache/maintenance.ts"
 import { cacheLayout } from "../cache/layout.ts"
 import { sha256File } from "../cache/file-digest.ts"
@@ -18,13 +18,7 @@ const unavailable = nginxUnavailable()
 if (unavailable !== undefined) console.warn(`skipping the nginx remote-cache tests: ${unavailable}`)
 
 const KEY = "test-signing-key-0123456789"
-const dirs: string[] = []
-const fresh = () => {
-  const d = tempDir()
-  dirs.push(d)
-  return d
-}
-afterEach(() => cleanup(...dirs.splice(0)))
+const fresh = freshDirsPerTest()
 
 let server: Nginx
 let serverDir: string
