@@ -15,7 +15,7 @@ const stamp = (): string => new Date().toISOString().slice(11, 19)
 export const describeResult = (r: NodeResult): string => {
   switch (r.status) {
     case "ran":
-      return `ran ${r.id} (${r.step}) in ${seconds(r.ms)}${r.reason !== undefined ? ` — ${r.reason}` : ""}`
+      return `ran ${r.id} (${r.step})${r.host !== undefined ? ` on ${r.host}` : ""} in ${seconds(r.ms)}${r.reason !== undefined ? ` — ${r.reason}` : ""}`
     case "cached":
       return `cached ${r.id} (${r.step})`
     case "remote":

@@ -64,6 +64,7 @@ const jsonStep = (r: NodeResult) => ({
   ...(r.reason !== undefined ? { reason: r.reason } : {}),
   ...(r.error !== undefined ? { error: r.error } : {}),
   ...(r.runsOn !== undefined ? { runsOn: r.runsOn } : {}),
+  ...(r.host !== undefined ? { host: r.host } : {}),
 })
 
 const userMessage = (error: unknown): string => {

@@ -18,6 +18,8 @@ export interface NodeResult {
   readonly error?: { readonly message: string; readonly hint?: string; readonly logPath?: string; readonly logTail?: readonly string[] }
   /** Where the step ran (a target name), for steps that say (StepSpec.runsOn). */
   readonly runsOn?: string
+  /** Which machine ran the step, when an executor ran it elsewhere (a worker: "host:pid"). */
+  readonly host?: string
 }
 
 export type RunEvent =

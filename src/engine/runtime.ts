@@ -1,6 +1,7 @@
 // Runs a pipeline graph. Each node waits for its inputs, then is resolved: a source by its content
 // digest (source.ts); a step by its action (action.ts, with its code digest from step-code.ts) — served from the cache on a hit, else
-// executed and committed (execute.ts, commit.ts) under the resource scheduler (scheduler.ts).
+// handed to the executor (executor.ts: in this process by default — execute.ts, commit.ts, under the
+// resource scheduler, scheduler.ts — or on workers, src/executors).
 // Params are planned before anything runs (plan.ts); `--frozen` holds nodes to the lock file
 // (frozen.ts, rules in lock-file.ts): a drifted node fails before it runs and its dependants are skipped. Independent nodes run concurrently; events report each node's outcome.
 import { readFileSync } from "node:fs"
@@ -16,7 +17,7 @@ import { pullAction, pushAction, RemoteCache } from "../store/index.ts"
 import { type Action, findHit, type Resolved, resolvedFrom, stepAction, whyRun } from "./action.ts"
 import { CacheError, type PipelineDefinitionError, StepFailedError } from "./errors.ts"
 import { type NodeResult, RunEvents } from "./events.ts"
-import { executeStep } from "./execute.ts"
+import { type Executed, Executor, localExecutor } from "./executor.ts"
 import { type FrozenVerdict, frozenAfterRun, frozenBeforeRun } from "./frozen.ts"
 import type { Graph, GraphNode } from "./graph.ts"
 import { type LockFile, lockEntry } from "./lock-file.ts"
@@ -59,6 +60,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
     const { layout, memo, readOnly, notes } = yield* openCache(options.cacheRoot)
     for (const line of notes) yield* events.emit({ type: "log", id: "cache", line })
     const remote = Option.getOrUndefined(yield* Effect.serviceOption(RemoteCache))
+    const executor = Option.getOrElse(yield* Effect.serviceOption(Executor), () => localExecutor)
     const warnRemote = (line: string) => events.emit({ type: "log", id: "remote-cache", line })
     const plan = yield* planRun(graph, options)
     const scheduler = yield* makeScheduler(options.jobs, options.devices)
@@ -155,7 +157,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
         // Explaining a miss reads the previous entry; a hit (the no-op re-run) needs no reason.
         const reason = served === undefined ? whyRun(layout, options.lock, gn.id, action, forced) : ""
         const exit = yield* Effect.exit(
-          served !== undefined ? Effect.succeed({ entry: served, ran: false }) : executeStep({ layout, readOnly, scheduler, events, node: gn, params, inputs, action, reason, forced }),
+          served !== undefined ? Effect.succeed<Executed>({ entry: served, ran: false }) : executor.execute({ layout, readOnly, scheduler, events, node: gn, params, inputs, action, reason, forced }),
         )
         if (Exit.isFailure(exit)) {
           if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
@@ -163,7 +165,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
           if (error instanceof CacheError) return yield* error
           return yield* failed(gn, action, error, runsOn)
         }
-        const { entry, ran } = exit.value
+        const { entry, ran, host, uploaded } = exit.value
         const path = yield* materialiseTree(layout, entry.output as Resolved["output"])
         const resolved = resolvedFrom(layout, action, entry.output, path)
         const after = options.frozen ? frozenAfterRun(options.lock, gn.id, resolved) : undefined
@@ -172,11 +174,11 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
         const notes = noteOf(before, after).reason
         const why = [ran ? reason : undefined, notes].filter((r) => r !== undefined && r !== "").join("; ")
         yield* finish(
-          { id: gn.id, step: step.name, status: ran ? "ran" : pulled !== undefined ? "remote" : "cached", key: action.key, ms: ran ? entry.ms : 0, outputs: { out: { digest: entry.output, path } }, ...(why !== "" ? { reason: why } : {}), ...runsOn },
+          { id: gn.id, step: step.name, status: ran ? "ran" : pulled !== undefined ? "remote" : "cached", key: action.key, ms: ran ? entry.ms : 0, outputs: { out: { digest: entry.output, path } }, ...(why !== "" ? { reason: why } : {}), ...runsOn, ...(host !== undefined ? { host } : {}) },
           { kind: "done", resolved },
         )
         // After dependants were released: they need not wait for the upload, the run's end does.
-        if (ran && remote !== undefined) yield* pushAction(layout, remote, entry, warnRemote)
+        if (ran && remote !== undefined && uploaded !== true) yield* pushAction(layout, remote, entry, warnRemote)
       })
 
     const processNode = (gn: GraphNode) =>
