@@ -12,6 +12,10 @@ import { syntheticRerankQueries, syntheticStsPairs } from "../src/datasets/index
 import { hubSettingsFromEnv } from "../src/hub/index.ts"
 import { type FakeFile, type FakeHub, type FakeRepo, startFakeHub } from "../src/hub/testing/fake-hub.ts"
 import { synthesizeCheckpoint } from "../src/synth/index.ts"
+import { bertVariant } from "../src/families/bert/variant.ts"
+import { huggingFaceConfig } from "../src/families/encoder/hf-config.ts"
+import { encoderShape } from "../src/families/encoder/shapes.ts"
+import { xlmRobertaVariant } from "../src/families/xlm-roberta/variant.ts"
 import { checkConfigAgainstPreset, datasetPresets, measuredVsPublished, modelPreset, modelPresets, presetInputs, presetPipeline, type ModelPreset, type Precision } from "../stdlib/index.ts"
 import { cleanup, runCaptured, tempDir } from "../tests/support.ts"
 
@@ -196,6 +200,26 @@ describe("a checkpoint's config.json is read by its family", () => {
       cleanup(xlmr)
     }
   })
+})
+
+describe("each preset's synthetic size (bench/presets.ts) is its real shape", () => {
+  // The config.json the synth writes at that size — with the real Chinese vocabulary where the
+  // stand-in takes the bge-small-zh tokenizer — passes the preset's own check of the checkpoint.
+  for (const preset of modelPresets) {
+    test(preset.name, () => {
+      const variant = { bert: bertVariant, "xlm-roberta": xlmRobertaVariant }[preset.shape.family]!
+      const size = encoderShape(variant.synth, preset.synth.size)
+      const shape = preset.synth.tokenizer === "chinese" ? { ...size, vocabSize: 21128 } : size
+      const dir = tempDir()
+      try {
+        const config = huggingFaceConfig({ variant, shape, sequenceClassification: preset.task === "reranker", specialTokenIds: variant.synth.defaultIds, dtype: "float32", nameOrPath: "test" })
+        writeFileSync(join(dir, "config.json"), JSON.stringify(config))
+        expect(() => checkConfigAgainstPreset(preset, dir)).not.toThrow()
+      } finally {
+        cleanup(dir)
+      }
+    })
+  }
 })
 
 describe("pipeline files", () => {

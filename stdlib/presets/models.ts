@@ -67,8 +67,12 @@ export interface ModelPreset {
   /** Layer groups the vendor's int8 keeps in float (vamc exclude_layers), where the seed has a list. */
   readonly vaccExclude: readonly string[] | undefined
   readonly published: readonly PublishedFigure[]
-  /** The tokenizer a synthetic stand-in of this model uses: a real English or Chinese BGE one, or a generated XLM-R one. */
-  readonly synth: { readonly tokenizer: "english" | "chinese" | "xlm-roberta" }
+  /**
+   * A synthetic stand-in of this model: its tokenizer (a real English or Chinese BGE one, or a
+   * generated XLM-R one) and the family's synthetic size of the real shape (bench/presets.ts; a test
+   * proves its dimensions are the preset's).
+   */
+  readonly synth: { readonly tokenizer: "english" | "chinese" | "xlm-roberta"; readonly size: string }
 }
 
 // The real models' config.json values (every BGE model has a 4× feed-forward block).
@@ -78,7 +82,7 @@ const xlmr = (hiddenSize: number, numLayers: number, numHeads: number, maxPositi
 const mteb = "MTEB leaderboard, fp32 PyTorch (main score ×100 in MTEB's tables)"
 const seed = (what: string) => `the seed's measurements: ${what}`
 
-const english = (name: string, shape: PresetShape, sts12: number): ModelPreset => ({
+const english = (name: string, shape: PresetShape, synthSize: string, sts12: number): ModelPreset => ({
   name,
   repo: `BAAI/${name}`,
   revision: "main",
@@ -96,10 +100,10 @@ const english = (name: string, shape: PresetShape, sts12: number): ModelPreset =
   int8: { method: "percentile", budget: { meanCosine: 0.995 } },
   vaccExclude: undefined,
   published: [{ dataset: "sts12", metric: "cosine_spearman", precision: "fp32", value: sts12, source: mteb }],
-  synth: { tokenizer: "english" },
+  synth: { tokenizer: "english", size: synthSize },
 })
 
-const chinese = (name: string, shape: PresetShape): ModelPreset => ({
+const chinese = (name: string, shape: PresetShape, synthSize: string): ModelPreset => ({
   name,
   repo: `BAAI/${name}`,
   revision: "main",
@@ -118,10 +122,10 @@ const chinese = (name: string, shape: PresetShape): ModelPreset => ({
   vaccExclude: undefined,
   // The seed has no BQ figure for these models and none is quoted here from memory.
   published: [],
-  synth: { tokenizer: "chinese" },
+  synth: { tokenizer: "chinese", size: synthSize },
 })
 
-const reranker = (name: string, shape: PresetShape, extra: Partial<ModelPreset> = {}): ModelPreset => ({
+const reranker = (name: string, shape: PresetShape, synthSize: string, extra: Partial<ModelPreset> = {}): ModelPreset => ({
   name,
   repo: `BAAI/${name}`,
   revision: "main",
@@ -139,7 +143,7 @@ const reranker = (name: string, shape: PresetShape, extra: Partial<ModelPreset> 
   int8: { method: "max", budget: { spearman: 0.997 } },
   vaccExclude: undefined,
   published: [],
-  synth: { tokenizer: "xlm-roberta" },
+  synth: { tokenizer: "xlm-roberta", size: synthSize },
   ...extra,
 })
 
@@ -166,17 +170,17 @@ export const modelPresets: readonly ModelPreset[] = [
       { dataset: "sts12", metric: "cosine_spearman", precision: "fp16", value: 0.7874, source: seed("VastAI accelerator fp16, seqlen 512") },
       { dataset: "sts12", metric: "cosine_spearman", precision: "int8", value: 0.78722, source: seed("VastAI accelerator int8 mixed precision, seqlen 512") },
     ],
-    synth: { tokenizer: "xlm-roberta" },
+    synth: { tokenizer: "xlm-roberta", size: "bge-m3" },
   },
-  english("bge-small-en-v1.5", bert(384, 12, 12, 30522), 0.7744),
-  english("bge-base-en-v1.5", bert(768, 12, 12, 30522), 0.7803),
-  english("bge-large-en-v1.5", bert(1024, 24, 16, 30522), 0.7905),
-  chinese("bge-small-zh-v1.5", bert(512, 4, 8, 21128)),
-  chinese("bge-base-zh-v1.5", bert(768, 12, 12, 21128)),
-  chinese("bge-large-zh-v1.5", bert(1024, 24, 16, 21128)),
-  reranker("bge-reranker-base", xlmr(768, 12, 12, 514)),
-  reranker("bge-reranker-large", xlmr(1024, 24, 16, 514)),
-  reranker("bge-reranker-v2-m3", xlmr(1024, 24, 16, 8194), {
+  english("bge-small-en-v1.5", bert(384, 12, 12, 30522), "bge-small", 0.7744),
+  english("bge-base-en-v1.5", bert(768, 12, 12, 30522), "bge-base", 0.7803),
+  english("bge-large-en-v1.5", bert(1024, 24, 16, 30522), "bge-large", 0.7905),
+  chinese("bge-small-zh-v1.5", bert(512, 4, 8, 21128), "bge-small-zh"),
+  chinese("bge-base-zh-v1.5", bert(768, 12, 12, 21128), "bge-base"),
+  chinese("bge-large-zh-v1.5", bert(1024, 24, 16, 21128), "bge-large"),
+  reranker("bge-reranker-base", xlmr(768, 12, 12, 514), "bge-reranker-base"),
+  reranker("bge-reranker-large", xlmr(1024, 24, 16, 514), "bge-large"),
+  reranker("bge-reranker-v2-m3", xlmr(1024, 24, 16, 8194), "bge-m3", {
     maxLength: 8192,
     deviceSeqlens: [512, 2048, 4096, 8192],
     vaccExclude: bgeRerankerV2M3VaccPreset(24).excludeLayers,
@@ -194,6 +198,7 @@ for (const preset of modelPresets) {
   const family = familyNamed(preset.shape.family)
   if (family === undefined) throw new Error(`internal error: preset ${preset.name} names family "${preset.shape.family}"; registered: ${familyNames().join(", ")}`)
   if (!family.tasks.includes(preset.task)) throw new Error(`internal error: preset ${preset.name} has task "${preset.task}", which family ${family.name} cannot do (${family.tasks.join(", ")})`)
+  if (!family.synth.sizes.includes(preset.synth.size)) throw new Error(`internal error: preset ${preset.name} names synthetic size "${preset.synth.size}", which family ${family.name} does not have (${family.synth.sizes.join(", ")})`)
 }
 
 /** The preset of a model by pipeline name or Hub repo; an unknown name lists the known ones. */

@@ -13,7 +13,7 @@ export const bertVariant: EncoderVariant = {
   positionIds: (inputIds) => bertPositionIds(inputIds.length),
   graphPositionIds: (ctx, _config, inputIds) => bertGraphPositionIds(ctx, inputIds),
   synth: {
-    sizes: ["tiny", "bge-small", "bge-base", "bge-large"],
+    sizes: ["tiny", "bge-small", "bge-small-zh", "bge-base", "bge-large"],
     vocabSize: 30522,
     typeVocabSize: 2,
     layerNormEps: 1e-12,

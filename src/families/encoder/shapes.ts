@@ -28,6 +28,8 @@ interface SizePreset {
 const presets: Readonly<Record<string, SizePreset>> = {
   tiny: { numLayers: 2, hiddenSize: 32, numHeads: 4, intermediateSize: 64, maxTokens: 512 },
   "bge-small": { numLayers: 12, hiddenSize: 384, numHeads: 12, intermediateSize: 1536, maxTokens: 512 },
+  // bge-small-zh-v1.5 is not bge-small-en's shape: 4 layers of 512 wide, 8 heads.
+  "bge-small-zh": { numLayers: 4, hiddenSize: 512, numHeads: 8, intermediateSize: 2048, maxTokens: 512 },
   "bge-base": { numLayers: 12, hiddenSize: 768, numHeads: 12, intermediateSize: 3072, maxTokens: 512 },
   "bge-large": { numLayers: 24, hiddenSize: 1024, numHeads: 16, intermediateSize: 4096, maxTokens: 512 },
   "bge-reranker-base": { numLayers: 12, hiddenSize: 768, numHeads: 12, intermediateSize: 3072, maxTokens: 512 },
