@@ -6,6 +6,7 @@ import { existsSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { targetNames } from "../targets/index.ts"
 import { resolveDeployment, ServeError } from "./index.ts"
 import { writeServedBundle } from "./testing/served-fixture.ts"
 
@@ -90,7 +91,8 @@ describe("kiln serve process", () => {
     expect(badFlag.stderr.toString()).toContain("--max-items")
     const notDeployment = run([root])
     expect(notDeployment.exitCode).toBe(1)
-    expect(notDeployment.stderr.toString()).toContain("no runtime.json")
+    // Names the folder and what was expected: a deploy step's output, for any registered target.
+    expect(notDeployment.stderr.toString()).toContain(`${root}: no target recognises this folder; expected a deployment folder (the output of a deploy step, for target ${targetNames().join(" or ")})`)
   }, 30_000)
 })
 

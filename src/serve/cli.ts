@@ -29,7 +29,7 @@ Flags:
   --timeout-ms MS          per-request limit: body 408, queue + run 503 (default 30000)
   --drain-timeout-ms MS    on SIGTERM, how long in-flight requests get (default 30000)
   --threads N              intra-op threads in total (default: every core)
-  --instances N            concurrent sessions, each in a worker thread (default 1)
+  --instances N            concurrent sessions on cpu, each in a worker thread (default 1)
   --no-access-log          no JSON access log on stderr`
 
 interface Writable {

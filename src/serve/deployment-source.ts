@@ -1,11 +1,12 @@
-// What `kiln serve` serves: a deployment folder (runtime.json inside), or `pipeline.ts#node`, a
-// node of a pipeline file's default export whose output is a deployment — run (or found in the
-// cache) with the pipeline's own CLI, `--until node`, so serving always matches the pipeline.
+// What `kiln serve` serves: a deployment folder of any registered target (the output of a deploy
+// step: runtime.json on cpu, the vacc deployment file on vacc), or `pipeline.ts#node`, a node of a
+// pipeline file's default export whose output is a deployment — run (or found in the cache) with
+// the pipeline's own CLI, `--until node`, so serving always matches the pipeline.
 import { existsSync, statSync } from "node:fs"
-import { join, resolve } from "node:path"
+import { resolve } from "node:path"
 import { executePipeline } from "../cli/index.ts"
 import type { Pipeline } from "../engine/index.ts"
-import { RUNTIME_FILE } from "../runtime/index.ts"
+import { registeredTargets, targetNames } from "../targets/index.ts"
 import { ServeError } from "./errors.ts"
 
 export interface ResolvedDeployment {
@@ -13,6 +14,9 @@ export interface ResolvedDeployment {
   /** The node's id for `file#node`; undefined for a folder. */
   readonly node?: string
 }
+
+const isDeployment = (dir: string): boolean => registeredTargets.some((t) => t.ownsDeployment(dir))
+const expected = `a deployment folder (the output of a deploy step, for target ${targetNames().join(" or ")})`
 
 const isPipeline = (value: unknown): value is Pipeline<never> =>
   typeof value === "object" && value !== null && "ends" in value && "name" in value && Array.isArray((value as { ends: unknown }).ends)
@@ -25,8 +29,8 @@ export const resolveDeployment = async (source: string, pipelineArgs: readonly s
   const hash = source.lastIndexOf("#")
   if (hash < 0) {
     const dir = resolve(source)
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ServeError("invalid-source", `${dir}: not a folder; expected a deployment folder (with ${RUNTIME_FILE}) or pipeline.ts#node`)
-    if (!existsSync(join(dir, RUNTIME_FILE))) throw new ServeError("invalid-source", `${dir}: no ${RUNTIME_FILE}; expected a deployment folder (the output of a deploy step)`)
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ServeError("invalid-source", `${dir}: not a folder; expected ${expected} or pipeline.ts#node`)
+    if (!isDeployment(dir)) throw new ServeError("invalid-source", `${dir}: no target recognises this folder; expected ${expected}`)
     return { dir }
   }
   const file = resolve(source.slice(0, hash))
@@ -45,8 +49,8 @@ export const resolveDeployment = async (source: string, pipelineArgs: readonly s
   const step = (result.summary?.steps as { id: string; outputs: Record<string, { path: string }> }[] | undefined)?.find((s) => s.id === node)
   const outputs = step === undefined ? [] : Object.values(step.outputs)
   const dir = outputs[0]?.path
-  if (dir === undefined || !existsSync(join(dir, RUNTIME_FILE))) {
-    throw new ServeError("invalid-source", `${file}#${node}: ${step === undefined ? "no such node" : "its output is not a deployment (no runtime.json)"}; name a deploy node`)
+  if (dir === undefined || !isDeployment(dir)) {
+    throw new ServeError("invalid-source", `${file}#${node}: ${step === undefined ? "no such node" : "its output is not a deployment"}; name a deploy node`)
   }
   return { dir, node }
 }

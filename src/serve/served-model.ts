@@ -1,12 +1,13 @@
-// A deployment loaded for serving: its Embedder or Reranker (src/runtime) with every session in a
-// worker thread so inference never stalls the HTTP thread, and one batcher per operation (dense
-// embeddings, bge-m3 lexical weights, reranker scores) sharing the session pool. The server only
-// uses the Embedder / Reranker interfaces, so a target that loads its deployments behind them
-// serves the same way.
+// A deployment of any target loaded for serving: the target's session (src/targets — ONNX Runtime
+// sessions in worker threads on cpu so inference never stalls the HTTP thread, the vaststreamx
+// runner on vacc) under an Embedder or Reranker, and one batcher per operation (dense embeddings,
+// bge-m3 lexical weights, reranker scores) sharing that session. close() releases the session's
+// scope: worker threads, the runner process, the die.
 import { readFileSync } from "node:fs"
 import { basename, join } from "node:path"
 import { z } from "zod"
-import { Embedder, readRuntimeConfig, Reranker, type RuntimeConfig } from "../runtime/index.ts"
+import { type BundleSession, Embedder, Reranker, type SessionConfig } from "../runtime/index.ts"
+import { openDeploymentSession } from "../targets/index.ts"
 import { packRows, type TextTokenizer, type TokenRow } from "../tokenize/index.ts"
 import { Batcher, type BatcherOptions, type BatchQueue, type BatchStats } from "./batcher.ts"
 import { ServeError } from "./errors.ts"
@@ -16,10 +17,11 @@ export type Operation = "embed" | "embed_sparse" | "rerank"
 export interface ServedModel {
   readonly id: string
   readonly dir: string
-  readonly config: RuntimeConfig
+  readonly config: SessionConfig
   readonly tokenizer: TextTokenizer
   /** From the bundle's config.json; token-id input is checked against it. */
   readonly vocabSize: number | undefined
+  /** Sessions that run batches at once (the batchers' concurrency). */
   readonly instances: number
   /** Dense embeddings (embedding and m3 deployments). */
   readonly dense: Batcher<TokenRow, Float32Array> | undefined
@@ -56,51 +58,50 @@ const rowLength = (row: TokenRow): number => row.ids.length
 const packed = (rows: readonly TokenRow[], tokenizer: TextTokenizer) => packRows(rows, rows.reduce((m, r) => Math.max(m, r.ids.length), 0), tokenizer.padTokenId)
 
 export const loadServedModel = async (dir: string, options: LoadServedModelOptions): Promise<ServedModel> => {
-  let config: RuntimeConfig
+  const failed = (cause: unknown) => new ServeError("load-failed", cause instanceof Error ? cause.message : String(cause), { cause })
+  let session: BundleSession
   try {
-    config = readRuntimeConfig(dir)
+    session = await openDeploymentSession(dir, { ...(options.threads !== undefined ? { threads: options.threads } : {}), instances: options.instances, workers: true })
   } catch (cause) {
-    throw new ServeError("load-failed", cause instanceof Error ? cause.message : String(cause), { cause })
+    throw failed(cause)
   }
-  const load = { threads: options.threads, instances: options.instances, workers: true }
+  const config = session.config
+  const tokenizer = session.tokenizer
   const onBatch = options.onBatch ?? (() => {})
-  const batching = { ...options.batching, concurrency: options.instances }
-  const common = { id: options.id ?? basename(dir), dir, config, vocabSize: readVocabSize(dir), instances: options.instances }
-  try {
-    if (config.task === "reranker") {
-      const reranker = await Reranker.load(dir, load)
-      const tokenizer = reranker.bundle.tokenizer
-      const rerank = new Batcher<TokenRow, number>(
-        batching,
-        (rows) => reranker.scoreTokens(packed(rows, tokenizer), { batchSize: rows.length }),
-        rowLength,
-        (stats) => onBatch("rerank", stats),
-      )
-      return { ...common, tokenizer, dense: undefined, sparse: undefined, rerank, batchers: [rerank], close: () => reranker.close() }
-    }
-    const embedder = await Embedder.load(dir, load)
-    const tokenizer = embedder.bundle.tokenizer
-    const hidden = config.hiddenSize
-    const dense = new Batcher<TokenRow, Float32Array>(
+  // A target may run fewer sessions than asked (vacc: one runner per die); batch for what it runs.
+  const instances = session.pool.instances
+  const batching = { ...options.batching, concurrency: instances }
+  const common = { id: options.id ?? basename(dir), dir, config, tokenizer, vocabSize: readVocabSize(tokenizer.dir), instances }
+  // fromSession closes the session when it refuses it.
+  if (config.task === "reranker") {
+    const reranker = await Reranker.fromSession(session).catch((cause: unknown) => Promise.reject(failed(cause)))
+    const rerank = new Batcher<TokenRow, number>(
       batching,
-      async (rows) => {
-        const { dense: out } = await embedder.embedTokens(packed(rows, tokenizer), { batchSize: rows.length, sparse: false, colbert: false })
-        return rows.map((_, i) => out.data.slice(i * hidden, (i + 1) * hidden))
-      },
+      (rows) => reranker.scoreTokens(packed(rows, tokenizer), { batchSize: rows.length }),
       rowLength,
-      (stats) => onBatch("embed", stats),
+      (stats) => onBatch("rerank", stats),
     )
-    const sparse =
-      config.io.outputs.sparse === undefined
-        ? undefined
-        : new Batcher<TokenRow, Map<number, number>>(
-            batching,
-            async (rows) => (await embedder.embedTokens(packed(rows, tokenizer), { batchSize: rows.length, sparse: true, colbert: false })).sparse!,
-            rowLength,
-            (stats) => onBatch("embed_sparse", stats),
-          )
-    return { ...common, tokenizer, dense, sparse, rerank: undefined, batchers: sparse ? [dense, sparse] : [dense], close: () => embedder.close() }
-  } catch (cause) {
-    throw new ServeError("load-failed", `${dir}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    return { ...common, dense: undefined, sparse: undefined, rerank, batchers: [rerank], close: () => reranker.close() }
   }
+  const embedder = await Embedder.fromSession(session).catch((cause: unknown) => Promise.reject(failed(cause)))
+  const hidden = config.hiddenSize
+  const dense = new Batcher<TokenRow, Float32Array>(
+    batching,
+    async (rows) => {
+      const { dense: out } = await embedder.embedTokens(packed(rows, tokenizer), { batchSize: rows.length, sparse: false, colbert: false })
+      return rows.map((_, i) => out.data.slice(i * hidden, (i + 1) * hidden))
+    },
+    rowLength,
+    (stats) => onBatch("embed", stats),
+  )
+  const sparse =
+    config.io.outputs.sparse === undefined
+      ? undefined
+      : new Batcher<TokenRow, Map<number, number>>(
+          batching,
+          async (rows) => (await embedder.embedTokens(packed(rows, tokenizer), { batchSize: rows.length, sparse: true, colbert: false })).sparse!,
+          rowLength,
+          (stats) => onBatch("embed_sparse", stats),
+        )
+  return { ...common, dense, sparse, rerank: undefined, batchers: sparse ? [dense, sparse] : [dense], close: () => embedder.close() }
 }

@@ -144,7 +144,8 @@ export const startServer = async (dir: string, input: ServeOptionsInput = {}, st
           phase === "body"
             ? new HttpError(408, "timeout", `body: not received within the ${options.timeoutMs} ms request timeout`, "body")
             : new HttpError(503, "timeout", `not answered within the ${options.timeoutMs} ms request timeout (the server is overloaded)`, undefined, 1)
-      } else error = new HttpError(500, "internal", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`)
+      } else if (draining) error = new HttpError(503, "unavailable", "the server shut down before this request was answered; retry on another instance", undefined, 1)
+      else error = new HttpError(500, "internal", `internal error: ${cause instanceof Error ? cause.message : String(cause)}`)
       // A body we stopped reading leaves the connection in an unknown state: close it.
       const close = phase === "body" ? { connection: "close" } : undefined
       return { response: errorResponse(route.dialect, error, close), error: error.message }

@@ -44,6 +44,8 @@ export interface DeployRequest extends TargetLog {
 export interface SessionOptions {
   readonly threads?: number
   readonly instances?: number
+  /** Keep inference off the caller's thread even for one instance (a server); targets whose sessions run elsewhere already (a runner process) ignore it. */
+  readonly workers?: boolean
 }
 
 export interface BenchParams {

@@ -35,7 +35,7 @@ export const openAiEmbeddings: PostRoute = {
     if (!parsed.success) throw fromZod(parsed.error)
     const request = parsed.data
     if (request.input === undefined) throw invalid("input", "required: a string, an array of strings or token-id arrays")
-    if (model.dense === undefined) throw new HttpError(400, "validation", `this deployment is a reranker (runtime.json task "${model.config.task}"): use POST /rerank`)
+    if (model.dense === undefined) throw new HttpError(400, "validation", `this deployment is a reranker (task "${model.config.task}"): use POST /rerank`)
     const hidden = model.config.hiddenSize
     if (request.dimensions !== undefined && request.dimensions !== hidden) {
       throw invalid("dimensions", `${request.dimensions}: this model's embeddings have ${hidden} dimensions and are not trained to be truncated; omit it or send ${hidden}`)

@@ -24,7 +24,7 @@ const parse = <T>(schema: z.ZodType<T>, body: unknown): T => {
 }
 
 const notFor = (model: ServedModel, what: string): HttpError =>
-  new HttpError(400, "validation", `this deployment (runtime.json task "${model.config.task}") has no ${what}`)
+  new HttpError(400, "validation", `this deployment (task "${model.config.task}") has no ${what}`)
 
 export const teiEmbed: PostRoute = {
   path: "/embed",
@@ -36,7 +36,7 @@ export const teiEmbed: PostRoute = {
     const request = parse(EmbedRequest, body)
     if (model.dense === undefined) throw notFor(model, "embeddings: use POST /rerank")
     if (!request.normalize && model.config.normalize) {
-      throw invalid("normalize", "false is not available: this deployment L2-normalises its embeddings (runtime.json normalize)")
+      throw invalid("normalize", "false is not available: this deployment L2-normalises its embeddings")
     }
     const rows = inputRows(model, request.inputs, "inputs", request.truncate, maxItems)
     const vectors = await model.dense.submit(rows, signal)

@@ -29,7 +29,7 @@ export const teiRerank: PostRoute = {
     const parsed = Request.safeParse(body)
     if (!parsed.success) throw fromZod(parsed.error)
     const request = parsed.data
-    if (model.rerank === undefined) throw new HttpError(400, "validation", `this deployment (runtime.json task "${model.config.task}") is not a reranker: use POST /embed or /v1/embeddings`)
+    if (model.rerank === undefined) throw new HttpError(400, "validation", `this deployment (task "${model.config.task}") is not a reranker: use POST /embed or /v1/embeddings`)
     const rows = pairRows(model.tokenizer, request.query, request.texts)
     const logits = await model.rerank.submit(rows, signal)
     const ranked = logits

@@ -73,10 +73,10 @@ export const openRunner = (options: RunnerOptions): Effect.Effect<Runner, Target
       Stream.runForEach(handle.stdout, (chunk) => Effect.sync(() => stdout.push(chunk))).pipe(
         Effect.ignore,
         Effect.andThen(handle.exitCode.pipe(Effect.map((code) => `exit code ${code}`), Effect.orElseSucceed(() => "exit code unknown"))),
-        Effect.tap((how) => Effect.sync(() => {
-          exit = how
-          stdout.end(() => crashed("the vaststreamx runner exited", stderr, exit))
-        })),
+        Effect.tap((how) => Effect.sync(() => void (exit = how))),
+        // Also when the scope closes under a request (the fiber is interrupted, the runner killed):
+        // a read still waiting for its reply fails instead of waiting forever.
+        Effect.ensuring(Effect.sync(() => stdout.end(() => crashed(exit === "still running" ? "the vaststreamx runner was stopped: its session closed" : "the vaststreamx runner exited", stderr, exit)))),
       ),
     )
     // Ask the runner to leave before the scope kills it.
