@@ -1,7 +1,7 @@
 // Quickstart: the whole chain, offline, on a synthetic tiny XLM-R checkpoint:
 // export → compile → deploy → evaluate on generated STS pairs → fidelity against the plain fp32
 // export → bench, and beside it an int8 branch: calibrate → quantize → compile → deploy → the same
-// checks. Prints one row per branch.
+// checks. Prints one row per branch, and the path of the run's report (HTML with plots, Markdown, JSON).
 //   --target cpu (default): ORT fusions, dynamic int8 on this CPU.
 //   --target vacc: the device export ([1, 32] int32), vamc fp16 and int8 (vamc's quantize block),
 //     vaststreamx for evaluation and fidelity, vamp for bench — on a VastAI card, or on kiln's
@@ -12,7 +12,7 @@
 import { mainWithInputs } from "../src/cli/index.ts"
 import { pipeline } from "../src/engine/index.ts"
 import { chooseTarget, deviceExportParams } from "../src/targets/index.ts"
-import { bench, calibrate, compile, deploy, evaluate, exportOnnx, fidelity, printRunTable, quantize, synthCheckpoint, synthSts } from "../stdlib/index.ts"
+import { bench, calibrate, compile, deploy, evaluate, exportOnnx, fidelity, printRunTable, quantize, runReport, synthCheckpoint, synthSts } from "../stdlib/index.ts"
 
 const checkpoint = synthCheckpoint({ arch: "xlm-roberta", size: "tiny", task: "embedding", seed: 7 })
 const pairs = synthSts({ pairs: 256, seed: 7 })
@@ -73,6 +73,11 @@ const inputs = {
 } as const
 
 let onCard = false
+/** The two branches, as the table and the report label them. */
+const rows = () => [
+  { label: onCard ? "fp16 (vamc)" : "fp32 (ORT-optimised)", evaluate: "evaluate", fidelity: "fidelity", bench: "bench" },
+  { label: onCard ? "int8 (vamc)" : "int8 (dynamic)", evaluate: "evaluate-int8", fidelity: "fidelity-int8", bench: "bench-int8", quantize: "quantize" },
+]
 mainWithInputs(
   import.meta,
   inputs,
@@ -84,10 +89,8 @@ mainWithInputs(
   {
     afterRun: (result) => {
       console.log("")
-      printRunTable(result, [
-        { label: onCard ? "fp16 (vamc)" : "fp32 (ORT-optimised)", evaluate: "evaluate", fidelity: "fidelity", bench: "bench" },
-        { label: onCard ? "int8 (vamc)" : "int8 (dynamic)", evaluate: "evaluate-int8", fidelity: "fidelity-int8", bench: "bench-int8" },
-      ])
+      printRunTable(result, rows())
     },
+    report: runReport(() => ({ title: `quickstart (${onCard ? "vacc" : "cpu"})`, rows: rows() })),
   },
 )

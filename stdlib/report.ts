@@ -1,11 +1,13 @@
 // A short results table for examples and pipelines: one row per deployment with its accuracy,
-// fidelity and speed, read from the eval and bench artifacts of a finished run. Each file is read
+// fidelity and speed, read from the eval and bench artifacts of a finished run; and `runReport`,
+// the hook that writes a run's full report. Each file is read
 // through its schema (only the fields the table shows), so a malformed one is an error naming
 // the file and the field, not a silent "—".
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { z } from "zod"
-import type { ExecuteResult } from "../src/cli/index.ts"
+import type { ExecuteResult, RunReportHook } from "../src/cli/index.ts"
+import { reportRun, type ReportSpec } from "../src/report/index.ts"
 import { readJsonFile } from "../src/schema/index.ts"
 import { BenchReport } from "../src/targets/index.ts"
 
@@ -59,3 +61,13 @@ export const printRunTable = (result: ExecuteResult, rows: readonly RunRow[], ou
   out.write(table)
   return table
 }
+
+/**
+ * The run's report (src/report): after every real run the CLI records the run, then this writes
+ * report.html / .md / .json under the cache's reports.v1/<run id>/ and the CLI prints the path.
+ * `spec` is asked once the pipeline is built (rows may depend on the flags).
+ */
+export const runReport = (spec: () => ReportSpec = () => ({})): RunReportHook => ({
+  spec,
+  write: async ({ cacheRoot, runId }) => reportRun(cacheRoot, runId),
+})

@@ -18,6 +18,8 @@ export interface CacheLayout {
   /** One JSON file per run (keys and digests used), and registered lock files, for `cache gc`. */
   readonly runs: string
   readonly roots: string
+  /** Run reports (HTML, Markdown, JSON) by run id; written after a run, outside the store. */
+  readonly reports: string
   readonly memo: string
   /** Import closures of step modules with their files' digests, so a no-op run skips the bundler. */
   readonly code: string
@@ -33,6 +35,7 @@ export const cacheLayout = (root: string): CacheLayout => ({
   quarantine: join(root, "quarantine"),
   runs: join(root, "runs.v1"),
   roots: join(root, "roots.v1"),
+  reports: join(root, "reports.v1"),
   memo: join(root, "stat-memo.v1.sqlite"),
   code: join(root, "code.v1"),
 })

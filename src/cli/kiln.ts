@@ -16,6 +16,8 @@ Commands:
   synth --arch A --size S --task T --seed N --out DIR   write a seeded synthetic checkpoint (kiln synth --help)
   export <checkpoint dir> --task T --out DIR            export a checkpoint to ONNX (kiln export --help)
   serve <deployment dir | pipeline.ts#node> [flags]     serve a deployment over HTTP (kiln serve --help)
+  report <lock file | run> [--compare A B]  the run's report (HTML with plots, Markdown, JSON) from the cache; B against A
+                                            with regressions flagged (kiln report --help)
   doctor                                    what each target (cpu, vacc) finds here: tools, versions, devices
   doctor --stand-ins                        print the exports that select kiln's vacc stand-ins (no card needed)
 
@@ -47,6 +49,7 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
   if (command === "synth") return (await import("../synth/index.ts")).runSynthCli(argv.slice(1), out, err)
   if (command === "export") return (await import("../export/index.ts")).exportCli(argv.slice(1), out, err)
   if (command === "serve") return (await import("../serve/index.ts")).serveCli(argv.slice(1), out, err)
+  if (command === "report") return (await import("../report/index.ts")).reportCli(argv.slice(1), out, err)
   if (command === "doctor") {
     const doctor = await import("../targets/doctor.ts")
     const flags = argv.slice(1)

@@ -2,7 +2,7 @@
 // flags, builds the graph, runs it with the Node platform layers, renders events, writes the
 // lock file, and turns every user-facing error into a message and an exit code — no stack traces.
 import { createHash } from "node:crypto"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -13,9 +13,10 @@ import * as Fiber from "effect/Fiber"
 import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import { cacheLayout, resolveCacheRoot } from "../cache/layout.ts"
+import { type RunStep, writeRunRecord } from "../cache/run-records.ts"
 import { sweepReleasedRunTmp } from "../cache/run-tmp.ts"
 import { buildGraph, toMermaid } from "../engine/graph.ts"
-import { RunEvents, type NodeResult } from "../engine/events.ts"
+import { RunEvents, type NodeResult, type RunEventSink } from "../engine/events.ts"
 import { lockFilePath, mergeLock, readLockFile, writeLockFile } from "../engine/lock-file.ts"
 import type { Pipeline } from "../engine/pipeline.ts"
 import { runGraph } from "../engine/runtime.ts"
@@ -43,6 +44,26 @@ export interface ExecuteOptions {
   readonly signal?: AbortSignal
   /** Where KILN_REMOTE_CACHE, KILN_CACHE_SIGNING_KEY and the remote's credentials are read (default: process.env). */
   readonly env?: Record<string, string | undefined>
+  /** Writes the run's report after every real run (ok or failed), from its run record. */
+  readonly report?: RunReportHook
+}
+
+/** Where a run's report was written. */
+export interface ReportPaths {
+  readonly html: string
+  readonly markdown: string
+  readonly json: string
+}
+
+/**
+ * A pipeline's report, built outside the cache after the run (its timeline is a measurement of
+ * this run): the CLI records the run, then calls `write` with the record's id. The CLI stays
+ * model-free — the pipeline file supplies the hook (stdlib's `runReport`).
+ */
+export interface RunReportHook {
+  /** What the report shows (rows, published figures), asked once the pipeline is built; kept in the run record, so `kiln report` regenerates the same report later. */
+  readonly spec?: () => unknown
+  readonly write: (run: { readonly cacheRoot: string; readonly runId: string }) => Promise<ReportPaths>
 }
 
 export interface ExecuteResult {
@@ -51,7 +72,7 @@ export interface ExecuteResult {
   readonly mode: "usage" | "help" | "graph" | "dry-run" | "run"
   /** True when stdout's last line is the `--json` summary (nothing may be printed after it). */
   readonly json: boolean
-  readonly summary?: { readonly pipeline: string; readonly ok: boolean; readonly steps: readonly unknown[] }
+  readonly summary?: { readonly pipeline: string; readonly ok: boolean; readonly steps: readonly unknown[]; readonly report?: ReportPaths }
 }
 
 const jsonStep = (r: NodeResult) => ({
@@ -118,7 +139,9 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
   }
   for (const line of remote.notes) human.write(`${line}\n`)
   const renderer = human.isTTY === true && !args.json ? ttyRenderer(human) : plainRenderer(human)
-  const platform = Layer.mergeAll(options.fileSystem ?? NodeFileSystem.layer, NodePath.layer, Layer.succeed(RunEvents)(renderer), remote.layer, options.services ?? Layer.empty)
+  const startedAt = new Date()
+  const timing = new Map<string, { startMs?: number; endMs?: number }>()
+  const platform = Layer.mergeAll(options.fileSystem ?? NodeFileSystem.layer, NodePath.layer, Layer.succeed(RunEvents)(timed(renderer, startedAt.getTime(), timing)), remote.layer, options.services ?? Layer.empty)
   const program = Effect.scoped(
     runGraph(graph, {
       cacheRoot,
@@ -172,15 +195,19 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
     const failed = outcome.results.filter((r) => r.status === "failed").length
     human.write(`${p.name}: ${outcome.ok ? "ok" : "FAILED"} — ${ran} ran, ${cached} cached${remote > 0 ? `, ${remote} from the remote cache` : ""}, ${failed} failed\n`)
   }
+  let report: ReportPaths | undefined
   if (!args.dryRun) {
-    recordRun(cacheRoot, p.name, lockPath, outcome.results)
     if (outcome.ok && !args.frozen) {
       // The artifacts are committed either way; an unwritable lock file is reported, not fatal.
       const problem = writeLockFile(lockPath, mergeLock(lock, p.name, outcome.locked, args.until !== undefined))
       if (problem !== undefined) stderr.write(`warning: ${problem}\n  hint: make the pipeline's folder writable (or run with --frozen where the lock file is only checked)\n`)
     }
+    const runId = recordRun(cacheRoot, p.name, lockPath, outcome.results, { ok: outcome.ok, startedAt, timing, report: options.report?.spec?.() })
+    if (options.report !== undefined && runId !== undefined) {
+      report = await writeReport(options.report, cacheRoot, runId, options.env ?? process.env, human, stderr)
+    }
   }
-  const summary = { pipeline: p.name, ok: outcome.ok, steps: outcome.results.map(jsonStep) }
+  const summary = { pipeline: p.name, ok: outcome.ok, steps: outcome.results.map(jsonStep), ...(report !== undefined ? { report } : {}) }
   if (args.json) stdout.write(JSON.stringify(summary) + "\n")
   return { exitCode: outcome.ok ? 0 : 1, mode, json, summary }
 }
@@ -198,31 +225,95 @@ const remoteTier = (args: RunArgs, env: Record<string, string | undefined>): { r
 
 const count = (results: readonly NodeResult[], status: NodeResult["status"]): number => results.filter((r) => r.status === status && r.step !== "source").length
 
-/** Notes which keys and trees a run used, and where its lock file is, for `kiln cache gc`. */
-const recordRun = (cacheRoot: string, pipeline: string, lockPath: string, results: readonly NodeResult[]): void => {
+/** Notes when each node started and finished (ms after the run started) on its way to the renderer. */
+const timed = (inner: RunEventSink, t0: number, timing: Map<string, { startMs?: number; endMs?: number }>): RunEventSink => ({
+  emit: (event) => {
+    if (event.type === "start") timing.set(event.id, { startMs: Date.now() - t0 })
+    if (event.type === "finish") timing.set(event.result.id, { ...timing.get(event.result.id), endMs: Date.now() - t0 })
+    return inner.emit(event)
+  },
+})
+
+const runStep = (r: NodeResult, t: { startMs?: number; endMs?: number } | undefined): RunStep => ({
+  id: r.id,
+  step: r.step,
+  status: r.status,
+  key: r.key,
+  ms: r.ms,
+  ...(t?.startMs !== undefined ? { startMs: t.startMs } : {}),
+  ...(t?.endMs !== undefined ? { endMs: t.endMs } : {}),
+  ...(r.outputs.out !== undefined ? { output: r.outputs.out.digest } : {}),
+  ...(r.runsOn !== undefined ? { runsOn: r.runsOn } : {}),
+  ...(r.reason !== undefined ? { reason: r.reason } : {}),
+  ...(r.error !== undefined
+    ? { error: { message: r.error.message, ...(r.error.hint !== undefined ? { hint: r.error.hint } : {}), ...(r.error.logPath !== undefined ? { logPath: r.error.logPath } : {}), ...(r.error.logTail !== undefined ? { logTail: [...r.error.logTail] } : {}) } }
+    : {}),
+})
+
+/**
+ * Notes which keys and trees a run used, and where its lock file is, for `kiln cache gc`; and each
+ * step's outcome and timing, for its report. Returns the record's id (undefined when it could not
+ * be written: bookkeeping must not fail a run).
+ */
+const recordRun = (
+  cacheRoot: string,
+  pipeline: string,
+  lockPath: string,
+  results: readonly NodeResult[],
+  run: { readonly ok: boolean; readonly startedAt: Date; readonly timing: Map<string, { startMs?: number; endMs?: number }>; readonly report: unknown },
+): string | undefined => {
   try {
     const layout = cacheLayout(cacheRoot)
-    mkdirSync(layout.runs, { recursive: true })
     mkdirSync(layout.roots, { recursive: true })
     const used = results.filter((r) => r.status === "ran" || r.status === "cached" || r.status === "remote")
-    writeFileSync(
-      join(layout.runs, `${Date.now()}-${process.pid}.json`),
-      JSON.stringify({
-        pipeline,
-        lockFile: lockPath,
-        keys: used.map((r) => r.key),
-        trees: used.flatMap((r) => Object.values(r.outputs).map((o) => o.digest)),
-        // For `kiln cache status`: how this run's steps were resolved.
-        counts: { ran: count(results, "ran"), cached: count(results, "cached"), remote: count(results, "remote") },
-      }) + "\n",
-    )
+    const id = writeRunRecord(layout, {
+      pipeline,
+      lockFile: lockPath,
+      keys: used.map((r) => r.key),
+      trees: used.flatMap((r) => Object.values(r.outputs).map((o) => o.digest)),
+      // For `kiln cache status`: how this run's steps were resolved.
+      counts: { ran: count(results, "ran"), cached: count(results, "cached"), remote: count(results, "remote") },
+      ok: run.ok,
+      startedAt: run.startedAt.toISOString(),
+      steps: results.map((r) => runStep(r, run.timing.get(r.id))),
+      ...(run.report !== undefined ? { report: run.report } : {}),
+    })
     writeFileSync(join(layout.roots, createHash("sha256").update(lockPath).digest("hex") + ".json"), JSON.stringify({ lockFile: lockPath }) + "\n")
+    return id
   } catch {
-    // Bookkeeping for gc only; a failure here must not fail a successful run.
+    // Bookkeeping; a failure here must not fail a successful run.
+    return undefined
   }
 }
 
+/**
+ * Writes the run's report through the pipeline's hook, names it, and appends its Markdown to
+ * $GITHUB_STEP_SUMMARY when set (GitHub Actions shows it on the job's page). A report that cannot
+ * be written is a warning: the run's artifacts and lock file stand.
+ */
+const writeReport = async (hook: RunReportHook, cacheRoot: string, runId: string, env: Record<string, string | undefined>, human: Writable, stderr: Writable): Promise<ReportPaths | undefined> => {
+  let paths: ReportPaths
+  try {
+    paths = await hook.write({ cacheRoot, runId })
+  } catch (e) {
+    stderr.write(`warning: the run's report could not be written: ${(e as Error).message ?? String(e)}\n  hint: regenerate it with \`bun run kiln report ${runId} --cache-dir ${cacheRoot}\`\n`)
+    return undefined
+  }
+  human.write(`report: ${paths.html}\n`)
+  const summaryFile = env.GITHUB_STEP_SUMMARY
+  if (summaryFile !== undefined && summaryFile !== "") {
+    try {
+      appendFileSync(summaryFile, readFileSync(paths.markdown, "utf8") + "\n")
+    } catch (e) {
+      stderr.write(`warning: cannot append the report to GITHUB_STEP_SUMMARY (${summaryFile}): ${(e as Error).message}\n`)
+    }
+  }
+  return paths
+}
+
 export interface ProgramOptions {
+  /** The run's report (see RunReportHook). */
+  readonly report?: RunReportHook
   /**
    * Prints more for people after a successful real run (e.g. a results table); not called for
    * `--help`, `--graph`, `--dry-run` or `--json`, whose output must stay exactly what they promise.
@@ -243,7 +334,7 @@ export const runAsProgram = <K extends Kind>(p: Pipeline<K>, file: string, argv:
   const stop = () => controller.abort()
   process.once("SIGINT", stop)
   process.once("SIGTERM", stop)
-  void executePipeline(p, file, argv, { signal: controller.signal }).then((result) => {
+  void executePipeline(p, file, argv, { signal: controller.signal, ...(options.report !== undefined ? { report: options.report } : {}) }).then((result) => {
     if (result.exitCode === 0 && result.mode === "run" && !result.json && options.afterRun !== undefined) {
       try {
         options.afterRun(result)

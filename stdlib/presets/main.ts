@@ -1,10 +1,11 @@
 // What a model's pipeline file runs: its flags (--precision, --target, --model-dir, --revision,
 // --eval, --calibration) on top of the run CLI's, the preset's pipeline, and after a real run the
-// "measured vs published" table.
+// "measured vs published" table; every run's report (rows per precision, with the published figures).
 import { mainWithInputs } from "../../src/cli/index.ts"
+import { runReport } from "../report.ts"
 import { modelPreset, type Precision } from "./models.ts"
 import { presetPipeline, targets } from "./pipeline.ts"
-import { printMeasuredVsPublished } from "./published.ts"
+import { presetReportSpec, printMeasuredVsPublished } from "./published.ts"
 
 export const presetInputs = (name: string, fixed: { readonly precision?: Precision } = {}) => {
   const preset = modelPreset(name)
@@ -29,6 +30,6 @@ export const presetMain = (meta: { readonly main: boolean; readonly path: string
       precision = values.precision as Precision
       return presetPipeline(preset, { precision, target: values.target as "cpu", modelDir: values.modelDir, revision: values.revision, evalFile: values.evalFile, calibrationFile: values.calibrationFile })
     },
-    { afterRun: (result) => printMeasuredVsPublished(preset, precision, result) },
+    { afterRun: (result) => printMeasuredVsPublished(preset, precision, result), report: runReport(() => presetReportSpec(preset, precision)) },
   )
 }

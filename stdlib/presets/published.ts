@@ -28,6 +28,22 @@ export const measuredVsPublished = (preset: ModelPreset, precision: Precision, r
   })
 }
 
+/** The run report's rows: the deployment built and (for fp16 / int8) its fp32 reference, each beside its published figure. */
+export const presetReportSpec = (preset: ModelPreset, precision: Precision) => {
+  const metric = datasetPresets[preset.evalSet].kind === "rerank" ? "map" : "cosine_spearman"
+  const published = (p: Precision) => {
+    const f = preset.published.find((x) => x.precision === p && x.dataset === preset.evalSet && x.metric === metric)
+    return f === undefined ? {} : { published: { metric, value: f.value, source: f.source } }
+  }
+  return {
+    title: `${preset.repo} ${precision}`,
+    rows: [
+      { label: precision, evaluate: reportNodes.evaluate, fidelity: reportNodes.fidelity, bench: reportNodes.bench, ...(precision === "int8" ? { quantize: "quantize" } : {}), ...published(precision) },
+      ...(precision !== "fp32" ? [{ label: "fp32", evaluate: reportNodes.evaluateFp32, ...published("fp32") }] : []),
+    ],
+  }
+}
+
 export const printMeasuredVsPublished = (preset: ModelPreset, precision: Precision, result: ExecuteResult, out: { write(s: string): unknown } = process.stdout): void => {
   const rows = measuredVsPublished(preset, precision, result)
   const fmt = (v: number | undefined) => (v === undefined ? "—" : v.toFixed(5))

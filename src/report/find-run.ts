@@ -1,0 +1,68 @@
+// `kiln report <lock file | run>`: which run record a user means. A lock file stands for its
+// latest recorded run in this cache (the CLI records the lock file's absolute path with every
+// run, so the lock file is what finds its runs' reports); a run is its id (runs.v1/<id>.json) or
+// that file's path. Anything else is an error naming what was looked for and where.
+import { existsSync, readFileSync, statSync } from "node:fs"
+import { resolve } from "node:path"
+import type { CacheLayout } from "../cache/layout.ts"
+import { listRunIds, readRunRecord, runIdOf, runRecordPath, type RunRecord } from "../cache/run-records.ts"
+import { JsonFileError } from "../schema/index.ts"
+import { ReportError } from "./errors.ts"
+
+export interface FoundRun {
+  readonly id: string
+  readonly record: RunRecord
+}
+
+const read = (path: string): RunRecord => {
+  try {
+    return readRunRecord(path)
+  } catch (e) {
+    if (e instanceof JsonFileError) throw new ReportError({ message: e.message, hint: "the run record is damaged; pick another run (or run the pipeline again)" })
+    throw e
+  }
+}
+
+const looksLikeLock = (path: string): boolean => {
+  try {
+    const parsed = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>
+    return typeof parsed === "object" && parsed !== null && "nodes" in parsed && "cacheSchema" in parsed
+  } catch {
+    return false
+  }
+}
+
+/** The runs of `lockFile` recorded in this cache, oldest first. */
+export const runsOfLock = (layout: CacheLayout, lockFile: string): FoundRun[] =>
+  listRunIds(layout).flatMap((id) => {
+    try {
+      const record = readRunRecord(runRecordPath(layout, id))
+      return record.lockFile === lockFile ? [{ id, record }] : []
+    } catch {
+      return []
+    }
+  })
+
+/** The run `arg` names: a lock file (its latest run), a run record file, or a run id. */
+export const findRun = (layout: CacheLayout, arg: string): FoundRun => {
+  const path = resolve(arg)
+  if (existsSync(path) && statSync(path).isFile()) {
+    if (looksLikeLock(path)) {
+      const runs = runsOfLock(layout, path)
+      if (runs.length === 0) {
+        throw new ReportError({
+          message: `no run of the lock file ${path} is recorded in the cache ${layout.root}`,
+          hint: `run its pipeline with this cache first (\`bun run ${path.replace(/\.lock\.json$/, ".ts")}\`), or pass --cache-dir to the cache it ran with`,
+        })
+      }
+      return runs[runs.length - 1]!
+    }
+    return { id: runIdOf(path), record: read(path) }
+  }
+  if (/^[0-9]+-[0-9]+$/.test(arg) && existsSync(runRecordPath(layout, arg))) return { id: arg, record: read(runRecordPath(layout, arg)) }
+  const recent = listRunIds(layout).slice(-3)
+  throw new ReportError({
+    message: `"${arg}" is neither a lock file nor a run: no file ${path}, and no run ${arg} in the cache ${layout.root}`,
+    hint: `pass a pipeline's lock file (e.g. examples/quickstart.lock.json) or a run id${recent.length > 0 ? ` (latest here: ${recent.join(", ")})` : " (this cache has recorded no runs)"}`,
+  })
+}
