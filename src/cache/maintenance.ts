@@ -1,6 +1,7 @@
 // `kiln cache status | verify | gc`: sizes, re-hashing with quarantine, and collection of what no
-// lock file and no recent run references. Maintenance runs while no pipeline writes the cache is
-// the safe case; concurrent runs at worst re-run a step whose entry was collected.
+// lock file and no recent run references (a run's report goes with its run record). Maintenance
+// runs while no pipeline writes the cache is the safe case; concurrent runs at worst re-run a step
+// whose entry was collected.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { z } from "zod"
@@ -188,6 +189,14 @@ export const collectGarbage = (layout: CacheLayout, days: number, now = Date.now
         continue
       }
       for (const key of read(path, RunRecord, "a run record")?.keys ?? []) liveKeys.add(key)
+    }
+  }
+  // A run's report goes with its run record; a comparison once it is as old as a record gc drops.
+  if (existsSync(layout.reports)) {
+    for (const name of readdirSync(layout.reports)) {
+      const path = join(layout.reports, name)
+      const gone = name.startsWith("compare-") ? statSync(path).mtimeMs < cutoff : !existsSync(join(layout.runs, `${name}.json`))
+      if (gone) rmSync(path, { recursive: true, force: true })
     }
   }
   const liveBlobs = new Set<string>()

@@ -8,20 +8,30 @@ import { cacheLayout, resolveCacheRoot } from "../cache/layout.ts"
 import { buildReport, modelOf } from "./build.ts"
 import { compareReports, defaultThresholds, renderComparisonHtml, renderComparisonMarkdown } from "./compare.ts"
 import { ReportError } from "./errors.ts"
-import { findRun } from "./find-run.ts"
+import { asLockFile, findRun, runsOfLock, type FoundRun } from "./find-run.ts"
 import { pipelineCommand } from "./sections.ts"
+import type { CacheLayout } from "../cache/layout.ts"
 import { writeReportFiles } from "./write.ts"
+
+/** A lock file's run before its latest, and its latest: what `--compare <lock file>` compares. */
+const previousAndLatest = (layout: CacheLayout, arg: string): FoundRun[] => {
+  const lock = asLockFile(arg)
+  if (lock === undefined) throw new ReportError({ message: `--compare ${arg}: with one argument, expected a lock file (its last two runs are compared)`, hint: "pass two lock files or runs, A and B" })
+  const runs = runsOfLock(layout, lock)
+  if (runs.length < 2) throw new ReportError({ message: `--compare ${arg}: the cache ${layout.root} has ${runs.length === 0 ? "no run" : "one run"} of this lock file; comparing needs two`, hint: "run the pipeline again, or pass two lock files or runs" })
+  return runs.slice(-2)
+}
 
 interface Out {
   write(s: string): unknown
 }
 
 export const REPORT_USAGE = `Usage: bun run kiln report <lock file | run id> [--cache-dir DIR] [--json]
-       bun run kiln report --compare <A> <B> [--metric-drop X] [--speed-percent P] [--cache-dir DIR] [--json]
+       bun run kiln report --compare <A> [<B>] [--metric-drop X] [--speed-percent P] [--cache-dir DIR] [--json]
 
 Writes the run's report (report.html, report.md, report.json) under <cache>/reports.v1/<run id>/
 from the run record and the artifacts in the cache. A lock file stands for its latest run here.
---compare: B against A (lock files or runs), flagging drops in accuracy or fidelity beyond
+--compare: B against A (lock files or runs; a lock file alone: its latest run against the one before), flagging drops in accuracy or fidelity beyond
 --metric-drop (default ${defaultThresholds.metricDrop}) and in speed beyond --speed-percent (default ${defaultThresholds.speedPercent}); exit 1 on a regression.
 With $GITHUB_STEP_SUMMARY set, the Markdown is appended to it.`
 
@@ -43,9 +53,9 @@ export const reportCli = async (argv: readonly string[], out: Out, err: Out, env
     out.write(REPORT_USAGE + "\n")
     return 0
   }
-  const wanted = values.compare === true ? 2 : 1
-  if (positionals.length !== wanted) {
-    err.write(`error: kiln report${values.compare === true ? " --compare" : ""}: expected ${wanted === 2 ? "two lock files or runs (A and B)" : "one lock file or run"}, got ${positionals.length}\n${REPORT_USAGE}\n`)
+  const fits = values.compare === true ? positionals.length === 1 || positionals.length === 2 : positionals.length === 1
+  if (!fits) {
+    err.write(`error: kiln report${values.compare === true ? " --compare" : ""}: expected ${values.compare === true ? "two lock files or runs (A and B), or one lock file" : "one lock file or run"}, got ${positionals.length}\n${REPORT_USAGE}\n`)
     return 2
   }
   const number = (flag: string, raw: string | undefined, fallback: number): number => {
@@ -62,7 +72,7 @@ export const reportCli = async (argv: readonly string[], out: Out, err: Out, env
   try {
     if (values.compare === true) {
       const thresholds = { metricDrop: number("metric-drop", values["metric-drop"], defaultThresholds.metricDrop), speedPercent: number("speed-percent", values["speed-percent"], defaultThresholds.speedPercent) }
-      const [a, b] = positionals.map((p) => findRun(layout, p)) as [ReturnType<typeof findRun>, ReturnType<typeof findRun>]
+      const [a, b] = (positionals.length === 2 ? positionals.map((p) => findRun(layout, p)) : previousAndLatest(layout, positionals[0]!)) as [FoundRun, FoundRun]
       const comparison = compareReports(modelOf(layout, a), modelOf(layout, b), thresholds)
       const markdown = renderComparisonMarkdown(comparison)
       const files = writeReportFiles(layout, `compare-${a.id}-${b.id}`, { html: renderComparisonHtml(comparison), markdown, json: comparison })

@@ -58,9 +58,9 @@ export const compareReports = (a: ReportModel, b: ReportModel, t: Thresholds = d
     const fa = a.fidelity.find((x) => x.label === label)?.figures ?? {}
     const fb = b.fidelity.find((x) => x.label === label)?.figures ?? {}
     for (const k of union(Object.keys(fa), Object.keys(fb)).filter((k) => k !== "texts" && k !== "pairs")) {
-      // |Δscore| figures of rerankers grow when fidelity drops: compare them the other way round.
-      const lowerIsBetter = k.includes("diff")
-      rows.push(lowerIsBetter ? { ...metricRow(`${label}: fidelity ${k}`, fb[k], fa[k], t), a: fa[k], b: fb[k] } : metricRow(`${label}: fidelity ${k}`, fa[k], fb[k], t))
+      // |Δscore| figures of rerankers grow when fidelity drops: for them a rise is the regression.
+      const row = metricRow(`${label}: fidelity ${k}`, fa[k], fb[k], t)
+      rows.push(k.includes("diff") ? { ...row, regression: fa[k] !== undefined && fb[k] !== undefined && fb[k] - fa[k] > t.metricDrop } : row)
     }
   }
   const configsOf = (m: ReportModel) => m.bench.flatMap((x) => x.configs.map((c) => ({ key: `${x.label} batch ${c.batch}${c.instances > 1 ? ` ×${c.instances}` : ""}`, c })))

@@ -3,7 +3,7 @@
 // run, so the lock file is what finds its runs' reports); a run is its id (runs.v1/<id>.json) or
 // that file's path. Anything else is an error naming what was looked for and where.
 import { existsSync, readFileSync, statSync } from "node:fs"
-import { resolve } from "node:path"
+import { basename, resolve } from "node:path"
 import type { CacheLayout } from "../cache/layout.ts"
 import { listRunIds, readRunRecord, runIdOf, runRecordPath, type RunRecord } from "../cache/run-records.ts"
 import { JsonFileError } from "../schema/index.ts"
@@ -32,16 +32,37 @@ const looksLikeLock = (path: string): boolean => {
   }
 }
 
-/** The runs of `lockFile` recorded in this cache, oldest first. */
-export const runsOfLock = (layout: CacheLayout, lockFile: string): FoundRun[] =>
+const readable = (layout: CacheLayout): FoundRun[] =>
   listRunIds(layout).flatMap((id) => {
     try {
-      const record = readRunRecord(runRecordPath(layout, id))
-      return record.lockFile === lockFile ? [{ id, record }] : []
+      return [{ id, record: readRunRecord(runRecordPath(layout, id)) }]
     } catch {
       return []
     }
   })
+
+/**
+ * The runs of `lockFile` recorded in this cache, oldest first: those of this very file, else —
+ * a checkout elsewhere sharing the cache — those of a lock file of the same name and pipeline.
+ */
+export const runsOfLock = (layout: CacheLayout, lockFile: string): FoundRun[] => {
+  const all = readable(layout)
+  const exact = all.filter((r) => r.record.lockFile === lockFile)
+  if (exact.length > 0) return exact
+  let pipeline: string | undefined
+  try {
+    pipeline = (JSON.parse(readFileSync(lockFile, "utf8")) as { pipeline?: string }).pipeline
+  } catch {
+    return []
+  }
+  return all.filter((r) => basename(r.record.lockFile) === basename(lockFile) && r.record.pipeline === pipeline)
+}
+
+/** `arg` as a lock file, or undefined when it is not one. */
+export const asLockFile = (arg: string): string | undefined => {
+  const path = resolve(arg)
+  return existsSync(path) && statSync(path).isFile() && looksLikeLock(path) ? path : undefined
+}
 
 /** The run `arg` names: a lock file (its latest run), a run record file, or a run id. */
 export const findRun = (layout: CacheLayout, arg: string): FoundRun => {

@@ -11,6 +11,7 @@ import { z } from "zod"
 import { freshDirsPerTest, runCaptured } from "../../tests/support.ts"
 import { blobPath } from "../cache/blobs.ts"
 import { cacheLayout } from "../cache/layout.ts"
+import { collectGarbage } from "../cache/maintenance.ts"
 import { listRunIds, runRecordPath } from "../cache/run-records.ts"
 import type { RunReportHook } from "../cli/index.ts"
 import { defineStep, pipeline } from "../engine/index.ts"
@@ -183,6 +184,17 @@ describe("a run's report", () => {
   })
 })
 
+test("kiln cache gc removes a run's report with its run record", async () => {
+  const dir = freshDir()
+  const layout = cacheLayout(join(dir, "cache"))
+  await runCaptured(demo(), dir, [], { report: hook })
+  expect(readdirSync(layout.reports).length).toBe(1)
+  collectGarbage(layout, 7)
+  expect(readdirSync(layout.reports).length).toBe(1)
+  collectGarbage(layout, 0, Date.now() + 60_000)
+  expect(readdirSync(layout.reports)).toEqual([])
+})
+
 describe("kiln report --compare", () => {
   test("B against A: a drop in accuracy and throughput beyond the thresholds is flagged, exit 1; a run against itself has none", async () => {
     const a = freshDir()
@@ -206,6 +218,22 @@ describe("kiln report --compare", () => {
     expect(same.code).toBe(0)
     expect(same.out).toContain("No regressions")
   })
+
+  test("--compare <lock file>: its latest run against the one before (the lock file finds both)", async () => {
+    const dir = freshDir()
+    const cache = join(dir, "cache")
+    const lock = join(dir, "pipeline.lock.json")
+    await runCaptured(demo(), dir, [], { report: hook })
+    const one = await kilnReport(["--compare", lock, "--cache-dir", cache])
+    expect(one.code).toBe(2)
+    expect(one.err).toContain(`has one run of this lock file; comparing needs two`)
+    await runCaptured(demo({ qps: 500 }), dir, [], { report: hook })
+    const r = await kilnReport(["--compare", lock, "--cache-dir", cache])
+    expect(r.code).toBe(1)
+    const [first, second] = listRunIds(cacheLayout(cache))
+    expect(r.out).toContain(`(run ${first}) → demo int8 (run ${second})`)
+    expect(r.out).toContain("| int8 batch 8: texts/s | 8000.0 | 4000.0 | -50.0 % | REGRESSION |")
+  })
 })
 
 describe("bad input", () => {
@@ -228,7 +256,10 @@ describe("bad input", () => {
     expect(neverRan.err).toContain(`hint: run its pipeline with this cache first (\`bun run ${join(dir, "other.ts")}\`)`)
     const usage = await kilnReport(["--compare", "a"])
     expect(usage.code).toBe(2)
-    expect(usage.err).toContain("expected two lock files or runs (A and B), got 1")
+    expect(usage.err).toContain("--compare a: with one argument, expected a lock file")
+    const tooMany = await kilnReport(["a", "b"])
+    expect(tooMany.code).toBe(2)
+    expect(tooMany.err).toContain("expected one lock file or run, got 2")
   })
 
   test("a run recorded before kiln kept step details: says so and how to get a report", async () => {
