@@ -1,10 +1,14 @@
 // Benchmark: downloading one large LFS file through kiln's Hub client (src/hub: resolve the commit,
 // list, redirect to storage, stream to blobs/<sha256>.incomplete, verify sha256, rename, link)
 // vs `curl -L` of the same file from the same local Hub-shaped server, alternating, in one run.
-// The server runs in its own process so each client's peak RSS is its own. Reports the median
-// time ratio (goal: within 1.2× of curl) and kiln's peak RSS (goal: not growing with the file).
+// A third client is the floor of doing it in Bun at all: Bun's fetch streamed into a file, nothing
+// else (no Hub client, no hash, no fsync). The server runs in its own process so each client's
+// peak RSS and CPU time are its own. Reports the median time ratios to curl (goal: kiln within
+// 1.2×) and kiln's peak RSS (goal: not growing with the file). On a loaded machine the server and
+// the clients share the cores, so each client's CPU seconds are printed beside its wall time.
 //   bun run bench/hub-download.ts [--size-mib 2048] [--repeats 3]
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
+import { open } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
@@ -19,6 +23,8 @@ const { values } = parseArgs({
     repeats: { type: "string", default: "3" },
     serve: { type: "boolean", default: false },
     fetch: { type: "string" },
+    floor: { type: "string" },
+    out: { type: "string" },
     cache: { type: "string" },
     help: { type: "boolean", default: false },
   },
@@ -26,9 +32,14 @@ const { values } = parseArgs({
 const COMMIT = "e".repeat(40)
 const sizeMiB = Number(values["size-mib"])
 const peakRssMiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024
+const cpuSeconds = () => {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1e6
+}
+const fileUrl = (url: string) => `${url}/bench/big/resolve/${COMMIT}/model.safetensors`
 
 if (values.help) {
-  console.log("bun run bench/hub-download.ts [--size-mib 2048] [--repeats 3]\n  kiln's Hub download vs curl of the same file from a local Hub-shaped server; median time ratio and peak RSS")
+  console.log("bun run bench/hub-download.ts [--size-mib 2048] [--repeats 3]\n  kiln's Hub download vs curl (and vs Bun's bare fetch into a file) of the same file from a local Hub-shaped server; median time ratios, peak RSS and CPU seconds of each client")
   process.exit(0)
 }
 
@@ -53,7 +64,18 @@ if (values.fetch !== undefined) {
   const started = performance.now()
   const settings = hubSettingsFromEnv({ HF_ENDPOINT: values.fetch, HF_HUB_CACHE: values.cache! }, { timeoutMs: 60_000 })
   await Effect.runPromise(fetchSnapshot({ repo: hubRepo("bench/big"), revision: "main", want: [{ what: "weights", oneOf: [["model.safetensors"]] }] }, settings))
-  console.log(JSON.stringify({ ms: performance.now() - started, peakRssMiB: peakRssMiB() }))
+  console.log(JSON.stringify({ ms: performance.now() - started, peakRssMiB: peakRssMiB(), cpuS: cpuSeconds() }))
+  process.exit(0)
+}
+
+if (values.floor !== undefined) {
+  // Client process: Bun's fetch (following the redirect) streamed into a file, awaiting each write.
+  const started = performance.now()
+  const response = await fetch(fileUrl(values.floor))
+  const handle = await open(values.out!, "w")
+  for await (const chunk of response.body!) await handle.write(chunk)
+  await handle.close()
+  console.log(JSON.stringify({ ms: performance.now() - started, peakRssMiB: peakRssMiB(), cpuS: cpuSeconds() }))
   process.exit(0)
 }
 
@@ -63,29 +85,47 @@ const reader = server.stdout.getReader()
 const { value } = await reader.read()
 const url = new TextDecoder().decode(value).trim()
 const work = mkdtempSync(join(process.env.KILN_BENCH_DIR ?? tmpdir(), "kiln-bench-hub-"))
-const rows: { kilnMs: number; kilnRssMiB: number; curlMs: number; curlRssMiB: number }[] = []
+type Client = { ms: number; peakRssMiB: number; cpuS: number }
+const rows: { kiln: Client; curl: Client; floor: Client }[] = []
+const child = (args: string[]): Client => {
+  const run = Bun.spawnSync(["bun", import.meta.path, ...args], { stderr: "inherit" })
+  if (run.exitCode !== 0) throw new Error(`bench child ${args[0]} failed (exit ${run.exitCode})`)
+  return JSON.parse(new TextDecoder().decode(run.stdout).trim().split("\n").pop()!) as Client
+}
+const fmt = (c: Client) => `${(c.ms / 1000).toFixed(2)} s (CPU ${c.cpuS.toFixed(2)} s, peak RSS ${c.peakRssMiB.toFixed(0)} MiB)`
 try {
   for (let r = 0; r < Number(values.repeats); r++) {
     const cache = join(work, `cache-${r}`)
-    const kiln = Bun.spawnSync(["bun", import.meta.path, "--fetch", url, "--cache", cache], { stderr: "inherit" })
-    const k = JSON.parse(new TextDecoder().decode(kiln.stdout).trim().split("\n").pop()!) as { ms: number; peakRssMiB: number }
+    const kiln = child(["--fetch", url, "--cache", cache])
     rmSync(cache, { recursive: true, force: true })
     const out = join(work, `curl-${r}.bin`)
     const started = performance.now()
-    const curl = Bun.spawnSync(["/usr/bin/time", "-f", "%M", "curl", "-sS", "-L", "-o", out, `${url}/bench/big/resolve/${COMMIT}/model.safetensors`], { stderr: "pipe" })
+    const run = Bun.spawnSync(["/usr/bin/time", "-f", "%M %U %S", "curl", "-sS", "-L", "-o", out, fileUrl(url)], { stderr: "pipe" })
     const curlMs = performance.now() - started
-    if (curl.exitCode !== 0 || statSync(out).size !== sizeMiB * 2 ** 20) throw new Error(`curl failed: ${new TextDecoder().decode(curl.stderr)}`)
-    const curlRssMiB = Number(new TextDecoder().decode(curl.stderr).trim().split("\n").pop()) / 1024
+    if (run.exitCode !== 0 || statSync(out).size !== sizeMiB * 2 ** 20) throw new Error(`curl failed: ${new TextDecoder().decode(run.stderr)}`)
+    const [rssKiB, user, sys] = new TextDecoder().decode(run.stderr).trim().split("\n").pop()!.split(" ").map(Number)
+    const curl = { ms: curlMs, peakRssMiB: rssKiB! / 1024, cpuS: user! + sys! }
     rmSync(out, { force: true })
-    rows.push({ kilnMs: k.ms, kilnRssMiB: k.peakRssMiB, curlMs, curlRssMiB })
-    console.log(`run ${r + 1}: kiln ${(k.ms / 1000).toFixed(2)} s (peak RSS ${k.peakRssMiB.toFixed(0)} MiB), curl ${(curlMs / 1000).toFixed(2)} s (peak RSS ${curlRssMiB.toFixed(0)} MiB)`)
+    const floor = child(["--floor", url, "--out", out])
+    rmSync(out, { force: true })
+    rows.push({ kiln, curl, floor })
+    console.log(`run ${r + 1}: kiln ${fmt(kiln)}, curl ${fmt(curl)}, bare Bun fetch ${fmt(floor)}`)
   }
 } finally {
   server.kill()
   rmSync(work, { recursive: true, force: true })
 }
-const ratios = rows.map((r) => r.kilnMs / r.curlMs).sort((a, b) => a - b)
-const median = ratios[Math.floor(ratios.length / 2)]!
-console.log(`\n${sizeMiB} MiB LFS file, ${rows.length} runs: kiln / curl median time ratio ${median.toFixed(2)}× (goal ≤ 1.2×); kiln peak RSS ${Math.max(...rows.map((r) => r.kilnRssMiB)).toFixed(0)} MiB`)
-console.log(`(kiln's time includes resolving the commit, listing, sha256 verification of every byte and the rename; curl only writes the bytes)`)
-console.log(`results: ${await writeResult("hub-download", { sizeMiB, rows, medianRatio: median })}`)
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+const medianRatio = median(rows.map((r) => r.kiln.ms / r.curl.ms))
+const floorRatio = median(rows.map((r) => r.floor.ms / r.curl.ms))
+const cpuRatio = median(rows.map((r) => r.kiln.cpuS / r.curl.cpuS))
+console.log(`\n${sizeMiB} MiB LFS file, ${rows.length} runs (medians of per-run ratios):`)
+console.log(`  kiln / curl wall ${medianRatio.toFixed(2)}× (goal ≤ 1.2×); bare Bun fetch / curl wall ${floorRatio.toFixed(2)}×`)
+console.log(`  kiln / curl process CPU (with start-up) ${cpuRatio.toFixed(2)}×; bare Bun fetch / curl CPU ${median(rows.map((r) => r.floor.cpuS / r.curl.cpuS)).toFixed(2)}×`)
+console.log(`  kiln peak RSS ${Math.max(...rows.map((r) => r.kiln.peakRssMiB)).toFixed(0)} MiB`)
+console.log(`(kiln's time includes resolving the commit, listing, sha256 verification of every byte, flushing to disk and the rename; curl and the bare fetch only write the bytes)`)
+console.log(`results: ${await writeResult("hub-download", { sizeMiB, rows, medianRatio, floorRatio, cpuRatio })}`)

@@ -128,6 +128,37 @@ describe("fetchSnapshot from the Hub", () => {
     expect(readdirSync(join(root, "blobs")).some((f) => f.endsWith(".incomplete"))).toBe(false)
   })
 
+  test("a reply that stops sending mid-file times out and is resumed with a Range request", async () => {
+    const big: Record<string, FakeFile> = { ...modelFiles, "model.safetensors": { bytes: bytes(4_000_000, 6), lfs: true } }
+    const hub = await startFakeHub([{ type: "model", id: "org/tiny", commits: { [SHA]: big }, refs: { main: SHA } }])
+    hubs.push(hub)
+    const { settings, root } = await setup()
+    hub.faults.stallOnce.set("model.safetensors", 1_500_000)
+    const snap = ok(await run({ repo, want }, { ...settings, endpoint: hub.url, timeoutMs: 1_000 }))
+    const ranges = hub.requests.filter((r) => r.url.startsWith("/storage/")).map((r) => r.range ?? "")
+    const resumedFrom = ranges.map((r) => /^bytes=(\d+)-3999999$/.exec(r)?.[1]).filter((n) => n !== undefined).map(Number)
+    expect(resumedFrom.length).toBe(1)
+    expect(resumedFrom[0]!).toBeGreaterThan(0)
+    expect(resumedFrom[0]!).toBeLessThanOrEqual(1_500_000)
+    expectBytes(snap.files.get("model.safetensors")!, big["model.safetensors"]!.bytes)
+    expect(readdirSync(join(root, "blobs")).some((f) => f.endsWith(".incomplete"))).toBe(false)
+  }, 30_000)
+
+  test("a reply that stops sending fails as a timeout when no attempt is left, and keeps the partial file to resume", async () => {
+    const big: Record<string, FakeFile> = { ...modelFiles, "model.safetensors": { bytes: bytes(4_000_000, 7), lfs: true } }
+    const hub = await startFakeHub([{ type: "model", id: "org/tiny", commits: { [SHA]: big }, refs: { main: SHA } }])
+    hubs.push(hub)
+    const { settings, root } = await setup()
+    hub.faults.stallOnce.set("model.safetensors", 1_500_000)
+    const error = failure(await run({ repo, want }, { ...settings, endpoint: hub.url, timeoutMs: 1_000, attempts: 1 }))
+    expect(error.reason).toBe("timeout")
+    expect(error.path).toBe("model.safetensors")
+    const blob = join(root, "blobs", sha256Hex(big["model.safetensors"]!.bytes))
+    expect(existsSync(blob)).toBe(false)
+    expect(existsSync(`${blob}.incomplete`)).toBe(true)
+    expect(existsSync(join(root, "snapshots", SHA, "model.safetensors"))).toBe(false)
+  }, 30_000)
+
   test("a partial download left by an interrupted run is resumed from where it stopped", async () => {
     const { hub, settings, root } = await setup()
     const etag = sha256Hex(modelFiles["model.safetensors"]!.bytes)

@@ -2,7 +2,8 @@
 // download benchmark: repo info with the commit sha, recursive tree listings (paged with a Link
 // header), resolve URLs that redirect LFS files to a storage path with X-Linked-ETag /
 // X-Linked-Size / X-Repo-Commit, Range requests, gated and private repos, the Hub's X-Error-Code
-// headers — and faults on demand: a reply cut off halfway, corrupt bytes, a server that never answers.
+// headers — and faults on demand: a reply cut off halfway, a reply that stops sending, corrupt bytes,
+// a server that never answers.
 import { createHash } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -27,6 +28,8 @@ export interface FakeRepo {
 export interface Faults {
   /** Repo path → bytes to send before the connection is dropped, applied once per path. */
   readonly cutOnce?: Map<string, number>
+  /** Repo path → bytes to send before the reply stops sending (the connection stays open), applied once per path. */
+  readonly stallOnce?: Map<string, number>
   /** Repo paths whose bytes are served with one byte flipped. */
   readonly corrupt?: Set<string>
   /** Never answer any request. */
@@ -44,7 +47,7 @@ export interface FakeHub {
   readonly url: string
   readonly token: string
   readonly requests: LoggedRequest[]
-  readonly faults: Faults & { cutOnce: Map<string, number>; corrupt: Set<string> }
+  readonly faults: Faults & { cutOnce: Map<string, number>; stallOnce: Map<string, number>; corrupt: Set<string> }
   readonly close: () => Promise<void>
 }
 
@@ -56,7 +59,7 @@ const PAGE = 2
 export const startFakeHub = async (repos: readonly FakeRepo[], options: { readonly token?: string } = {}): Promise<FakeHub> => {
   const token = options.token ?? "hf_testtoken"
   const requests: LoggedRequest[] = []
-  const faults = { cutOnce: new Map<string, number>(), corrupt: new Set<string>(), hang: false }
+  const faults = { cutOnce: new Map<string, number>(), stallOnce: new Map<string, number>(), corrupt: new Set<string>(), hang: false }
   const byKey = new Map(repos.map((r) => [`${r.type}:${r.id}`, r]))
   const blobs = new Map<string, { bytes: Uint8Array; path: string }>()
   for (const repo of repos) for (const files of Object.values(repo.commits)) for (const [path, f] of Object.entries(files)) if (f.lfs === true) blobs.set(sha256Hex(f.bytes), { bytes: f.bytes, path })
@@ -97,6 +100,13 @@ export const startFakeHub = async (repos: readonly FakeRepo[], options: { readon
     if (cut !== undefined && slice.byteLength > 1 && range?.[2] !== "0") {
       faults.cutOnce.delete(path)
       res.write(slice.subarray(0, Math.min(cut, slice.byteLength - 1)), () => res.socket?.destroy())
+      return
+    }
+    const stall = faults.stallOnce.get(path)
+    if (stall !== undefined && slice.byteLength > 1 && range?.[2] !== "0") {
+      faults.stallOnce.delete(path)
+      hanging.add(res)
+      res.write(slice.subarray(0, Math.min(stall, slice.byteLength - 1)))
       return
     }
     // Large bodies go out in chunks so the server never holds a second copy in its socket buffer.
