@@ -16,7 +16,8 @@ import { bertVariant } from "../src/families/bert/variant.ts"
 import { huggingFaceConfig } from "../src/families/encoder/hf-config.ts"
 import { encoderShape } from "../src/families/encoder/shapes.ts"
 import { xlmRobertaVariant } from "../src/families/xlm-roberta/variant.ts"
-import { checkConfigAgainstPreset, datasetPresets, measuredVsPublished, modelPreset, modelPresets, presetInputs, presetPipeline, type ModelPreset, type Precision } from "../stdlib/index.ts"
+import { ReportModel } from "../src/report/index.ts"
+import { checkConfigAgainstPreset, datasetPresets, measuredVsPublished, modelPreset, modelPresets, presetInputs, presetPipeline, presetReportSpec, runReport, type ModelPreset, type Precision } from "../stdlib/index.ts"
 import { cleanup, runCaptured, tempDir } from "../tests/support.ts"
 
 const SHARED = join(import.meta.dir, "..", "..", "shared", "data", "tokenizers")
@@ -89,7 +90,9 @@ const quick = (preset: ModelPreset, precision: Precision) => [
 const runPreset = async (name: string, precision: Precision, inspect: (r: Awaited<ReturnType<typeof runCaptured>>) => void) => {
   const dir = tempDir()
   try {
-    const r = await runCaptured(presetPipeline(tiny.get(name)!, { precision, target: "cpu", hub: settings }), dir, quick(tiny.get(name)!, precision))
+    // The report hook presetMain gives every pipeline file.
+    const report = runReport(() => presetReportSpec(tiny.get(name)!, precision))
+    const r = await runCaptured(presetPipeline(tiny.get(name)!, { precision, target: "cpu", hub: settings }), dir, quick(tiny.get(name)!, precision), { report })
     if (r.code !== 0) console.error(r.stderr)
     inspect(r)
   } finally {
@@ -110,10 +113,26 @@ describe("model presets end to end", () => {
     }, 120_000)
   }
 
-  test("bge-m3 int8: calibrate → quantize (sensitivity search) → compile → deploy, with fp32 beside it", async () => {
+  test("bge-m3 int8: calibrate → quantize (sensitivity search) → compile → deploy, with fp32 beside it; its report shows the search", async () => {
     await runPreset("bge-m3", "int8", (r) => {
       expect(r.code).toBe(0)
       expect(r.status).toMatchObject({ calibrate: "ran", quantize: "ran", compile: "ran", "evaluate-fp32": "ran", fidelity: "ran" })
+      const report = ReportModel.parse(JSON.parse(readFileSync((r.json as unknown as { report: { json: string } }).report.json, "utf8")))
+      const preset = modelPreset("bge-m3")
+      expect(report.title).toBe(`${preset.repo} int8`)
+      expect(report.accuracy.map((a) => [a.label, a.node, a.published?.value])).toEqual([
+        ["int8", "evaluate", preset.published.find((f) => f.precision === "int8" && f.dataset === preset.evalSet)?.value],
+        ["fp32", "evaluate-fp32", preset.published.find((f) => f.precision === "fp32" && f.dataset === preset.evalSet)?.value],
+      ])
+      const search = report.sensitivity[0]!
+      expect(search.node).toBe("quantize")
+      // Every configuration the search measured, starting with everything in int8; the share of
+      // MACs in int8 is what the last one left in int8.
+      expect(search.steps[0]!.action).toBe("all int8")
+      expect(search.int8MacsShare).toBeCloseTo(1 - search.steps.at(-1)!.floatMacsShare, 9)
+      expect(search.groups.filter((g) => g.keptFloat).length).toBe(search.steps.at(-1)!.keptFloat)
+      expect(report.bench[0]!.configs.map((c) => c.batch)).toEqual([1, 8])
+      expect(readFileSync((r.json as unknown as { report: { html: string } }).report.html, "utf8")).toContain("Sensitivity search")
     })
   }, 180_000)
 

@@ -39,6 +39,7 @@ const KilnJson = z.looseObject({
             .looseObject({
               groups: z.array(z.looseObject({ group: z.string(), loss: z.number(), macsPerToken: z.number() })),
               keptFloat: z.array(z.looseObject({ group: z.string() })),
+              steps: z.array(z.looseObject({ action: z.string(), keptFloat: z.array(z.string()), mean: z.number(), min: z.number(), floatMacsShare: z.number(), met: z.boolean() })).default([]),
               floatMacsShare: z.number(),
               met: z.boolean(),
             })
@@ -133,6 +134,7 @@ export const collectReport = (layout: CacheLayout, runId: string, record: RunRec
         node: row.quantize!,
         scheme: q.scheme,
         groups: search.groups.map((g) => ({ group: g.group, loss: g.loss, macsPerToken: g.macsPerToken, keptFloat: kept.has(g.group) })),
+        steps: search.steps.map((st) => ({ action: st.action, keptFloat: st.keptFloat.length, mean: st.mean, min: st.min, floatMacsShare: st.floatMacsShare, met: st.met })),
         int8MacsShare: 1 - search.floatMacsShare,
         met: search.met,
       })

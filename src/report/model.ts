@@ -34,7 +34,10 @@ export const SensitivityRow = z.object({
   label: z.string(),
   node: z.string(),
   scheme: z.string(),
+  /** Each group's own loss (empty when everything in int8 met the budget at once: nothing was probed). */
   groups: z.array(z.object({ group: z.string(), loss: Num, macsPerToken: Num, keptFloat: z.boolean() })),
+  /** Every configuration measured, in order: groups kept in float, held-out fidelity, share of MACs in float. */
+  steps: z.array(z.object({ action: z.string(), keptFloat: Num, mean: Num, min: Num, floatMacsShare: Num, met: z.boolean() })),
   /** Share of the quantizable MACs per token that run in int8. */
   int8MacsShare: Num,
   met: z.boolean(),

@@ -67,6 +67,10 @@ const kilnJson = {
           { group: "layer1.qkv", loss: 0.0005, macsPerToken: 300 },
         ],
         keptFloat: [{ group: "layer0.ffn_out", loss: 0.004, macsPerToken: 100, why: "budget" }],
+        steps: [
+          { action: "all int8", keptFloat: [], predictedLoss: 0.0045, mean: 0.995, min: 0.98, floatMacsShare: 0, met: false },
+          { action: "keep float", keptFloat: ["layer0.ffn_out"], predictedLoss: 0.0005, mean: 0.9992, min: 0.995, floatMacsShare: 0.25, met: true },
+        ],
         floatMacsShare: 0.25,
         met: true,
       },
@@ -122,6 +126,10 @@ describe("a run's report", () => {
     expect(m.fidelity[0]!.worst).toEqual([{ text: "the cat sat on the mat", cosine: 0.99 }])
     expect(m.sensitivity[0]!.int8MacsShare).toBeCloseTo(0.75)
     expect(m.sensitivity[0]!.groups.filter((g) => g.keptFloat).map((g) => g.group)).toEqual(["layer0.ffn_out"])
+    expect(m.sensitivity[0]!.steps.map((s) => [s.action, s.keptFloat, s.met])).toEqual([
+      ["all int8", 0, false],
+      ["keep float", 1, true],
+    ])
     expect(m.bench[0]!.configs.map((c) => [c.batch, c.qps])).toEqual([
       [1, 1000],
       [8, 8000],

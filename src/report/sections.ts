@@ -103,11 +103,16 @@ export const sections = (m: ReportModel): Section[] => {
       id: "sensitivity",
       title: "Sensitivity search",
       notes: ["Which layer groups the int8 quantizer kept in float, and each group's own loss on held-out samples."],
-      tables: m.sensitivity.map((s) => ({
-        caption: `${s.label} (${s.scheme}): ${(100 * s.int8MacsShare).toFixed(1)} % of the MACs in int8; budget ${s.met ? "met" : "NOT met"}`,
-        headers: ["group", "loss", "MACs / token", "kept in float"],
-        rows: [...s.groups].sort((a, b) => b.loss - a.loss).map((g) => [g.group, f(g.loss, 6), String(g.macsPerToken), g.keptFloat ? "yes" : ""]),
-      })),
+      tables: m.sensitivity.flatMap((s) => [
+        {
+          caption: `${s.label} (${s.scheme}): ${(100 * s.int8MacsShare).toFixed(1)} % of the MACs in int8; budget ${s.met ? "met" : "NOT met"} — the configurations measured`,
+          headers: ["#", "action", "groups in float", "held-out mean", "held-out min", "MACs in float", "budget"],
+          rows: s.steps.map((st, i) => [String(i + 1), st.action, String(st.keptFloat), f(st.mean, 6), f(st.min, 6), `${(100 * st.floatMacsShare).toFixed(1)} %`, st.met ? "met" : ""]),
+        },
+        ...(s.groups.length > 0
+          ? [{ caption: `${s.label}: each group's loss`, headers: ["group", "loss", "MACs / token", "kept in float"], rows: [...s.groups].sort((a, b) => b.loss - a.loss).map((g) => [g.group, f(g.loss, 6), String(g.macsPerToken), g.keptFloat ? "yes" : ""]) }]
+          : []),
+      ]),
       blocks: [],
     })
   }

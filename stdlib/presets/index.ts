@@ -4,5 +4,5 @@ export { datasetPresets, type DatasetPreset, type DatasetPresetName } from "./da
 export { modelPreset, modelPresets, type ModelPreset, type Precision, type PresetShape, type PublishedFigure } from "./models.ts"
 export { checkConfigAgainstPreset, PresetMismatchError } from "./check-config.ts"
 export { presetPipeline, PresetRunError, reportNodes, targets, type PresetRun, type Target } from "./pipeline.ts"
-export { measuredVsPublished, printMeasuredVsPublished } from "./published.ts"
+export { measuredVsPublished, presetReportSpec, printMeasuredVsPublished } from "./published.ts"
 export { presetInputs, presetMain } from "./main.ts"
