@@ -3,7 +3,7 @@
 // --config .dependency-cruiser.cjs`. ARCHITECTURE.md explains each rule.
 const MODEL_LIBRARIES = "^(node_modules/)?(onnxruntime-node|onnxruntime-web|@huggingface/transformers|@huggingface/hub|protobufjs|hyparquet)(/|$)"
 // Entry points (src/cli, src/serve) run pipelines; everything else under src/ is library code.
-const LIBRARIES = "^src/(?!engine/|cache/|store/|cli/|serve/)[^/]+/"
+const LIBRARIES = "^src/(?!engine/|cache/|store/|executors/|cli/|serve/)[^/]+/"
 // A target's own folder (src/targets/cpu, src/targets/vacc …); src/targets/testing is test support.
 const TARGET_FOLDER = "^src/targets/(?!testing/)[^/]+/"
 
@@ -26,7 +26,7 @@ module.exports = {
     {
       name: "engine-no-model-libraries",
       severity: "error",
-      from: { path: "^src/(engine|cache|store|schema)/" },
+      from: { path: "^src/(engine|cache|store|schema|executors)/" },
       to: { path: MODEL_LIBRARIES },
     },
     {
@@ -42,6 +42,20 @@ module.exports = {
       severity: "error",
       from: { path: "^src/store/", pathNot: "\\.test\\.ts$" },
       to: { path: "^(src|stdlib|pipelines|examples)/", pathNot: "^src/(cache|schema|store)/" },
+    },
+    {
+      name: "executors-know-no-models",
+      comment: "src/executors (where cache misses run: BullMQ workers) imports only itself, the engine, the cache, the store and src/schema: it runs steps it loads by module path, never model code it imports.",
+      severity: "error",
+      from: { path: "^src/executors/", pathNot: "\\.test\\.ts$" },
+      to: { path: "^(src/(?!engine/|cache/|store/|schema/|executors/)|stdlib/|pipelines/|examples/)" },
+    },
+    {
+      name: "queue-client-in-executors",
+      comment: "The queue client (bullmq, ioredis) is the executors' business: the engine, cache, store and run CLI never load it (the engine's seam is src/engine/executor.ts).",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/executors/" },
+      to: { path: "^(node_modules/)?(bullmq|ioredis)(/|$)" },
     },
     {
       name: "schema-is-a-leaf",
@@ -70,7 +84,7 @@ module.exports = {
         "Code digests stop at the engine, cache and CLI (src/engine/code): that is sound only while the run CLI imports no model code. The `kiln` command dispatcher (src/cli/kiln.ts) loads commands lazily and no step imports it.",
       severity: "error",
       from: { path: "^src/cli/", pathNot: "(\\.test\\.ts$|^src/cli/kiln\\.ts$)" },
-      to: { path: "^(src/(?!engine/|cache/|store/|cli/)|stdlib/|pipelines/|examples/)" },
+      to: { path: "^(src/(?!engine/|cache/|store/|executors/|cli/)|stdlib/|pipelines/|examples/)" },
     },
     {
       name: "targets-behind-their-registry",

@@ -28,7 +28,7 @@ const cruise = (cwd: string, paths: readonly string[]): Violation[] => {
   return result.summary.violations
 }
 
-test("the repo respects its layering: no cycles, the engine, cache and run CLI import no model code, families import no steps, targets sit behind their registry", () => {
+test("the repo respects its layering: no cycles, the engine, cache, executors and run CLI import no model code, only executors load the queue client, families import no steps, targets sit behind their registry", () => {
   const violations = cruise(repo, ["src", "stdlib", "pipelines", "examples"])
   expect(violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`)).toEqual([])
 }, 120_000)
@@ -61,6 +61,11 @@ test("each layering rule catches the violation it names, and nothing else fires"
     "src/targets/vacc/target.ts": `import { helper } from "./helper.ts"\nexport const vacc = helper\n`,
     "src/targets/testing/stand-in.ts": `import { vacc } from "../vacc/target.ts"\nexport const standIn = vacc\n`,
     "src/schema/leaky.ts": `import { g } from "../graph/ops.ts"\nexport const l = g\n`,
+    "src/executors/leaky.ts": `import { g } from "../graph/ops.ts"\nexport const x = g\n`,
+    "src/engine/queue.ts": `import { Queue } from "bullmq"\nexport const q = Queue\n`,
+    // Allowed: an executor runs steps through the engine, moves artifacts through the store, and owns the queue client.
+    "src/executors/registry.ts": `import { m } from "../engine/messages.ts"\nimport { tier } from "../store/tier.ts"\nexport const e = [m, tier]\n`,
+    "src/executors/bullmq/queue.ts": `import { Queue } from "bullmq"\nimport { e } from "../registry.ts"\nexport const bq = [Queue, e]\n`,
     "src/store/leaky.ts": `import { r } from "../engine/runner.ts"\nexport const sl = r\n`,
     // Allowed: the engine consults the remote tier; a store builds on the cache.
     "src/store/tier.ts": `import { c } from "../cache/messages.ts"\nexport const tier = c\n`,
@@ -87,6 +92,8 @@ test("each layering rule catches the violation it names, and nothing else fires"
       "engine-no-model-libraries: src/engine/ort.ts → onnxruntime-node",
       "cache-is-the-bottom: src/cache/store.ts → src/engine/runner.ts",
       "schema-is-a-leaf: src/schema/leaky.ts → src/graph/ops.ts",
+      "executors-know-no-models: src/executors/leaky.ts → src/graph/ops.ts",
+      "queue-client-in-executors: src/engine/queue.ts → bullmq",
       "stores-below-the-engine: src/store/leaky.ts → src/engine/runner.ts",
       "engine-no-model-libraries: src/cache/transformers.ts → @huggingface/transformers",
       "families-import-no-steps: src/families/toy/family.ts → stdlib/steps/step.ts",

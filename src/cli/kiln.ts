@@ -18,6 +18,9 @@ Commands:
   serve <deployment dir | pipeline.ts#node> [flags]     serve a deployment over HTTP (kiln serve --help)
   report <lock file | run> [--compare A B]  the run's report (HTML with plots, Markdown, JSON) from the cache; B against A
                                             with regressions flagged (kiln report --help)
+  worker --queue redis://… --remote-cache URL [--resources cpu,device:vacc] [--concurrency N]
+                                            run steps queued by pipelines run with --executor (kiln worker --help)
+  queue status [--queue redis://…] [--json] workers with their resources and current jobs, queue depths, recent failures
   doctor                                    what each target (cpu, vacc) finds here: tools, versions, devices
   doctor --stand-ins                        print the exports that select kiln's vacc stand-ins (no card needed)
 
@@ -50,6 +53,14 @@ export const runKiln = async (argv: readonly string[], out: { write(s: string): 
   if (command === "export") return (await import("../export/index.ts")).exportCli(argv.slice(1), out, err)
   if (command === "serve") return (await import("../serve/index.ts")).serveCli(argv.slice(1), out, err)
   if (command === "report") return (await import("../report/index.ts")).reportCli(argv.slice(1), out, err)
+  if (command === "worker") return (await import("../executors/bullmq/index.ts")).workerCli(argv.slice(1), out, err)
+  if (command === "queue") {
+    if (sub !== "status") {
+      err.write(`error: unknown queue command "${sub ?? ""}"; expected status\n`)
+      return 2
+    }
+    return (await import("../executors/bullmq/index.ts")).queueStatusCli(rest, out, err)
+  }
   if (command === "doctor") {
     const doctor = await import("../targets/doctor.ts")
     const flags = argv.slice(1)

@@ -21,6 +21,8 @@ export interface RunArgs {
   readonly remoteCache: string | undefined
   /** Upload what ran: "auto" = when KILN_CACHE_SIGNING_KEY is set; --remote-upload "on"; --remote-read-only "off". */
   readonly remoteUpload: "auto" | "on" | "off"
+  /** --executor URL (else $KILN_EXECUTOR): run cache misses on workers (redis://… for BullMQ); undefined: in this process. */
+  readonly executor: string | undefined
 }
 
 export const RUN_USAGE = `Usage: bun run <pipeline file> [options]
@@ -48,6 +50,9 @@ Options:
   --remote-upload         upload what ran (the default when $KILN_CACHE_SIGNING_KEY is set)
   --remote-read-only      read the remote cache, never write it (e.g. pull-request jobs)
   --no-remote             ignore --remote-cache and $KILN_REMOTE_CACHE
+  --executor URL          run steps on workers (default: $KILN_EXECUTOR): redis://host:6379
+                          queues each cache miss for \`bun run kiln worker\` processes
+                          (BullMQ); artifacts travel through --remote-cache
   --help                  show this help`
 
 const usageError = (message: string) => new PipelineDefinitionError({ message, hint: "see --help" })
@@ -105,6 +110,7 @@ export const parseRunArgs = (argv: readonly string[], env: Record<string, string
         "remote-upload": { type: "boolean" },
         "remote-read-only": { type: "boolean" },
         "no-remote": { type: "boolean" },
+        executor: { type: "string" },
       },
     })
   } catch (e) {
@@ -135,5 +141,6 @@ export const parseRunArgs = (argv: readonly string[], env: Record<string, string
     json: v.json ?? false,
     remoteCache: v["no-remote"] === true || remoteText === undefined || remoteText.trim() === "" ? undefined : remoteText.trim(),
     remoteUpload: v["remote-read-only"] === true ? "off" : v["remote-upload"] === true ? "on" : "auto",
+    executor: (v.executor ?? env.KILN_EXECUTOR)?.trim() || undefined,
   }
 }

@@ -20,7 +20,8 @@ import { RunEvents, type NodeResult, type RunEventSink } from "../engine/events.
 import { lockFilePath, mergeLock, readLockFile, writeLockFile } from "../engine/lock-file.ts"
 import type { Pipeline } from "../engine/pipeline.ts"
 import { runGraph } from "../engine/runtime.ts"
-import { openStore, RemoteCache } from "../store/index.ts"
+import { executorLayer } from "../executors/index.ts"
+import { openStore, RemoteCache, type RemoteTier } from "../store/index.ts"
 import type { Kind } from "../engine/step-definition.ts"
 import { describeResult, plainRenderer, ttyRenderer } from "./render.ts"
 import { parseRunArgs, RUN_USAGE, type RunArgs } from "./run-args.ts"
@@ -141,7 +142,15 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
   const renderer = human.isTTY === true && !args.json ? ttyRenderer(human) : plainRenderer(human)
   const startedAt = new Date()
   const timing = new Map<string, { startMs?: number; endMs?: number }>()
-  const platform = Layer.mergeAll(options.fileSystem ?? NodeFileSystem.layer, NodePath.layer, Layer.succeed(RunEvents)(timed(renderer, startedAt.getTime(), timing)), remote.layer, options.services ?? Layer.empty)
+  const platform = Layer.mergeAll(
+    options.fileSystem ?? NodeFileSystem.layer,
+    NodePath.layer,
+    Layer.succeed(RunEvents)(timed(renderer, startedAt.getTime(), timing)),
+    remote.layer,
+    // Cache misses run on workers when --executor names a queue (a dry run executes nothing).
+    args.executor !== undefined && !args.dryRun ? executorLayer(args.executor, remote.tier, options.env ?? process.env) : Layer.empty,
+    options.services ?? Layer.empty,
+  )
   const program = Effect.scoped(
     runGraph(graph, {
       cacheRoot,
@@ -213,14 +222,18 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
 }
 
 /** The remote tier the flags and environment ask for: a layer providing RemoteCache, or none. */
-const remoteTier = (args: RunArgs, env: Record<string, string | undefined>): { readonly layer: Layer.Layer<RemoteCache> | Layer.Layer<never>; readonly notes: string[] } | { readonly error: string } => {
+const remoteTier = (
+  args: RunArgs,
+  env: Record<string, string | undefined>,
+): { readonly layer: Layer.Layer<RemoteCache> | Layer.Layer<never>; readonly tier?: RemoteTier; readonly notes: string[] } | { readonly error: string } => {
   if (args.remoteCache === undefined) return { layer: Layer.empty, notes: [] }
   const store = openStore(args.remoteCache, env)
   if ("error" in store) return store
   const signingKey = env.KILN_CACHE_SIGNING_KEY !== undefined && env.KILN_CACHE_SIGNING_KEY !== "" ? env.KILN_CACHE_SIGNING_KEY : undefined
   if (args.remoteUpload === "on" && signingKey === undefined) return { error: "--remote-upload needs KILN_CACHE_SIGNING_KEY: entries are uploaded signed" }
   if (signingKey === undefined) return { layer: Layer.empty, notes: [`note: remote cache ${store.describe} not used: KILN_CACHE_SIGNING_KEY is not set, so its entries could not be checked (nothing is read from it or uploaded)`] }
-  return { layer: Layer.succeed(RemoteCache)({ store, signingKey, upload: args.remoteUpload !== "off" }), notes: [] }
+  const tier: RemoteTier = { store, signingKey, upload: args.remoteUpload !== "off" }
+  return { layer: Layer.succeed(RemoteCache)(tier), tier, notes: [] }
 }
 
 const count = (results: readonly NodeResult[], status: NodeResult["status"]): number => results.filter((r) => r.status === status && r.step !== "source").length

@@ -35,4 +35,6 @@ export class StepError extends Data.TaggedError("StepError")<{
   readonly message: string
   readonly hint?: string
   readonly cause?: unknown
+  /** The failure may pass on a retry (a flaky device, a busy tool): workers retry it a bounded number of times; nothing else is retried. */
+  readonly transient?: boolean
 }> {}

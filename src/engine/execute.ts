@@ -34,6 +34,8 @@ export interface StepExecution {
   readonly reason: string
   /** A forced node runs even when another runner committed its entry while we waited. */
   readonly forced: boolean
+  /** The target the step says it runs on (StepSpec.runsOn), when it says. */
+  readonly runsOn?: string
 }
 
 const safeName = (id: string): string => id.replace(/[^A-Za-z0-9_.-]/g, "_")

@@ -157,7 +157,7 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
         // Explaining a miss reads the previous entry; a hit (the no-op re-run) needs no reason.
         const reason = served === undefined ? whyRun(layout, options.lock, gn.id, action, forced) : ""
         const exit = yield* Effect.exit(
-          served !== undefined ? Effect.succeed<Executed>({ entry: served, ran: false }) : executor.execute({ layout, readOnly, scheduler, events, node: gn, params, inputs, action, reason, forced }),
+          served !== undefined ? Effect.succeed<Executed>({ entry: served, ran: false }) : executor.execute({ layout, readOnly, scheduler, events, node: gn, params, inputs, action, reason, forced, ...runsOn }),
         )
         if (Exit.isFailure(exit)) {
           if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt

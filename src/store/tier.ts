@@ -14,7 +14,7 @@ import type { CacheLayout } from "../cache/layout.ts"
 import { readManifest } from "../cache/tree.ts"
 import { downloadBlob } from "./download.ts"
 import { openSignedEntry, signEntry } from "./signing.ts"
-import type { Store } from "./store.ts"
+import { type Store, StoreError } from "./store.ts"
 
 export interface RemoteTier {
   readonly store: Store
@@ -45,40 +45,80 @@ export const pullAction = (layout: CacheLayout, tier: RemoteTier, key: string, w
       return undefined
     }
     const entry = opened.entry
-    const fetch = (digest: string, size?: number) =>
-      Effect.gen(function* () {
-        if (size !== undefined ? sizeOf(blobPath(layout, digest)) === size : existsSync(blobPath(layout, digest))) return true
-        return (yield* downloadBlob(layout, tier.store, digest, size)) === "stored"
-      })
-    if (!(yield* fetch(entry.output))) return yield* missingBlob(warn, tier, key, entry.output)
-    const manifest = readManifest(layout, entry.output)
-    if (manifest === undefined) {
+    const tree = yield* fetchTree(layout, tier, entry.output)
+    if (tree === "not-a-tree") {
       yield* warn(`remote cache: the entry for ${key.slice(0, 12)}… names ${entry.output}, which is not a tree manifest; building locally`)
       return undefined
     }
-    for (const file of manifest.entries) if (!(yield* fetch(file.digest, file.size))) return yield* missingBlob(warn, tier, key, file.digest)
-    if (entry.log !== null && !(yield* fetch(entry.log))) return yield* missingBlob(warn, tier, key, entry.log)
+    if (tree !== "stored") return yield* missingBlob(warn, tier, key, tree.missing)
+    if (entry.log !== null && !(yield* fetchBlob(layout, tier, entry.log))) return yield* missingBlob(warn, tier, key, entry.log)
     yield* writeActionEntry(layout, entry)
     return lookupAction(layout, key)
   }).pipe(
     Effect.catch((error) => Effect.as(warn(`remote cache: ${error.message}; building locally`), undefined)),
   )
 
+/** Brings one blob into the local cache unless it is there (at `size`, when known); false when the remote lacks it. */
+const fetchBlob = (layout: CacheLayout, tier: RemoteTier, digest: string, size?: number) =>
+  Effect.gen(function* () {
+    if (size !== undefined ? sizeOf(blobPath(layout, digest)) === size : existsSync(blobPath(layout, digest))) return true
+    return (yield* downloadBlob(layout, tier.store, digest, size)) === "stored"
+  })
+
+/** Brings a tree (its manifest, then every file's blob) into the local cache, each blob verified by content. */
+const fetchTree = (layout: CacheLayout, tier: RemoteTier, digest: string) =>
+  Effect.gen(function* () {
+    if (!(yield* fetchBlob(layout, tier, digest))) return { missing: digest }
+    const manifest = readManifest(layout, digest)
+    if (manifest === undefined) return "not-a-tree" as const
+    for (const file of manifest.entries) if (!(yield* fetchBlob(layout, tier, file.digest, file.size))) return { missing: file.digest }
+    return "stored" as const
+  })
+
+/**
+ * A tree the remote holds (an input a worker needs), brought into the local cache: undefined when
+ * it is there now, else why not. Unlike `pullAction`, this is no cache lookup: a caller that
+ * names a tree needs it.
+ */
+export const pullTree = (layout: CacheLayout, tier: RemoteTier, digest: string): Effect.Effect<string | undefined, never, FileSystem.FileSystem> =>
+  fetchTree(layout, tier, digest).pipe(
+    Effect.map((tree) => (tree === "stored" ? undefined : tree === "not-a-tree" ? `blob ${digest} on ${tier.store.describe} is not a tree manifest` : `${tier.store.describe} lacks blob ${tree.missing} of tree ${digest}`)),
+    Effect.catch((error) => Effect.succeed(error.message)),
+  )
+
 const missingBlob = (warn: Warn, tier: RemoteTier, key: string, digest: string) =>
   Effect.as(warn(`remote cache: the entry for ${key.slice(0, 12)}… names blob ${digest}, which ${tier.store.describe} lacks; building locally`), undefined)
+
+/** Uploads every blob of the local tree `digest` (and `extra` blobs) that the remote lacks, manifest last. */
+const uploadTree = (layout: CacheLayout, tier: RemoteTier, digest: string, extra: readonly string[] = []) =>
+  Effect.gen(function* () {
+    const manifest = readManifest(layout, digest)
+    if (manifest === undefined) return yield* new StoreError({ message: `tree ${digest} is not in the local cache` })
+    const blobs = new Map<string, number>()
+    for (const file of manifest.entries) blobs.set(file.digest, file.size)
+    for (const d of [...extra, digest]) blobs.set(d, sizeOf(blobPath(layout, d)) ?? 0)
+    for (const [d, size] of blobs) {
+      if (yield* tier.store.hasBlob(d)) continue
+      yield* tier.store.putBlob(d, blobPath(layout, d), size)
+    }
+  })
 
 /** Uploads a committed entry: every blob it names that the remote lacks, then the signed entry. */
 export const pushAction = (layout: CacheLayout, tier: RemoteTier, entry: ActionEntry, warn: Warn): Effect.Effect<void> =>
   Effect.gen(function* () {
     if (!tier.upload) return
-    const manifest = readManifest(layout, entry.output)
-    if (manifest === undefined) return
-    const blobs = new Map<string, number>()
-    for (const file of manifest.entries) blobs.set(file.digest, file.size)
-    for (const digest of [entry.output, ...(entry.log !== null ? [entry.log] : [])]) blobs.set(digest, sizeOf(blobPath(layout, digest)) ?? 0)
-    for (const [digest, size] of blobs) {
-      if (yield* tier.store.hasBlob(digest)) continue
-      yield* tier.store.putBlob(digest, blobPath(layout, digest), size)
-    }
+    if (readManifest(layout, entry.output) === undefined) return
+    yield* uploadTree(layout, tier, entry.output, entry.log !== null ? [entry.log] : [])
     yield* tier.store.putAction(entry.key, signEntry(tier.signingKey, entry))
   }).pipe(Effect.catch((error) => warn(`remote cache: upload of ${entry.key.slice(0, 12)}… to ${tier.store.describe} failed: ${error.message}`)))
+
+/**
+ * Makes a local tree (a step's input, e.g. a source folder) available on the remote for a worker:
+ * undefined when it is there now, else why not. Uploads regardless of `upload` (read-only
+ * concerns action entries: a tree is addressed by content, so it cannot be wrong).
+ */
+export const pushTree = (layout: CacheLayout, tier: RemoteTier, digest: string): Effect.Effect<string | undefined> =>
+  uploadTree(layout, tier, digest).pipe(
+    Effect.as(undefined),
+    Effect.catch((error) => Effect.succeed(`upload of tree ${digest} to ${tier.store.describe} failed: ${error.message}`)),
+  )
