@@ -44,7 +44,7 @@ const cluster = async () => {
   const starts = join(dir, "starts.txt")
   writeFileSync(starts, "")
   const workers: WorkerProc[] = []
-  const env = (extra: Record<string, string> = {}) => ({ KILN_CACHE_SIGNING_KEY: KEY, KILN_EXECUTOR_STARVED_AFTER: "3", ...extra })
+  const env = (extra: Record<string, string> = {}) => ({ KILN_CACHE_SIGNING_KEY: KEY, KILN_EXECUTOR_STARVED_AFTER: "30", ...extra })
   const startWorker = async (name: string, options: { resources?: string; concurrency?: number; root?: string; lockMs?: number } = {}): Promise<WorkerProc> => {
     const proc = Bun.spawn(
       [
@@ -188,7 +188,7 @@ describe.skipIf(unavailable !== undefined)("distributed execution: BullMQ on Red
   test("no worker for a resource class: the step fails after the timeout naming the starved class", async () => {
     const c = await cluster()
     await c.startWorker("cpu-only")
-    const r = await c.run(pipeline("starved", write({ text: "t" }).as("t")).then(onDevice({}).as("needs-card")))
+    const r = await c.run(pipeline("starved", write({ text: "t" }).as("t")).then(onDevice({}).as("needs-card")), [], { KILN_EXECUTOR_STARVED_AFTER: "3" })
     expect(r.code).toBe(1)
     expect(r.status).toEqual({ t: "ran", "needs-card": "failed" })
     const error = r.json.steps.find((s) => s.id === "needs-card")!.error as { message: string; hint?: string }
@@ -223,13 +223,19 @@ describe.skipIf(unavailable !== undefined)("distributed execution: BullMQ on Red
     const shared = write({ text: "shared" }).as("shared")
     const mine = write({ text: "mine-only" }).as("mine")
     const controller = new AbortController()
-    const first = c.run(pipeline("first", shared), [], { KILN_EXECUTOR_STARVED_AFTER: "60" })
-    const second = c.run(pipeline("second", shared).also(mine), [], { KILN_EXECUTOR_STARVED_AFTER: "60" }, { signal: controller.signal })
-    let status = await queueStatus(c.redis.url)
-    for (let i = 0; i < 400 && (status.classes[0]?.counts.waiting ?? 0) < 2; i++) {
-      await Bun.sleep(25)
-      status = await queueStatus(c.redis.url)
+    const waiting = async (n: number) => {
+      let status = await queueStatus(c.redis.url)
+      for (let i = 0; i < 400 && (status.classes[0]?.counts.waiting ?? 0) < n; i++) {
+        await Bun.sleep(25)
+        status = await queueStatus(c.redis.url)
+      }
+      return status
     }
+    // The first scheduler waits for "shared" before the second arrives.
+    const first = c.run(pipeline("first", shared))
+    await waiting(1)
+    const second = c.run(pipeline("second", shared).also(mine), [], {}, { signal: controller.signal })
+    let status = await waiting(2)
     expect(status.classes.map((q) => [q.resource, q.counts.waiting])).toEqual([["cpu", 2]])
     controller.abort()
     expect((await second).code).toBe(130)

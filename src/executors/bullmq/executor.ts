@@ -111,8 +111,10 @@ export const openBullmqExecutor = async (options: BullmqExecutorOptions): Promis
         } else idleSince = undefined
         continue
       }
-      // Finished (seen by event or by polling after a missed event).
-      const settled = end ?? (state === "completed" ? { value: fresh!.returnvalue } : { error: new Error(fresh!.failedReason ?? "failed") })
+      // Finished (seen by event, or by polling after a missed event: read the job again, as the
+      // copy fetched before its state was asked may predate its end).
+      const done = end === undefined ? await queue.getJob(data.key) : undefined
+      const settled = end ?? (state === "completed" ? { value: done?.returnvalue } : { error: new Error(done?.failedReason ?? "failed") })
       if ("error" in settled) throw new JobFailed(parseFailure(settled.error.message))
       const result = JobResult.safeParse(settled.value)
       if (!result.success) throw new Error(`the job's result is not a kiln worker's: ${JSON.stringify(settled.value)?.slice(0, 200)}`)

@@ -12,7 +12,7 @@ import { resolve } from "node:path"
 import { parseArgs } from "node:util"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
-import { type Job, UnrecoverableError, Worker } from "bullmq"
+import { type Job, Queue, UnrecoverableError, Worker } from "bullmq"
 import IORedis from "ioredis"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -279,6 +279,17 @@ export const workerCli = async (argv: readonly string[], out: Out, err: Out, env
   )
   for (const w of workers) w.on("error", (e) => say(`queue error: ${e.message}`))
   await Promise.all(workers.map((w) => w.waitUntilReady()))
+  // Listening means schedulers can see it (they count a queue's workers to tell a starved class):
+  // wait until each queue lists this worker's blocking connection.
+  for (const resource of args.resources) {
+    const queue = new Queue(queueName(resource), { connection: connectionOf(args.queue) })
+    for (let i = 0; i < 200; i++) {
+      const names = (await queue.getWorkers()).map((c) => String((c as { rawname?: string }).rawname ?? ""))
+      if (names.some((n) => n.endsWith(`:w:${host}`))) break
+      await Bun.sleep(50)
+    }
+    await queue.close()
+  }
   say(`serving ${args.resources.join(", ")} from ${args.queue} (concurrency ${args.concurrency}, cache ${args.cacheRoot}, remote ${remote.store.describe})`)
   await new Promise<void>((done) => {
     process.once("SIGINT", done)
