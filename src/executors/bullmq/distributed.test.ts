@@ -7,6 +7,7 @@ import { join, resolve } from "node:path"
 import { cleanup, freshDirsPerTest, runCaptured, tempDir } from "../../../tests/support.ts"
 import { type Pipeline, pipeline } from "../../engine/index.ts"
 import { type Nginx, nginxUnavailable, startNginx } from "../../store/testing/nginx.ts"
+import { runKiln } from "../../cli/kiln.ts"
 import { queueStatus } from "./status.ts"
 import { type Redis, redisUnavailable, startRedis } from "./testing/redis.ts"
 import { concat, flaky, onDevice, shout, write } from "./testing/steps.ts"
@@ -215,6 +216,11 @@ describe.skipIf(unavailable !== undefined)("distributed execution: BullMQ on Red
     const status = await queueStatus(c.redis.url)
     expect(status.failures.map((f) => [f.node, f.host])).toEqual([["hard", "w1"]])
     expect(status.workers).toEqual([{ name: "w1", resources: ["cpu"], running: [] }])
+    let text = ""
+    expect(await runKiln(["queue", "status", "--queue", c.redis.url], { write: (t: string) => (text += t) })).toBe(0)
+    expect(text).toContain("cpu (kiln-cpu): 0 waiting, 0 delayed, 0 running, 1 done, 1 failed")
+    expect(text).toContain("w1 — cpu; idle")
+    expect(text).toMatch(/hard \(flaky\) on w1: .*flaky failure on attempt 1/)
   }, 60_000)
 
   test("Ctrl-C on a scheduler removes the jobs only it was waiting for; the other scheduler's run completes", async () => {
@@ -247,4 +253,49 @@ describe.skipIf(unavailable !== undefined)("distributed execution: BullMQ on Red
     expect(hostOf(r, "shared")).toBe("late")
     expect(c.started().map((l) => l.split(" ")[1])).toEqual(["shared"])
   }, 60_000)
+
+  test("Redis restarting mid-run (empty: no persistence): the lost job is queued again and the run completes", async () => {
+    const c = await cluster()
+    await c.startWorker("w1")
+    const running = c.run(pipeline("restart", write({ text: "across a restart", sleepMs: 2_000 }).as("slow")).then(shout({}).as("after")))
+    for (let i = 0; i < 400 && !c.started().some((l) => l.startsWith("write slow")); i++) await Bun.sleep(25)
+    await c.redis.restart()
+    const r = await running
+    expectOk(r)
+    expect(readFileSync(join(r.json.steps.find((s) => s.id === "after")!.outputs.out!.path, "text.txt"), "utf8")).toBe("ACROSS A RESTART")
+    // The worker finished and uploaded the step before the restart lost its job: queued again, it is found on the remote cache.
+    expect(c.started().filter((l) => l.startsWith("write slow")).length).toBe(1)
+  }, 60_000)
+})
+
+describe("bad executor and worker arguments say what is wrong; nothing runs", () => {
+  test("--executor without a remote cache, an unknown scheme, an unreachable queue", async () => {
+    const p = pipeline("p", write({ text: "x" }).as("x"))
+    const noRemote = await runCaptured(p, fresh(), ["--executor", "redis://127.0.0.1:9"], { env: {} })
+    expect(noRemote.code).toBe(1)
+    expect(noRemote.stderr).toContain("needs a remote cache: artifacts travel between this run and the workers only through it")
+    const env = { KILN_CACHE_SIGNING_KEY: KEY }
+    const scheme = await runCaptured(p, fresh(), ["--executor", "amqp://host", "--remote-cache", "http://127.0.0.1:9/c"], { env })
+    expect(scheme.stderr).toContain('unsupported scheme "amqp" (supported: redis, rediss)')
+    const down = await runCaptured(p, fresh(), ["--executor", "redis://127.0.0.1:9", "--remote-cache", "http://127.0.0.1:9/c"], { env })
+    expect(down.code).toBe(1)
+    expect(down.stderr).toContain("cannot reach the queue at redis://127.0.0.1:9")
+    expect(down.stderr).not.toContain("    at ")
+  }, 30_000)
+
+  test("kiln worker without a queue, a remote cache or a signing key, or with a bad resource class", async () => {
+    const run = async (argv: string[], env: Record<string, string | undefined>) => {
+      let err = ""
+      const { workerCli } = await import("./worker.ts")
+      const code = await workerCli(argv, { write: () => true }, { write: (t: string) => (err += t) }, env)
+      return { code, err }
+    }
+    expect(await run([], {})).toEqual({ code: 2, err: expect.stringContaining("--queue (missing): expected the Redis URL the schedulers use") })
+    expect((await run(["--queue", "redis://h:6379"], {})).err).toContain("--remote-cache is required")
+    expect((await run(["--queue", "redis://h:6379", "--remote-cache", "http://h/c"], {})).err).toContain("KILN_CACHE_SIGNING_KEY is not set")
+    const bad = await run(["--queue", "redis://h:6379", "--remote-cache", "http://h/c", "--resources", "cpu,gpu"], { KILN_CACHE_SIGNING_KEY: "k" })
+    expect(bad.code).toBe(2)
+    expect(bad.err).toContain('--resources: "gpu"')
+    expect(bad.err).toContain("expected cpu, measure or device:<target>")
+  })
 })

@@ -9,7 +9,8 @@ import type { ResourceClass } from "../../engine/index.ts"
 const Digest = z.string().regex(/^[0-9a-f]{64}$/, "expected a sha256 hex digest")
 
 /** "cpu", "measure" (measurements: run alone on their worker), "device:<target>" (e.g. device:vacc). */
-export const ResourceClassName = z.string().regex(/^(cpu|measure|device:[a-z0-9_-]+)$/, "expected cpu, measure or device:<target>, e.g. device:vacc")
+export const RESOURCE_CLASS_EXPECTED = "expected cpu, measure or device:<target>, e.g. device:vacc"
+export const ResourceClassName = z.string().regex(/^(cpu|measure|device:[a-z0-9_-]+)$/, RESOURCE_CLASS_EXPECTED)
 
 /** The queue a step goes to, from its engine resource class and the target it says it runs on. */
 export const resourceClassOf = (resource: ResourceClass, runsOn: string | undefined): string => {

@@ -35,7 +35,7 @@ import { makeScheduler } from "../../engine/scheduler.ts"
 import { failureText } from "../../engine/step-failure.ts"
 import { openSignedEntry, openStore, pullTree, pushAction, type RemoteTier } from "../../store/index.ts"
 import { describeIssues } from "../../schema/index.ts"
-import { CLASSES_KEY, connectionOf, type JobData as JobDataT, JobData, type JobFailure, type JobResult, queueName, ResourceClassName } from "./jobs.ts"
+import { CLASSES_KEY, connectionOf, type JobData as JobDataT, JobData, type JobFailure, type JobResult, queueName, RESOURCE_CLASS_EXPECTED, ResourceClassName } from "./jobs.ts"
 import { loadStep, projectRoot } from "./step-location.ts"
 
 export const WORKER_USAGE = `Usage: bun run kiln worker --queue redis://host:6379 --remote-cache URL [options]
@@ -98,8 +98,7 @@ const parseWorkerArgs = (argv: readonly string[], env: Record<string, string | u
   if (signingKey === undefined || signingKey === "") return { error: "KILN_CACHE_SIGNING_KEY is not set: a worker uploads signed entries, with the same key as the schedulers" }
   const resources = [...new Set((values.resources ?? "cpu").split(",").map((r) => r.trim()))]
   for (const r of resources) {
-    const ok = ResourceClassName.safeParse(r)
-    if (!ok.success) return { error: `--resources: "${r}": ${describeIssues(ok.error, r, { rootName: "resource class" })}` }
+    if (!ResourceClassName.safeParse(r).success) return { error: `--resources: "${r}" is not a resource class: ${RESOURCE_CLASS_EXPECTED}` }
   }
   const concurrency = values.concurrency === undefined ? 1 : Number(values.concurrency)
   if (!Number.isInteger(concurrency) || concurrency < 1) return { error: `--concurrency ${values.concurrency}: expected a positive integer` }
