@@ -17,23 +17,28 @@ const metricOf = (steps: readonly Step[], id: string, metric: string): number | 
   return typeof value === "number" ? value : undefined
 }
 
+/** The figure a preset's evaluation is judged by: MAP for rerankers, cosine Spearman for embedders. */
+const mainMetric = (preset: ModelPreset) => (datasetPresets[preset.evalSet].kind === "rerank" ? "map" : "cosine_spearman")
+
+/** What the seed or MTEB published for the preset's evaluation set at `precision`, if anyone did. */
+const publishedFigure = (preset: ModelPreset, precision: Precision) => preset.published.find((f) => f.precision === precision && f.dataset === preset.evalSet && f.metric === mainMetric(preset))
+
 /** The table's rows: precision, measured, published (and by whom). */
 export const measuredVsPublished = (preset: ModelPreset, precision: Precision, result: ExecuteResult) => {
   const steps = (result.summary?.steps ?? []) as Step[]
-  const metric = datasetPresets[preset.evalSet].kind === "rerank" ? "map" : "cosine_spearman"
+  const metric = mainMetric(preset)
   const rows = [{ precision, id: reportNodes.evaluate }, ...(precision !== "fp32" ? [{ precision: "fp32" as const, id: reportNodes.evaluateFp32 }] : [])]
   return rows.map(({ precision: p, id }) => {
-    const published = preset.published.find((f) => f.precision === p && f.dataset === preset.evalSet && f.metric === metric)
+    const published = publishedFigure(preset, p)
     return { precision: p, metric, measured: metricOf(steps, id, metric), published: published?.value, source: published?.source }
   })
 }
 
 /** The run report's rows: the deployment built and (for fp16 / int8) its fp32 reference, each beside its published figure. */
 export const presetReportSpec = (preset: ModelPreset, precision: Precision) => {
-  const metric = datasetPresets[preset.evalSet].kind === "rerank" ? "map" : "cosine_spearman"
   const published = (p: Precision) => {
-    const f = preset.published.find((x) => x.precision === p && x.dataset === preset.evalSet && x.metric === metric)
-    return f === undefined ? {} : { published: { metric, value: f.value, source: f.source } }
+    const f = publishedFigure(preset, p)
+    return f === undefined ? {} : { published: { metric: mainMetric(preset), value: f.value, source: f.source } }
   }
   return {
     title: `${preset.repo} ${precision}`,
