@@ -22,6 +22,8 @@ export const RunStep = z.object({
   /** Output tree digest (absent when the node failed or was skipped). */
   output: z.string().optional(),
   runsOn: z.string().optional(),
+  /** The worker that ran it, when an executor ran it elsewhere (--executor). */
+  host: z.string().optional(),
   reason: z.string().optional(),
   error: z.object({ message: z.string(), hint: z.string().optional(), logPath: z.string().optional(), logTail: z.array(z.string()).optional() }).optional(),
 })

@@ -257,6 +257,7 @@ const runStep = (r: NodeResult, t: { startMs?: number; endMs?: number } | undefi
   ...(t?.endMs !== undefined ? { endMs: t.endMs } : {}),
   ...(r.outputs.out !== undefined ? { output: r.outputs.out.digest } : {}),
   ...(r.runsOn !== undefined ? { runsOn: r.runsOn } : {}),
+  ...(r.host !== undefined ? { host: r.host } : {}),
   ...(r.reason !== undefined ? { reason: r.reason } : {}),
   ...(r.error !== undefined
     ? { error: { message: r.error.message, ...(r.error.hint !== undefined ? { hint: r.error.hint } : {}), ...(r.error.logPath !== undefined ? { logPath: r.error.logPath } : {}), ...(r.error.logTail !== undefined ? { logTail: [...r.error.logTail] } : {}) } }

@@ -3,6 +3,9 @@
 import { expect, test } from "bun:test"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { join } from "node:path"
+import { cacheLayout } from "../cache/layout.ts"
+import { listRunIds, readRunRecord, runRecordPath } from "../cache/run-records.ts"
 import { countingSteps, freshDirsPerTest, runCaptured } from "../../tests/support.ts"
 import { Executor, localExecutor, pipeline } from "./index.ts"
 
@@ -27,6 +30,10 @@ test("only misses reach the executor; the host it names is in the --json summary
     ["upper", "ran", "elsewhere:1"],
   ])
   expect(first.stderr).toContain("ran upper (upper) on elsewhere:1")
+  // The run record (what `kiln report` reads) keeps it too.
+  const layout = cacheLayout(join(dir, "cache"))
+  const record = readRunRecord(runRecordPath(layout, listRunIds(layout)[0]!))
+  expect(record.steps?.map((x) => x.host)).toEqual(["elsewhere:1", "elsewhere:1"])
   asked.length = 0
   const second = await runCaptured(p, dir, [], { services: recording(asked) })
   expect(second.status).toEqual({ emit: "cached", upper: "cached" })

@@ -139,7 +139,7 @@ export const sections = (m: ReportModel): Section[] => {
     notes: [
       `${counted.filter((s) => s.status === "ran").length} ran, ${counted.filter((s) => s.status === "cached").length} cached, ${counted.filter((s) => s.status === "remote").length} from the remote cache, ${counted.filter((s) => s.status === "failed").length} failed, ${counted.filter((s) => s.status === "skipped").length} skipped.`,
     ],
-    tables: [{ headers: ["node", "step", "status", "duration", "runs on", "why"], rows: m.steps.map((s) => [s.id, s.step, s.status, s.status === "ran" ? ms(s.ms) : "—", s.runsOn ?? "—", s.reason ?? s.error?.message ?? ""]) }],
+    tables: [{ headers: ["node", "step", "status", "duration", "runs on", "why"], rows: m.steps.map((s) => [s.id, s.step, s.status, s.status === "ran" ? ms(s.ms) : "—", s.host !== undefined ? `${s.runsOn ?? "—"} on worker ${s.host}` : (s.runsOn ?? "—"), s.reason ?? s.error?.message ?? ""]) }],
     blocks: [],
   })
   if (m.artifacts.length > 0) {
