@@ -10,7 +10,7 @@ import { type ActionKey, type ActionKeyInputs, actionKey, CACHE_SCHEMA_VERSION, 
 import type { CodeDigest } from "./code/index.ts"
 import { type LockFile, lockedKey } from "./lock-file.ts"
 import { type Identity, stepIdentity } from "./reproducibility.ts"
-import type { AnyStep } from "./step-definition.ts"
+import type { AnyStep, ResourceClass } from "./step-definition.ts"
 
 /** A node whose output is known: its key and the tree it produced, readable at `path`. */
 export interface Resolved {
@@ -26,11 +26,21 @@ export interface Action {
   readonly keyInputs: ActionKeyInputs
   readonly identity: Identity
   readonly fingerprint: Readonly<Record<string, string>>
+  /** The resource class it holds while it runs. */
+  readonly resources: ResourceClass
 }
 
-/** The action a step node performs, given its resolved params and its inputs' outputs. */
+/** Where each input's output is readable, by input name (what fingerprint, resources and runsOn see). */
+export const inputPaths = (inputs: Readonly<Record<string, Resolved>>): Record<string, string> => Object.fromEntries(Object.entries(inputs).map(([name, r]) => [name, r.path]))
+
+/**
+ * The action a step node performs, given its resolved params and its inputs' outputs. Throws what
+ * the step's fingerprint or resources throw (a tool it keys on is missing here).
+ */
 export const stepAction = (step: AnyStep, params: unknown, inputs: Readonly<Record<string, Resolved>>, code: CodeDigest): Action => {
-  const fingerprint = step.fingerprint?.(params) ?? {}
+  const paths = inputPaths(inputs)
+  const fingerprint = step.fingerprint?.(params, paths) ?? {}
+  const resources = typeof step.resources === "function" ? step.resources(params, paths) : step.resources
   const keyInputs: ActionKeyInputs = {
     cacheSchema: CACHE_SCHEMA_VERSION,
     step: step.name,
@@ -40,7 +50,7 @@ export const stepAction = (step: AnyStep, params: unknown, inputs: Readonly<Reco
     fingerprint,
     code,
   }
-  return { key: actionKey(keyInputs), keyInputs, identity: stepIdentity(step.reproducible, keyInputs, inputs), fingerprint }
+  return { key: actionKey(keyInputs), keyInputs, identity: stepIdentity(step.reproducible, keyInputs, inputs), fingerprint, resources }
 }
 
 /** The entry the cache can serve for `key`: complete, and with `--verify` re-hashed intact. */

@@ -58,7 +58,7 @@ export const executeStep = (x: StepExecution): Effect.Effect<{ readonly entry: A
       if (raced !== undefined) return { entry: raced, ran: false }
       // The resource permit is held from start to commit; waiting for another process's key lock
       // (above) does not occupy one.
-      yield* x.scheduler.hold(typeof step.resources === "function" ? step.resources(x.params) : step.resources)
+      yield* x.scheduler.hold(action.resources)
       yield* events.emit({ type: "start", id: gn.id, step: step.name, reason: x.reason })
       const started = Date.now()
       const fs = yield* FileSystem.FileSystem

@@ -186,6 +186,54 @@ describe("failures", () => {
     expect(r.stderr).toContain("pass --model-dir")
   })
 
+  test("fingerprint and resources see the input folders: what an input holds can decide the key", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    // A step keyed on whatever its input folder says (as evaluate keys on the tools of the target that made its deployment).
+    const keyed = defineStep({
+      name: "keyed",
+      version: 1,
+      params: z.object({}),
+      inputs: { text: "text" },
+      output: "text",
+      fingerprint: (_p, inputs) => ({ tool: readFileSync(join(inputs.text, "text.txt"), "utf8") }),
+      resources: (_p, inputs) => (existsSync(join(inputs.text, "text.txt")) ? "io" : "cpu"),
+      run: (ctx) => Effect.promise(() => Bun.write(join(ctx.outDir, "t"), "done")),
+    })
+    const r = await runCaptured(pipeline("p", s.emit({ text: "v1" })).then(keyed()), dir)
+    expect(r.code).toBe(0)
+    const r2 = await runCaptured(pipeline("p", s.emit({ text: "v2" })).then(keyed()), dir)
+    expect(r2.status.keyed).toBe("ran")
+    expect(r2.json.steps.find((x) => x.id === "keyed")!.reason).toContain('fingerprint tool: "v1" → "v2"')
+  })
+
+  test("a fingerprint that cannot be computed here (a missing tool) fails its node with message and hint; --dry-run reports it and plans on", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    const onCard = defineStep({
+      name: "onCard",
+      version: 1,
+      params: z.object({}),
+      inputs: { text: "text" },
+      output: "text",
+      fingerprint: () => {
+        throw new StepError({ message: "vamc not found: KILN_VAMC is unset", hint: "set KILN_VAMC" })
+      },
+      run: (ctx) => Effect.promise(() => Bun.write(join(ctx.outDir, "t"), "never")),
+    })
+    const p = () => pipeline("p", s.emit({ text: "a" })).then(onCard()).then(s.upper({})).also(s.emit({ text: "b" }).as("other"))
+    const r = await runCaptured(p(), dir)
+    expect(r.code).toBe(1)
+    expect(r.status).toMatchObject({ emit: "ran", other: "ran", onCard: "failed", upper: "skipped" })
+    expect(r.stderr).toContain("vamc not found: KILN_VAMC is unset")
+    expect(r.stderr).toContain("set KILN_VAMC")
+    // Its input is cached now, so a dry run reaches the node: it says why it cannot run, and plans the rest.
+    const dry = await runCaptured(p(), dir, ["--dry-run"])
+    expect(dry.code).toBe(0)
+    expect(dry.stderr).toContain("onCard (onCard) — cannot run here: vamc not found: KILN_VAMC is unset (set KILN_VAMC)")
+    expect(dry.status).toMatchObject({ emit: "cached", other: "cached", onCard: "skipped", upper: "skipped" })
+  })
+
   test("a step that writes nothing fails and caches nothing", async () => {
     const dir = fresh()
     const lazy = defineStep({ name: "lazy", version: 1, params: z.object({}), inputs: {}, output: "x", run: () => Effect.void })

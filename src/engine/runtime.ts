@@ -14,7 +14,7 @@ import type * as FileSystem from "effect/FileSystem"
 import type * as Scope from "effect/Scope"
 import { materialiseTree } from "../cache/tree.ts"
 import { pullAction, pushAction, RemoteCache } from "../store/index.ts"
-import { type Action, findHit, type Resolved, resolvedFrom, stepAction, whyRun } from "./action.ts"
+import { type Action, findHit, inputPaths, type Resolved, resolvedFrom, stepAction, whyRun } from "./action.ts"
 import { CacheError, type PipelineDefinitionError, StepFailedError } from "./errors.ts"
 import { type NodeResult, RunEvents } from "./events.ts"
 import { type Executed, Executor, localExecutor } from "./executor.ts"
@@ -135,7 +135,16 @@ export const runGraph = (graph: Graph, options: RunOptions): Effect.Effect<RunOu
       Effect.gen(function* () {
         const step = gn.node.step!
         const params = plan.params.get(gn.id)
-        const action = stepAction(step, params, inputs, codeOf(step))
+        let action: Action
+        try {
+          action = stepAction(step, params, inputs, codeOf(step))
+        } catch (error) {
+          // Its key needs something this machine lacks (a tool whose version it keys on): a dry
+          // run says so and plans on; a run fails the node, naming what is missing.
+          const { message, hint } = failureText(error)
+          if (options.dryRun) return yield* skipped(gn, `cannot run here: ${message}${hint !== undefined ? ` (${hint})` : ""}`, { kind: "unknown" })
+          return yield* finish({ id: gn.id, step: step.name, status: "failed", key: "", ms: 0, outputs: {}, error: { message, ...(hint !== undefined ? { hint } : {}) } }, { kind: "failed" })
+        }
         const forced = options.force === "all" || options.force.has(gn.id)
         // --frozen decides before anything runs: a drifted node never starts.
         const before = options.frozen ? frozenBeforeRun(layout, options.lock, gn.id, action) : undefined
@@ -202,7 +211,7 @@ const LOG_TAIL_LINES = 20
 const whereItRuns = (step: AnyStep, params: unknown, inputs: Readonly<Record<string, Resolved>>): { runsOn?: string } => {
   if (step.runsOn === undefined) return {}
   try {
-    return { runsOn: step.runsOn(params, Object.fromEntries(Object.entries(inputs).map(([name, r]) => [name, r.path]))) }
+    return { runsOn: step.runsOn(params, inputPaths(inputs)) }
   } catch {
     return {}
   }

@@ -63,10 +63,14 @@ export interface AnyStep {
   readonly inputs: Record<string, Kind>
   readonly main: string | undefined
   readonly output: Kind
-  /** Called with the step's resolved params (a target param picks whose tool versions count). */
-  readonly fingerprint: ((params: any) => Record<string, string>) | undefined
-  /** A class, or one chosen by the resolved params (e.g. "device" when the step runs on an accelerator). */
-  readonly resources: ResourceClass | ((params: any) => ResourceClass)
+  /**
+   * Called with the step's resolved params and its input folders (a target param, or the target
+   * that made an input folder, picks whose tool versions count). May throw a step failure (a tool
+   * it must key on is missing): the node fails with it, or a dry run says so.
+   */
+  readonly fingerprint: ((params: any, inputs: Readonly<Record<string, string>>) => Record<string, string>) | undefined
+  /** A class, or one chosen by the resolved params and input folders (e.g. "device" when the step runs on an accelerator). */
+  readonly resources: ResourceClass | ((params: any, inputs: Readonly<Record<string, string>>) => ResourceClass)
   /** How the output relates to the machine: portable, host-bound or a measurement (reproducibility.ts). */
   readonly reproducible: Reproducibility
   /** Where it runs (a target name), from params and input paths; for summaries, not the key. */

@@ -32,9 +32,12 @@ export interface StepSpec<
   /** The input `.then` connects; required when there are several inputs. */
   readonly main?: Main
   readonly output: Out
-  /** What the result depends on beyond params and inputs: tool versions, for benchmarks the host. */
-  readonly fingerprint?: (params: z.output<P>) => Record<string, string>
-  readonly resources?: ResourceClass | ((params: z.output<P>) => ResourceClass)
+  /**
+   * What the result depends on beyond params and inputs: tool versions, for benchmarks the host.
+   * Sees the input folders too (a deployment's target decides whose tool versions count).
+   */
+  readonly fingerprint?: (params: z.output<P>, inputs: { readonly [K in keyof In]: string }) => Record<string, string>
+  readonly resources?: ResourceClass | ((params: z.output<P>, inputs: { readonly [K in keyof In]: string }) => ResourceClass)
   /**
    * How the output relates to the machine it ran on (default "portable": the same bytes
    * everywhere). "host": bound to this host class (e.g. compiled for this CPU or device toolchain);
@@ -126,8 +129,8 @@ export const defineStep = <
     inputs: spec.inputs,
     main,
     output: spec.output,
-    fingerprint: spec.fingerprint,
-    resources: spec.resources ?? "cpu",
+    fingerprint: spec.fingerprint as AnyStep["fingerprint"],
+    resources: (spec.resources ?? "cpu") as AnyStep["resources"],
     reproducible: spec.reproducible ?? "portable",
     runsOn: spec.runsOn as AnyStep["runsOn"],
     module: spec.module !== undefined ? asModulePath(spec.module.path) : callerModule(defineStep),

@@ -11,7 +11,7 @@ import { distinctTexts, loadStsDataset } from "../../src/evaluate/index.ts"
 import { describeIssues } from "../../src/schema/index.ts"
 import { BenchReport, matchTarget, TargetParam, targetOfDeployment } from "../../src/targets/index.ts"
 import { attempt, attemptEffect, attemptSync, type StepErrorFields } from "./attempt.ts"
-import { onTarget, runsOnDeployment, targetFingerprint, targetResources } from "./on-target.ts"
+import { deploymentTarget, onTarget, runsOnDeployment } from "./on-target.ts"
 import { writeJson, writeText } from "./write-report.ts"
 
 /** How the bench step fails: the target's message (a deployment that does not load, a tool that failed) or a report not in the shared schema. */
@@ -36,10 +36,14 @@ export const bench = defineStep({
   inputs: { deployment: "deployment", dataset: "sts-dataset" },
   main: "deployment",
   output: "bench-report",
-  // Speed belongs to a machine and its tools: never serve another host's numbers from a shared cache.
-  fingerprint: (p) => ({ ...targetFingerprint(p.target), host: hostname() }),
+  // Speed belongs to a machine and its tools: never serve another host's numbers from a shared
+  // cache. The tools are those of the deployment's target, whatever "auto" would pick here.
+  fingerprint: (p, inputs) => {
+    const target = deploymentTarget(p.target, inputs.deployment)
+    return { target: target.name, ...target.fingerprint(), host: hostname() }
+  },
   // A measurement: on the CPU nothing else may share it; on a card the die is held.
-  resources: (p) => (targetResources(p.target) === "cpu" ? "exclusive" : "device"),
+  resources: (p, inputs) => (deploymentTarget(p.target, inputs.deployment).resources === "cpu" ? "exclusive" : "device"),
   runsOn: (_p, inputs) => runsOnDeployment(inputs.deployment),
   // Its numbers differ on every run: the lock file records that it ran, not its output.
   reproducible: "measurement",

@@ -7,7 +7,7 @@ import { defineStep } from "../../src/engine/index.ts"
 import { evaluateReranking, evaluateSts, loadRerankDataset, loadStsDataset, type Deployment, type Metrics } from "../../src/evaluate/index.ts"
 import { TargetParam } from "../../src/targets/index.ts"
 import { attempt, type StepErrorFields } from "./attempt.ts"
-import { runsOnDeployment, targetFingerprint, targetResources } from "./on-target.ts"
+import { deploymentsFingerprint, deploymentsResources, deploymentTarget, runsOnDeployment } from "./on-target.ts"
 import { withDeployments } from "./with-deployments.ts"
 import { writeJson } from "./write-report.ts"
 
@@ -21,9 +21,6 @@ export const evalParams = z.object({
   batchSize: z.number().int().positive().default(32),
   threads: z.number().int().positive().default(2),
 })
-
-/** Tool versions of a device target (a CPU evaluation depends on its inputs only, as before targets). */
-export const deviceFingerprint = (target: string | undefined): Record<string, string> => (targetResources(target) === "device" ? targetFingerprint(target) : {})
 
 /** An evaluation of one deployment on one kind of dataset, written to eval.json. */
 const evaluationStep = <const Name extends string, const Dataset extends string, T>(
@@ -40,9 +37,10 @@ const evaluationStep = <const Name extends string, const Dataset extends string,
     inputs: { deployment: "deployment", dataset },
     main: "deployment",
     output: "eval-report",
-    // On an accelerator the runtime's versions shape the numbers, and the step holds a die.
-    fingerprint: (p) => deviceFingerprint(p.target),
-    resources: (p) => targetResources(p.target),
+    // On an accelerator the runtime's versions shape the numbers, and the step holds a die — as
+    // the deployment's own target decides, whatever "auto" would pick on this machine.
+    fingerprint: (p, inputs) => deploymentsFingerprint([deploymentTarget(p.target, inputs.deployment)]),
+    resources: (p, inputs) => deploymentsResources([deploymentTarget(p.target, inputs.deployment)]),
     runsOn: (_p, inputs) => runsOnDeployment(inputs.deployment),
     run: (ctx) =>
       Effect.gen(function* () {

@@ -7,8 +7,8 @@ import { z } from "zod"
 import { defineStep } from "../../src/engine/index.ts"
 import { checkMaxDrop, checkMinimums, deploymentFidelity, evaluateSts, loadStsDataset } from "../../src/evaluate/index.ts"
 import { attempt, type StepErrorFields } from "./attempt.ts"
-import { deviceFingerprint, evalParams } from "./evaluate.ts"
-import { runsOnDeployment, targetResources } from "./on-target.ts"
+import { evalParams } from "./evaluate.ts"
+import { deploymentsFingerprint, deploymentsResources, deploymentTarget, runsOnDeployment } from "./on-target.ts"
 import { withDeployments } from "./with-deployments.ts"
 import { writeJson } from "./write-report.ts"
 
@@ -27,8 +27,10 @@ export const fidelity = defineStep({
   inputs: { deployment: "deployment", reference: "deployment", dataset: "sts-dataset" },
   main: "deployment",
   output: "eval-report",
-  fingerprint: (p) => deviceFingerprint(p.target),
-  resources: (p) => targetResources(p.target),
+  // The candidate's target is the step's; the reference may run elsewhere (a vacc model against
+  // its fp32 export on ONNX Runtime). Tool versions of either device target count.
+  fingerprint: (p, inputs) => deploymentsFingerprint([deploymentTarget(p.target, inputs.deployment), deploymentTarget("auto", inputs.reference)]),
+  resources: (p, inputs) => deploymentsResources([deploymentTarget(p.target, inputs.deployment), deploymentTarget("auto", inputs.reference)]),
   runsOn: (_p, inputs) => runsOnDeployment(inputs.deployment),
   run: (ctx) =>
     Effect.gen(function* () {

@@ -4,10 +4,7 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as Effect from "effect/Effect"
 import type { ResourceClass } from "../../src/engine/index.ts"
-import { chooseTarget, targetOfDeployment, targetOfModel, type TargetServices } from "../../src/targets/index.ts"
-
-/** The resource class of a step running `target` ("auto" as it resolves here). */
-export const targetResources = (target: string | undefined): ResourceClass => chooseTarget(target ?? "auto").target.resources
+import { chooseTarget, matchTarget, type Target, targetOfDeployment, targetOfModel, type TargetServices } from "../../src/targets/index.ts"
 
 /** What of the environment a step's output depends on when it uses `target`. */
 export const targetFingerprint = (target: string | undefined): Record<string, string> => {
@@ -25,3 +22,21 @@ export const runsOnTarget = (target: string | undefined): string => chooseTarget
 /** Where a step over a model or deployment folder runs: the target that made the folder. */
 export const runsOnModel = (dir: string): string => targetOfModel(dir).name
 export const runsOnDeployment = (dir: string): string => targetOfDeployment(dir).name
+
+/**
+ * The target that runs a deployment: the one that made the folder (checked against the step's
+ * `target` param unless that is absent or "auto"). Steps over deployments key on and hold what
+ * this target needs — not on what "auto" would pick on this machine.
+ */
+export const deploymentTarget = (asked: string | undefined, dir: string): Target => matchTarget(asked ?? "auto", targetOfDeployment(dir), dir).target
+
+/**
+ * What the results of opening these deployments depend on: the tool versions of each device target
+ * among them (a vacc deployment's numbers come from vaststreamx and the driver); a CPU deployment
+ * adds nothing (its outputs depend on its inputs only).
+ */
+export const deploymentsFingerprint = (targets: readonly Target[]): Record<string, string> =>
+  Object.assign({}, ...[...new Set(targets)].filter((t) => t.resources === "device").map((t) => t.fingerprint()))
+
+/** "device" when any of them runs on an accelerator (the step holds a die), else "cpu". */
+export const deploymentsResources = (targets: readonly Target[]): ResourceClass => (targets.some((t) => t.resources === "device") ? "device" : "cpu")
