@@ -14,7 +14,7 @@ export type { Availability, BenchParams, BenchRequest, CompileRequest, DeployPar
 export { Targets } from "./target.ts"
 export { VAMC_CALIBRATION_DIR, VAMC_QUANTIZE_FILE } from "./vacc/compile.ts"
 export { deviceExportParams, deviceExportSettings } from "./vacc/device-export.ts"
-export { standInEnvironment, standInPython } from "./vacc/stand-in/env.ts"
+export { standInEnvironment, standInFiles, standInPython } from "./vacc/stand-in/env.ts"
 
 /** The registered targets as a service. */
 export const TargetsLive = Layer.succeed(Targets)({ all: registeredTargets })

@@ -131,3 +131,22 @@ test("a bun.lock whose packages are not lock entries is an error naming the file
     cleanup(dir)
   }
 })
+
+test("a file a step runs but does not import as code (a Python script, imported `with { type: \"file\" }`) is in its closure: editing it changes the digest", async () => {
+  const root = project()
+  writeFileSync(join(root, "runner.py"), "print('v1')\n")
+  writeFileSync(join(root, "step.ts"), `import runner from "./runner.py" with { type: "file" }\nexport const run = () => Bun.spawn(["python3", runner])\n`)
+  const entry = join(root, "step.ts")
+  const first = makeCodeDigester({ stateDir: join(root, "state") })
+  await first.prepare([entry])
+  const before = first.digestOf(entry)
+  expect(Object.keys(before.files)).toEqual(["runner.py", "step.ts"])
+  writeFileSync(join(root, "runner.py"), "print('v2')\n")
+  // A fresh process: the persisted closure's stamp for runner.py no longer matches.
+  const second = makeCodeDigester({ stateDir: join(root, "state") })
+  await second.prepare([entry])
+  const after = second.digestOf(entry)
+  expect(after.files["runner.py"]).toBe(sha256File(join(root, "runner.py")))
+  expect(after.files["runner.py"]).not.toBe(before.files["runner.py"])
+  expect(explainCodeChange(before, after)).toEqual(["code changed: runner.py"])
+})

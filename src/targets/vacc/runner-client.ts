@@ -3,7 +3,6 @@
 // ready frame, then sends token batches and reads CLS rows / logits back over the length-prefixed
 // binary protocol the runner documents. A runner that dies fails the request in flight with its
 // exit code and the tail of its stderr.
-import { fileURLToPath } from "node:url"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
@@ -13,8 +12,11 @@ import { ChildProcess } from "effect/process"
 import type { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import { TargetError } from "../errors.ts"
 import { ByteReader, TailBuffer } from "./byte-reader.ts"
+// A file import: the path of the script, and its bytes in the code digest of every step that can
+// start it (a runner change re-keys the evaluations that ran through it).
+import runnerScript from "./runner/vsx_runner.py" with { type: "file" }
 
-export const RUNNER_SCRIPT = fileURLToPath(new URL("./runner/vsx_runner.py", import.meta.url))
+export const RUNNER_SCRIPT: string = runnerScript
 const MAGIC = 0x4b565231
 const OP_RUN = 1
 const OP_QUIT = 2

@@ -1,0 +1,98 @@
+// Steps over deployments (evaluate, fidelity, bench) key on and hold what the deployment's own
+// target needs: a vacc deployment's results depend on the installed vaststreamx / SDK / driver,
+// so those versions are in the key whatever "auto" would pick on this machine, and the step holds
+// a die; a CPU deployment's evaluation keys on its inputs only, even where a card is available.
+import { afterAll, describe, expect, test } from "bun:test"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join, relative, resolve } from "node:path"
+import { makeCodeDigester } from "../../src/engine/code/index.ts"
+import type { AnyStep } from "../../src/engine/index.ts"
+import { chooseTarget, standInFiles } from "../../src/targets/index.ts"
+import { useStandIns, withEnv } from "../../src/targets/testing/stand-in-env.ts"
+import { cleanup, tempDir } from "../../tests/support.ts"
+import { bench, compile, evaluate, fidelity } from "../index.ts"
+
+const projectRoot = resolve(import.meta.dir, "../..")
+const root = tempDir()
+afterAll(() => cleanup(root))
+const folder = (name: string, file: string) => {
+  const dir = join(root, name)
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, file), "{}\n")
+  return dir
+}
+// Who made a deployment is told by its manifest file (what each target's ownsDeployment reads).
+const vaccDeployment = folder("vacc", "vacc-deployment.json")
+const cpuDeployment = folder("cpu", "runtime.json")
+/** What the engine computes for a node of `step` over these input folders: its fingerprint and resource class. */
+const key = (step: { readonly definition: AnyStep }, params: object, inputs: Record<string, string>) => {
+  const d = step.definition
+  const p = d.params.parse(params)
+  return { fingerprint: d.fingerprint!(p, inputs), resources: typeof d.resources === "function" ? d.resources(p, inputs) : d.resources }
+}
+
+describe("steps over a deployment key on its own target's tools", () => {
+  useStandIns()
+
+  test("evaluate: a vacc deployment keys on vamc / vaststreamx / SDK / driver versions and holds a die; a CPU one keys on nothing, though auto would pick vacc here", () => {
+    expect(chooseTarget("auto").target.name).toBe("vacc")
+    const onCard = key(evaluate, {}, { deployment: vaccDeployment, dataset: root })
+    expect(Object.keys(onCard.fingerprint).sort()).toEqual(["driver", "sdk", "vamc", "vamp", "vaststreamx"])
+    expect(onCard.fingerprint.vaststreamx).toContain("stand-in")
+    expect(onCard.resources).toBe("device")
+    expect(key(evaluate, {}, { deployment: cpuDeployment, dataset: root })).toEqual({ fingerprint: {}, resources: "cpu" })
+  })
+
+  test("fidelity: a vacc candidate against a CPU reference keys on the vacc tools; bench names the deployment's target and the host", () => {
+    const f = key(fidelity, {}, { deployment: vaccDeployment, reference: cpuDeployment, dataset: root })
+    expect(f.fingerprint.vaststreamx).toContain("stand-in")
+    expect(f.resources).toBe("device")
+    expect(key(fidelity, {}, { deployment: cpuDeployment, reference: cpuDeployment, dataset: root })).toEqual({ fingerprint: {}, resources: "cpu" })
+    const b = key(bench, {}, { deployment: vaccDeployment, dataset: root })
+    expect(b.fingerprint.target).toBe("vacc")
+    expect(b.fingerprint.host).toBeString()
+    expect(b.resources).toBe("device")
+    expect(key(bench, {}, { deployment: cpuDeployment, dataset: root }).resources).toBe("exclusive")
+  })
+
+  test("another SDK version on the same deployment is another key", async () => {
+    const before = key(evaluate, {}, { deployment: vaccDeployment, dataset: root }).fingerprint
+    const sdk = join(root, "sdk")
+    mkdirSync(sdk, { recursive: true })
+    writeFileSync(join(sdk, "version.txt"), "ai-v3.1.0-20251013\n")
+    const after = await withEnv({ KILN_VASTSTREAM_DIR: sdk }, async () => key(evaluate, {}, { deployment: vaccDeployment, dataset: root }).fingerprint)
+    expect(after.sdk).toBe("ai-v3.1.0-20251013")
+    expect(after.sdk).not.toBe(before.sdk)
+  })
+
+  test("without the toolchain, a vacc deployment's evaluation cannot be keyed: the error names the missing tool and its variable", async () => {
+    const error = await withEnv({ KILN_VAMC: join(root, "no-vamc") }, async () => {
+      try {
+        key(evaluate, {}, { deployment: vaccDeployment, dataset: root })
+        return undefined
+      } catch (e) {
+        return e as { message: string; hint?: string }
+      }
+    })
+    expect(error?.message).toContain("KILN_VAMC")
+    // A CPU deployment needs no tools.
+    await withEnv({ KILN_VAMC: join(root, "no-vamc") }, async () => expect(key(evaluate, {}, { deployment: cpuDeployment, dataset: root }).fingerprint).toEqual({}))
+  })
+
+  test("a deployment asked to run on another target is refused when keyed, naming the folder", () => {
+    expect(() => key(evaluate, { target: "cpu" }, { deployment: vaccDeployment, dataset: root })).toThrow("was made for target vacc, but the step asks for cpu")
+  })
+})
+
+describe("the code digest of steps that run the vacc tools", () => {
+  test("covers the vaststreamx runner and every stand-in file (Python and shell scripts, the stand-ins' entry points), which no TypeScript import runs", async () => {
+    const digester = makeCodeDigester({ stateDir: join(root, "code-state") })
+    const modules = [compile, evaluate, fidelity, bench].map((s) => s.definition.module!)
+    await digester.prepare(modules)
+    for (const module of modules) {
+      const files = Object.keys(digester.digestOf(module).files)
+      expect(files).toContain("src/targets/vacc/runner/vsx_runner.py")
+      for (const f of standInFiles) expect(files).toContain(relative(projectRoot, f))
+    }
+  }, 60_000)
+})
