@@ -5,7 +5,7 @@
 // `--help` prints help only, and Ctrl-C gets the same handling as every pipeline's main() (the
 // `interrupted:` line, exit 130, no temp dirs).
 import { afterEach, describe, expect, test } from "bun:test"
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs"
+import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { readLockFile } from "../src/engine/lock-file.ts"
 import { type CapturedRun, cleanup, runCaptured, tempDir } from "../tests/support.ts"
@@ -100,19 +100,27 @@ describe("examples/quickstart.ts as a process", () => {
 // The stand-in vaststreamx module needs a Python with numpy (Debian's python3-numpy in CI).
 describe.skipIf(standInPython() === null)("examples/quickstart.ts --target vacc on kiln's stand-ins", () => {
   test("the whole chain (fp16 and int8 through vamc, vaststreamx, vamp) runs in one process within 90 s; --json names each step's target", async () => {
-    // A fresh clone (its lock file is its own, not the repo's cpu one), with the stand-ins it ships.
+    // A fresh clone, with the stand-ins it ships.
     const dir = tempDir()
     dirs.push(dir)
     const checkout = join(dir, "kiln")
     const repo = resolve(import.meta.dir, "..")
     for (const path of ["src", "stdlib", "examples", "package.json", "bun.lock", "tsconfig.json"]) cpSync(join(repo, path), join(checkout, path), { recursive: true })
     symlinkSync(join(repo, "node_modules"), join(checkout, "node_modules"))
-    rmSync(join(checkout, "examples", "quickstart.lock.json"), { force: true })
+    const cpuLock = readFileSync(join(checkout, "examples", "quickstart.lock.json"), "utf8")
     const env = { ...process.env, ...standInEnvironment() }
-    const proc = Bun.spawn(["bun", "run", join(checkout, "examples", "quickstart.ts"), "--target", "vacc", "--json", "--cache-dir", join(dir, "cache")], { cwd: checkout, stdout: "pipe", stderr: "pipe", env })
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
-    if (code !== 0) console.error(stderr.slice(-4000))
+    const run = async (...flags: string[]) => {
+      const proc = Bun.spawn(["bun", "run", join(checkout, "examples", "quickstart.ts"), "--target", "vacc", "--json", "--cache-dir", join(dir, "cache"), ...flags], { cwd: checkout, stdout: "pipe", stderr: "pipe", env })
+      const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+      if (code !== 0) console.error(stderr.slice(-4000))
+      return { stdout, code }
+    }
+    const { stdout, code } = await run()
     expect(code).toBe(0)
+    // The vacc chain keeps its own lock file; the committed cpu one is untouched, and --frozen holds the vacc run to its own.
+    expect(readFileSync(join(checkout, "examples", "quickstart.lock.json"), "utf8")).toBe(cpuLock)
+    expect(Object.keys(readLockFile(join(checkout, "examples", "quickstart.vacc.lock.json"))!.nodes)).toContain("compile-int8")
+    expect((await run("--frozen")).code).toBe(0)
     const summary = JSON.parse(stdout.trimEnd().split("\n").pop()!) as { ok: boolean; steps: { id: string; status: string; runsOn?: string; outputs: { out?: { path: string } } }[] }
     expect(summary.ok).toBe(true)
     const runsOn = Object.fromEntries(summary.steps.filter((s) => s.runsOn !== undefined).map((s) => [s.id, s.runsOn]))
@@ -127,5 +135,5 @@ describe.skipIf(standInPython() === null)("examples/quickstart.ts --target vacc 
     expect(out("compile-int8", join("vacc", "32", "vamc.yaml"))).toContain("quantize:")
     expect(JSON.parse(out("bench", "bench.json")).target).toBe("vacc")
     expect(JSON.parse(out("fidelity", "eval.json")).fidelity.cosine_mean).toBeGreaterThan(0.999)
-  }, 90_000)
+  }, 150_000)
 })

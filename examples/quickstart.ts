@@ -8,7 +8,8 @@
 //     stand-ins: eval "$(bun run kiln doctor --stand-ins)" first.
 //   --target auto: vacc when its toolchain and a die are found, else cpu.
 //   bun run examples/quickstart.ts [--target cpu|vacc|auto]   (a second run is served from the cache)
-// The --json summary's `runsOn` says which target each step ran on.
+// The --json summary's `runsOn` says which target each step ran on. Each target's chain keeps its
+// own lock file: quickstart.lock.json (cpu), quickstart.vacc.lock.json.
 import { mainWithInputs } from "../src/cli/index.ts"
 import { pipeline } from "../src/engine/index.ts"
 import { chooseTarget, deviceExportParams } from "../src/targets/index.ts"
@@ -35,12 +36,14 @@ export const quickstartFor = (asked: "cpu" | "vacc" | "auto") => {
       bench({ ...on, batch: [1, 16], seconds: 2 }, { dataset: pairs }).as(`bench${suffix}`),
     ] as const
   // int8 on the card is vamc's: the quantize step writes its quantize and dataset blocks.
-  const int8 = pipeline("quickstart", exported)
+  // Its own lock file (quickstart.vacc.lock.json): the cpu chain's stays as committed.
+  const variant = { variant: target }
+  const int8 = pipeline("quickstart", exported, variant)
     .then(quantize({ target: "vacc" }, { calibration }))
     .then(compile(on).as("compile-int8"))
     .then(deploy({}).as("deploy-int8"))
     .fork(...checks("-int8", 0.99))
-  return pipeline("quickstart", exported).then(compile(on)).then(deploy({})).fork(...checks("", 0.999)).also(...int8.ends)
+  return pipeline("quickstart", exported, variant).then(compile(on)).then(deploy({})).fork(...checks("", 0.999)).also(...int8.ends)
 }
 
 const cpuQuickstart = (() => {

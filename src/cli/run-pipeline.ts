@@ -112,7 +112,7 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
   const human = args.json ? stderr : stdout
   let graph
   let lock
-  const lockPath = lockFilePath(resolve(file))
+  const lockPath = lockFilePath(resolve(file), p.variant)
   try {
     graph = buildGraph(p.ends)
     lock = readLockFile(lockPath)

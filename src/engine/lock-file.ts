@@ -74,7 +74,8 @@ export const mergeLock = (previous: LockFile | undefined, pipeline: string, now:
   return { pipeline, cacheSchema: CACHE_SCHEMA_VERSION, nodes }
 }
 
-export const lockFilePath = (pipelineFile: string): string => pipelineFile.replace(/\.[cm]?[jt]s$/, "") + ".lock.json"
+/** `<file>.lock.json` beside the pipeline file, or `<file>.<variant>.lock.json` for a variant of it (Pipeline.variant). */
+export const lockFilePath = (pipelineFile: string, variant?: string): string => pipelineFile.replace(/\.[cm]?[jt]s$/, "") + (variant !== undefined ? `.${variant}` : "") + ".lock.json"
 
 const sortDeep = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(sortDeep)

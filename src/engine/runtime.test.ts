@@ -139,6 +139,21 @@ describe("cache semantics", () => {
     expect(r.json.steps.find((x) => x.id === "join")!.reason).toContain("upstream")
   })
 
+  test("a pipeline variant keeps its own lock file (pipeline.<variant>.lock.json) and --frozen reads that one", async () => {
+    const dir = fresh()
+    const s = countingSteps()
+    expect((await runCaptured(pipeline("p", s.emit({ text: "cpu" })), dir)).code).toBe(0)
+    const plain = readFileSync(join(dir, "pipeline.lock.json"), "utf8")
+    expect((await runCaptured(pipeline("p", s.emit({ text: "card" }), { variant: "vacc" }), dir)).code).toBe(0)
+    expect(readFileSync(join(dir, "pipeline.lock.json"), "utf8")).toBe(plain)
+    expect(readFileSync(join(dir, "pipeline.vacc.lock.json"), "utf8")).toContain('"emit"')
+    expect((await runCaptured(pipeline("p", s.emit({ text: "card" }), { variant: "vacc" }), dir, ["--frozen"])).code).toBe(0)
+    expect((await runCaptured(pipeline("p", s.emit({ text: "cpu" })), dir, ["--frozen"])).code).toBe(0)
+    // The variant's lock holds the variant: the other graph drifts from it.
+    expect((await runCaptured(pipeline("p", s.emit({ text: "cpu" }), { variant: "vacc" }), dir, ["--frozen"])).code).toBe(1)
+    expect(() => pipeline("p", s.emit({ text: "x" }), { variant: "../Vacc" })).toThrow('variant "../Vacc" must be lower-case letters, digits and dashes')
+  })
+
   test("the same node used in two pipelines is one cache entry", async () => {
     const dir = fresh()
     const s = countingSteps()
