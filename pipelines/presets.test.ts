@@ -17,7 +17,9 @@ import { huggingFaceConfig } from "../src/families/encoder/hf-config.ts"
 import { encoderShape } from "../src/families/encoder/shapes.ts"
 import { xlmRobertaVariant } from "../src/families/xlm-roberta/variant.ts"
 import { ReportModel } from "../src/report/index.ts"
-import { checkConfigAgainstPreset, datasetPresets, measuredVsPublished, modelPreset, modelPresets, presetInputs, presetPipeline, presetReportSpec, runReport, type ModelPreset, type Precision } from "../stdlib/index.ts"
+import { standInPython } from "../src/targets/index.ts"
+import { useStandIns } from "../src/targets/testing/stand-in-env.ts"
+import { checkConfigAgainstPreset, datasetPresets, measuredVsPublished, modelPreset, modelPresets, presetInputs, presetPipeline, presetReportSpec, presetVariant, runReport, type ModelPreset, type Precision } from "../stdlib/index.ts"
 import { cleanup, runCaptured, tempDir } from "../tests/support.ts"
 
 const SHARED = join(import.meta.dir, "..", "..", "shared", "data", "tokenizers")
@@ -80,19 +82,22 @@ afterAll(async () => {
 const settings = () => hubSettingsFromEnv({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(root, "hf") }, { timeoutMs: 5_000 })
 // Tiny synthetic sets make Spearman noisy; the presets' real gates are for real data. The bench
 // runs a fixed two batches per configuration, not a wall-clock budget: it is exercised, not timed.
-const quick = (preset: ModelPreset, precision: Precision) => [
+const quick = (preset: ModelPreset, precision: Precision, target: "cpu" | "vacc" = "cpu") => [
   ...["--set", "bench.iterations=2", "--set", "fidelity.maxDrop={}"],
   ...["--set", `fidelity.min=${JSON.stringify(preset.task === "reranker" ? { score_spearman: 0.9 } : { cosine_mean: 0.9 })}`],
-  ...(precision !== "fp32" ? ["--set", "calibrate.samples=24"] : []),
+  // vamc fp16 needs no calibration set.
+  ...(precision === "int8" || (precision === "fp16" && target === "cpu") ? ["--set", "calibrate.samples=24"] : []),
 ]
 
 /** Runs a preset in a fresh cache; `inspect` reads its outputs before the cache is removed. */
-const runPreset = async (name: string, precision: Precision, inspect: (r: Awaited<ReturnType<typeof runCaptured>>) => void) => {
+const runPreset = async (name: string, precision: Precision, inspect: (r: Awaited<ReturnType<typeof runCaptured>>) => void, target: "cpu" | "vacc" = "cpu") => {
   const dir = tempDir()
   try {
+    // The tiny stand-in model has 32 positions: its device seqlens are two that fit.
+    const preset = target === "vacc" ? { ...tiny.get(name)!, deviceSeqlens: [16, 32] } : tiny.get(name)!
     // The report hook presetMain gives every pipeline file.
-    const report = runReport(() => presetReportSpec(tiny.get(name)!, precision))
-    const r = await runCaptured(presetPipeline(tiny.get(name)!, { precision, target: "cpu", hub: settings }), dir, quick(tiny.get(name)!, precision), { report })
+    const report = runReport(() => presetReportSpec(preset, precision))
+    const r = await runCaptured(presetPipeline(preset, { precision, target, hub: settings }), dir, quick(preset, precision, target), { report })
     if (r.code !== 0) console.error(r.stderr)
     inspect(r)
   } finally {
@@ -154,6 +159,56 @@ describe("model presets end to end", () => {
       expect(readFileSync(join(deployed, "runtime.json"), "utf8")).toContain("为这个句子生成表示以用于检索相关文章：")
     })
   }, 180_000)
+})
+
+// The stand-in vaststreamx module needs a Python with numpy (Debian's python3-numpy in CI).
+describe.skipIf(standInPython() === null)("model presets on target vacc (kiln's stand-ins)", () => {
+  useStandIns()
+  const outputOf = (r: Awaited<ReturnType<typeof runCaptured>>, id: string, file: string) => readFileSync(join(r.json.steps.find((s) => s.id === id)!.outputs.out!.path, file), "utf8")
+
+  test("bge-m3 fp16: device export → vamc fp16 at every device seqlen → vaststreamx evaluation and fidelity against the export on ONNX Runtime → vamp", async () => {
+    await runPreset(
+      "bge-m3",
+      "fp16",
+      (r) => {
+        expect(r.code).toBe(0)
+        const runsOn = Object.fromEntries(r.json.steps.filter((s) => s.runsOn !== undefined).map((s) => [s.id, s.runsOn]))
+        expect(runsOn).toMatchObject({ compile: "vacc", deploy: "vacc", evaluate: "vacc", fidelity: "vacc", bench: "vacc", "deploy-fp32": "cpu", "evaluate-fp32": "cpu" })
+        const model = JSON.parse(outputOf(r, "compile", "vacc/model.json"))
+        expect(model).toMatchObject({ task: "embedding", dtype: "fp16" })
+        expect(model.models.map((m: { seqlen: number }) => m.seqlen)).toEqual([16, 32])
+        expect(JSON.parse(outputOf(r, "fidelity", "eval.json")).fidelity.cosine_mean).toBeGreaterThan(0.999)
+        expect(JSON.parse(outputOf(r, "bench", "bench.json")).target).toBe("vacc")
+      },
+      "vacc",
+    )
+  }, 240_000)
+
+  test("bge-reranker-v2-m3 int8: calibrate → quantize (vamc's block with the preset's exclude list, max calibration) → vamc int8 → MAP through vaststreamx", async () => {
+    await runPreset(
+      "bge-reranker-v2-m3",
+      "int8",
+      (r) => {
+        expect(r.code).toBe(0)
+        const yaml = outputOf(r, "compile", "vacc/32/vamc.yaml")
+        expect(yaml).toContain("dtype: int8")
+        expect(yaml).toContain("calibrate_mode: max")
+        expect(yaml).toContain("exclude_layers:")
+        expect(JSON.parse(outputOf(r, "evaluate", "eval.json")).metrics.map).toBeGreaterThan(0)
+      },
+      "vacc",
+    )
+  }, 240_000)
+})
+
+describe("preset lock files", () => {
+  test("a file's own precision on the CPU keeps <file>.lock.json; other flags their own", () => {
+    expect(presetVariant({}, "fp32", "cpu")).toBeUndefined()
+    expect(presetVariant({}, "int8", "vacc")).toBe("int8-vacc")
+    expect(presetVariant({ precision: "int8" }, "int8", "vacc")).toBe("vacc")
+    expect(presetVariant({ precision: "fp16", target: "vacc" }, "fp16", "vacc")).toBeUndefined()
+    expect(presetVariant({ precision: "fp16", target: "vacc" }, "fp16", "cpu")).toBe("cpu")
+  })
 })
 
 describe("model presets refuse bad input", () => {
@@ -243,7 +298,9 @@ describe("each preset's synthetic size (bench/presets.ts) is its real shape", ()
 
 describe("pipeline files", () => {
   const run = async (file: string, args: string[]) => {
-    const proc = Bun.spawn(["bun", "run", join(import.meta.dir, file), ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, HF_HUB_CACHE: join(root, "empty-hf"), HF_ENDPOINT: "http://127.0.0.1:9" } })
+    // No VastAI tools: discovery finds none of them.
+    const env = { ...process.env, HF_HUB_CACHE: join(root, "empty-hf"), HF_ENDPOINT: "http://127.0.0.1:9", KILN_VAMC: join(root, "no-vamc"), KILN_VAMP: join(root, "no-vamp") }
+    const proc = Bun.spawn(["bun", "run", join(import.meta.dir, file), ...args], { stdout: "pipe", stderr: "pipe", env })
     const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
     return { stdout, stderr, code }
   }
@@ -258,6 +315,23 @@ describe("pipeline files", () => {
     expect(graph.stdout).toContain("flowchart LR")
     expect(graph.stdout).toContain("quantize")
     expect(graph.stdout).toContain("rerankFromHub")
+  }, 60_000)
+
+  test("--graph and --dry-run with --target vacc work on a machine without the VastAI tools", async () => {
+    const dir = tempDir()
+    try {
+      const graph = await run("bge-m3-int8.ts", ["--graph", "--target", "vacc"])
+      expect(graph.code).toBe(0)
+      expect(graph.stdout).toContain("deploy_fp32")
+      const dry = await run("bge-m3-fp16.ts", ["--dry-run", "--cache-dir", join(dir, "cache")])
+      expect(dry.code).toBe(0)
+      expect(dry.stdout).toContain("will fetch: BAAI/bge-m3@main")
+      const fp32 = await run("bge-m3.ts", ["--dry-run", "--target", "vacc", "--cache-dir", join(dir, "cache")])
+      expect(fp32.code).toBe(2)
+      expect(fp32.stderr).toContain("the card runs fp16 or int8")
+    } finally {
+      cleanup(dir)
+    }
   }, 60_000)
 
   test("--dry-run says the checkpoint and datasets would be fetched, and fetches nothing", async () => {

@@ -29,7 +29,7 @@ export interface CapturedRun {
   readonly code: number
   readonly stdout: string
   readonly stderr: string
-  readonly json: { pipeline: string; ok: boolean; steps: { id: string; step: string; status: string; key: string; ms: number; outputs: Record<string, { digest: string; path: string }>; reason?: string; error?: { message: string; logPath?: string } }[] }
+  readonly json: { pipeline: string; ok: boolean; steps: { id: string; step: string; status: string; key: string; ms: number; outputs: Record<string, { digest: string; path: string }>; reason?: string; runsOn?: string; error?: { message: string; logPath?: string } }[] }
   readonly status: Record<string, string>
 }
 

@@ -98,12 +98,16 @@ export const mainWithInputs = <S extends Record<string, PipelineInput>, K extend
     process.stdout.write(`Inputs:\n${Object.values(spec).map((s) => `  --${s.flag} ${metavar(s)}${s.env !== undefined ? ` (or ${s.env})` : ""}${s.default !== undefined ? ` [default ${s.default}]` : s.optional === true ? " [optional]" : ""}\n      ${s.description}`).join("\n")}\n\n${RUN_USAGE}\n`)
     process.exit(0)
   }
-  let taken
+  let built
+  let rest
   try {
-    taken = takePipelineInputs(spec, argv)
+    const taken = takePipelineInputs(spec, argv)
+    rest = taken.rest
+    // A combination of inputs the pipeline cannot build (e.g. a precision its target has not) is a usage error, not a crash.
+    built = build(taken.values)
   } catch (e) {
     process.stderr.write(`error: ${(e as Error).message}\n`)
     process.exit(2)
   }
-  runAsProgram(build(taken.values), meta.path, taken.rest, options)
+  runAsProgram(built, meta.path, rest, options)
 }

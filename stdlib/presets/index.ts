@@ -5,4 +5,4 @@ export { modelPreset, modelPresets, type ModelPreset, type Precision, type Prese
 export { checkConfigAgainstPreset, PresetMismatchError } from "./check-config.ts"
 export { presetPipeline, PresetRunError, reportNodes, targets, type PresetRun, type Target } from "./pipeline.ts"
 export { measuredVsPublished, presetReportSpec, printMeasuredVsPublished } from "./published.ts"
-export { presetInputs, presetMain } from "./main.ts"
+export { presetInputs, presetMain, presetVariant, type PresetFixed } from "./main.ts"

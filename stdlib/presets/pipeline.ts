@@ -3,7 +3,13 @@
 // fp16 / int8 calibrate + quantize, compile for the target, deploy with the preset's query
 // instruction, and evaluate on the preset's evaluation set; fidelity against the fp32 deployment
 // (against the plain export for fp32) gates the run, and bench measures it.
-import type { Node, Pipeline } from "../../src/engine/index.ts"
+// On target vacc (a VastAI card, or kiln's stand-ins) the chain is the seed's device flow: the
+// device export (static-shape-ready int32 inputs, no pooler, dense CLS for bge-m3), vamc fp16 at
+// every device seqlen of the preset, or int8 from calibrate → quantize (vamc's quantize block
+// with the preset's mixed-precision exclude list) at the calibration seqlen; evaluation and
+// fidelity through vaststreamx against the same export on ONNX Runtime; bench through vamp.
+import type { Applied, Node, Pipeline } from "../../src/engine/index.ts"
+import { chooseTarget, deviceExportParams } from "../../src/targets/index.ts"
 import { pipeline } from "../../src/engine/index.ts"
 import type { HubSettings } from "../../src/hub/index.ts"
 import { bench } from "../steps/bench.ts"
@@ -21,7 +27,7 @@ import { checkConfigAgainstPreset } from "./check-config.ts"
 import { datasetPresets, type DatasetPresetName } from "./datasets.ts"
 import type { ModelPreset, Precision } from "./models.ts"
 
-export const targets = ["cpu"] as const
+export const targets = ["cpu", "vacc", "auto"] as const
 export type Target = (typeof targets)[number]
 
 export interface PresetRun {
@@ -36,6 +42,8 @@ export interface PresetRun {
   readonly calibrationFile?: string | undefined
   /** Hub settings (tests point them at a local server); default from the environment. */
   readonly hub?: () => HubSettings
+  /** The lock file variant (Pipeline.variant): the pipeline file's flags that change its graph. */
+  readonly variant?: string | undefined
 }
 
 export class PresetRunError extends Error {
@@ -77,17 +85,21 @@ export const presetPipeline = (preset: ModelPreset, run: PresetRun): Pipeline<"d
       ? ((dataset) => (id: string) => evaluateRerank({}, { dataset }).as(id))(run.evalFile !== undefined ? rerankDataset(run.evalFile, "eval-set") : hubRerankDataset(evalSpec, hubOptions))
       : ((dataset) => (id: string) => evaluate({}, { dataset }).as(id))(run.evalFile !== undefined ? stsDataset(run.evalFile, "eval-set") : stsSet(preset.evalSet))
 
+  const target = chooseTarget(run.target).target.name
+  const name = `${preset.name}-${run.precision}`
+  const variant = { variant: run.variant }
+  if (target === "vacc") return vaccPipeline(preset, run, { model, pairs, evaluation, name, variant })
+
   const exported = exportOnnx({ task: preset.task }).to(model)
   // An embedding model's users read only the CLS embedding: compile keeps it alone, and the last
   // layer then runs on the first token (rerankers are pruned that way always; bge-m3 keeps its heads).
-  const compileFor = () => compile({ target: run.target === "cpu" ? "cpu" : "auto", ...(preset.task === "embedding" ? { outputs: ["sentence_embedding"] } : {}) })
+  const compileFor = () => compile({ target: "cpu", ...(preset.task === "embedding" ? { outputs: ["sentence_embedding"] } : {}) })
   const deployFor = () => deploy(preset.instruction !== undefined ? { instruction: preset.instruction } : {})
   const benchFor = () => bench({ batch: [1, 8] }, { dataset: pairs })
-  const name = `${preset.name}-${run.precision}`
 
   if (run.precision === "fp32") {
     const plain = deployFor().as("deploy-export").to(exported)
-    return pipeline(name, exported)
+    return pipeline(name, exported, variant)
       .then(compileFor())
       .then(deployFor())
       .fork(evaluation(reportNodes.evaluate), fidelity(gate(preset, "fp32"), { reference: plain, dataset: pairs }), benchFor())
@@ -99,10 +111,47 @@ export const presetPipeline = (preset: ModelPreset, run: PresetRun): Pipeline<"d
     run.precision === "fp16"
       ? ({ scheme: "fp16" } as const)
       : ({ scheme: "static-int8", method: preset.int8.method, exclude: "auto", budget: preset.int8.budget } as const)
-  return pipeline(name, exported)
+  return pipeline(name, exported, variant)
     .then(quantize(scheme, { calibration }))
     .then(compileFor())
     .then(deployFor())
     .fork(evaluation(reportNodes.evaluate), fidelity(gate(preset, run.precision), { reference: fp32, dataset: pairs }), benchFor())
     .also(evaluation(reportNodes.evaluateFp32).to(fp32))
+}
+
+/** vamc's calibrate_mode for the preset's int8 method (vamc knows max and percentile). */
+const vamcCalibrateMode = (preset: ModelPreset) => (preset.int8.method === "max" ? "max" : "percentile")
+
+/** The quantize step's vacc preset holding the seed's mixed-precision exclude list for this model, if it has one. */
+const vaccQuantizePreset = (preset: ModelPreset) => (preset.name === "bge-m3" || preset.name === "bge-reranker-v2-m3" ? preset.name : undefined)
+
+const vaccPipeline = (
+  preset: ModelPreset,
+  run: PresetRun,
+  shared: { model: Node<"hf-checkpoint">; pairs: Node<"sts-dataset">; evaluation: (id: string) => Applied<"deployment", "eval-report">; name: string; variant: { variant?: string | undefined } },
+): Pipeline<"deployment"> => {
+  const { model, pairs, evaluation, name, variant } = shared
+  if (run.precision === "fp32") throw new PresetRunError(`${preset.name}: the card runs fp16 or int8 (vamc's backend dtypes), not fp32; use --precision fp16 or int8 with --target vacc`)
+  // bge-m3 on the card is its dense CLS embedding (the vendor compiles that output only).
+  const exported = exportOnnx(deviceExportParams(preset.task === "reranker" ? "reranker" : "embedding")).to(model)
+  const deployFor = () => deploy(preset.instruction !== undefined ? { instruction: preset.instruction } : {})
+  // The fp32 reference is the same export on ONNX Runtime here: fidelity then measures the card alone.
+  const reference = deployFor().as("deploy-fp32").to(exported)
+  const checks = [evaluation(reportNodes.evaluate), fidelity(gate(preset, run.precision), { reference, dataset: pairs }), bench({ batch: [1, 8] }, { dataset: pairs })] as const
+  if (run.precision === "fp16") {
+    return pipeline(name, exported, variant)
+      .then(compile({ target: "vacc", seqlens: [...preset.deviceSeqlens] }))
+      .then(deployFor())
+      .fork(...checks)
+      .also(evaluation(reportNodes.evaluateFp32).to(reference))
+  }
+  // int8: vamc calibrates on the calibrate step's npz samples, at their seqlen.
+  const calibration = calibrate({ samples: 100, seqlen: preset.seqlen }, { dataset: pairs }).to(exported)
+  const vaccPreset = vaccQuantizePreset(preset)
+  return pipeline(name, exported, variant)
+    .then(quantize({ target: "vacc", ...(vaccPreset !== undefined ? { preset: vaccPreset } : { calibrateMode: vamcCalibrateMode(preset) }) }, { calibration }))
+    .then(compile({ target: "vacc", seqlens: [preset.seqlen] }))
+    .then(deployFor())
+    .fork(...checks)
+    .also(evaluation(reportNodes.evaluateFp32).to(reference))
 }
