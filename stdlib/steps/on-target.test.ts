@@ -14,6 +14,9 @@ import { bench, compile, evaluate, fidelity } from "../index.ts"
 
 const projectRoot = resolve(import.meta.dir, "../..")
 const root = tempDir()
+// Each new environment makes discovery run the tools' version probes (bun and python processes,
+// synchronously): seconds on a loaded machine, past bun's 5 s default.
+const PROBE_TIMEOUT = 60_000
 afterAll(() => cleanup(root))
 const folder = (name: string, file: string) => {
   const dir = join(root, name)
@@ -41,7 +44,7 @@ describe("steps over a deployment key on its own target's tools", () => {
     expect(onCard.fingerprint.vaststreamx).toContain("stand-in")
     expect(onCard.resources).toBe("device")
     expect(key(evaluate, {}, { deployment: cpuDeployment, dataset: root })).toEqual({ fingerprint: {}, resources: "cpu" })
-  })
+  }, PROBE_TIMEOUT)
 
   test("fidelity: a vacc candidate against a CPU reference keys on the vacc tools; bench names the deployment's target and the host", () => {
     const f = key(fidelity, {}, { deployment: vaccDeployment, reference: cpuDeployment, dataset: root })
@@ -53,7 +56,7 @@ describe("steps over a deployment key on its own target's tools", () => {
     expect(b.fingerprint.host).toBeString()
     expect(b.resources).toBe("device")
     expect(key(bench, {}, { deployment: cpuDeployment, dataset: root }).resources).toBe("exclusive")
-  })
+  }, PROBE_TIMEOUT)
 
   test("another SDK version on the same deployment is another key", async () => {
     const before = key(evaluate, {}, { deployment: vaccDeployment, dataset: root }).fingerprint
@@ -63,7 +66,7 @@ describe("steps over a deployment key on its own target's tools", () => {
     const after = await withEnv({ KILN_VASTSTREAM_DIR: sdk }, async () => key(evaluate, {}, { deployment: vaccDeployment, dataset: root }).fingerprint)
     expect(after.sdk).toBe("ai-v3.1.0-20251013")
     expect(after.sdk).not.toBe(before.sdk)
-  })
+  }, PROBE_TIMEOUT)
 
   test("without the toolchain, a vacc deployment's evaluation cannot be keyed: the error names the missing tool and its variable", async () => {
     const error = await withEnv({ KILN_VAMC: join(root, "no-vamc") }, async () => {
@@ -77,7 +80,7 @@ describe("steps over a deployment key on its own target's tools", () => {
     expect(error?.message).toContain("KILN_VAMC")
     // A CPU deployment needs no tools.
     await withEnv({ KILN_VAMC: join(root, "no-vamc") }, async () => expect(key(evaluate, {}, { deployment: cpuDeployment, dataset: root }).fingerprint).toEqual({}))
-  })
+  }, PROBE_TIMEOUT)
 
   test("a deployment asked to run on another target is refused when keyed, naming the folder", () => {
     expect(() => key(evaluate, { target: "cpu" }, { deployment: vaccDeployment, dataset: root })).toThrow("was made for target vacc, but the step asks for cpu")
