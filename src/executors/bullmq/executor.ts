@@ -143,7 +143,7 @@ export const openBullmqExecutor = async (options: BullmqExecutorOptions): Promis
         const problem = yield* pushTree(x.layout, remote, input.output)
         if (problem !== undefined) return yield* fail(`step "${x.node.id}" (${step.name}): its input cannot be handed to the workers: ${problem}`, "check the remote cache (--remote-cache) is reachable and writable")
       }
-      const resource = resourceClassOf(typeof step.resources === "function" ? step.resources(x.params) : step.resources, x.runsOn)
+      const resource = resourceClassOf(x.action.resources, x.runsOn)
       const data: JobData = {
         key: x.action.key,
         node: x.node.id,

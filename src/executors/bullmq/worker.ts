@@ -236,7 +236,10 @@ export const workerCli = async (argv: readonly string[], out: Out, err: Out, env
         // Only path and output are read by the step run; identities are the scheduler's concern (lock file).
         inputs[name] = { key: digest, keyInputs, identity: stepIdentity("portable", keyInputs, {}), output: digest as TreeDigest, path } as unknown as Resolved
       }
-      const action: Action = { key: data.key as Action["key"], keyInputs, identity: stepIdentity(loaded.step.reproducible, keyInputs, {}), fingerprint: data.fingerprint }
+      // The resource class this worker holds while it runs, as the step chooses it from params and input folders.
+      const paths = Object.fromEntries(Object.entries(inputs).map(([name, r]) => [name, r.path]))
+      const resources = typeof loaded.step.resources === "function" ? loaded.step.resources(data.params, paths) : loaded.step.resources
+      const action: Action = { key: data.key as Action["key"], keyInputs, identity: stepIdentity(loaded.step.reproducible, keyInputs, {}), fingerprint: data.fingerprint, resources }
       const node = { id: data.node, node: makeNode(loaded.step, data.params, {}, data.node), inputs: {} }
       const local = lookupAction(layout, data.key)
       const { entry, ran } = local !== undefined && !data.forced ? { entry: local, ran: false } : yield* executeStep({ layout, scheduler, events, node, params: data.params, inputs, action, reason: `job from the queue`, forced: data.forced })
