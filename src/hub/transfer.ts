@@ -122,8 +122,10 @@ export const downloadBlob = async (cache: RepoCache, commit: string, file: Remot
               await handle.write(chunk)
               written += chunk.byteLength
               unflushed += chunk.byteLength
-              // Write-back overlaps the download instead of all coming at the final fsync (for a
-              // 2 GB file that was seconds after the last byte arrived); one flush at a time.
+              // Write-back overlaps the download instead of all coming at the final fsync: for a
+              // 2 GiB file from a local server the fsync after the last byte took 1.5–2.2 s, and
+              // 0–0.3 s with these flushes (whole download 12.9–21.6 s → 11.4–12.2 s, 3 runs
+              // each, loaded machine). One flush at a time.
               if (unflushed >= FLUSH_EVERY) {
                 unflushed = 0
                 await flushing
