@@ -32,6 +32,12 @@ export interface QuantizeContext {
   readonly log?: (line: string) => void
   /** Aborted when the caller gives up (Ctrl-C): calibration passes and the sensitivity search stop at their next sample or configuration. */
   readonly signal?: AbortSignal
+  /**
+   * Calibration samples given directly, instead of reading `options.calibration`'s folder (which
+   * then only names where they came from): kiln's stand-in vamc calibrates on vamc's npz samples,
+   * which are not a calibration-set folder.
+   */
+  readonly samples?: readonly CalibrationSample[]
 }
 
 export interface QuantizedOnnxModel {
@@ -99,10 +105,10 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
     options.exclude === undefined || options.exclude === "auto" ? new Map() : resolveExclusions(editor.nodes, (n) => editor.initializer(n) !== undefined, options.exclude)
   const auto = options.exclude === "auto"
   const smoothing = resolveSmoothing(options)
-  const set = options.calibration === undefined ? undefined : readCalibrationSet(options.calibration)
+  const set = options.calibration === undefined || context.samples !== undefined ? undefined : readCalibrationSet(options.calibration)
   const gptq = options.weightRounding === "gptq"
   const needCalibration = options.scheme === "static-int8" || smoothing?.from === "calibration" || gptq
-  const { calibrate, heldOut } = splitSamples(set?.samples ?? [], options, auto || options.heldOut !== undefined, needCalibration)
+  const { calibrate, heldOut } = splitSamples(context.samples ?? set?.samples ?? [], options, auto || options.heldOut !== undefined, needCalibration)
   const details: Record<string, unknown> = { weights: `${options.weights} symmetric int8`, attention: options.attention, embeddings: options.embeddings }
   const threads = context.threads
   let model = original

@@ -9,18 +9,27 @@
 // (embedders); for int8, the quantize block and a dataset folder of npz samples with the keys
 // input_ids, attention_mask, token_type_ids as float32 or int32 [1, L].
 // Output: <workspace.path>/<name>/mod.so (a text marker: nothing is compiled), mod.json (what the
-// stand-in runtime needs) and mod.params (the ONNX model itself, which the stand-in runtime runs
-// with ONNX Runtime on the CPU; fp16 rounding is applied to outputs by the runtime).
+// stand-in runtime needs) and mod.params (the ONNX model, which the stand-in runtime runs with ONNX
+// Runtime on the CPU; fp16 rounding is applied to outputs by the runtime). For int8 the model is
+// first quantized the way the quantize block says, as kiln's static int8 (QDQ) does it: weights
+// int8 (per channel when quantize_per_channel), activations calibrated on the dataset's npz samples
+// with calibrate_mode max or percentile (calibrate_range), the exclude_layers kiln names kept in
+// float — so int8 through the stand-ins carries int8 rounding error. It is kiln's quantizer, not the
+// card's: vamc's own calibration, mse / kl_divergence modes, integer layer indices and its kernels
+// are not emulated (each is said on stderr when it comes up).
 // For fault tests: KILN_STANDIN_VAMC_DELAY_MS makes it wait before writing; KILN_STANDIN_PIDFILE
 // gets a line "vamc <pid>" when it starts.
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { parse } from "yaml"
 import { z } from "zod"
+import { tmpdir } from "node:os"
+import type { CalibrationSample } from "../../../calibration/index.ts"
 import { readNpz } from "../../../numpy/index.ts"
-import { readModel } from "../../../onnx/index.ts"
+import { type OnnxModel, readModel, writeModel } from "../../../onnx/index.ts"
+import { quantizeOnnxModel } from "../../../quant/index.ts"
 
-export const STAND_IN_VERSION = "vamc 0.0.0+kiln.stand-in (kiln stand-in for VastAI vamc: checks configs as documented, compiles nothing)"
+export const STAND_IN_VERSION = "vamc 0.0.0+kiln.stand-in (kiln stand-in for VastAI vamc: checks configs as documented, compiles nothing, int8 as kiln's QDQ)"
 
 const fail = (message: string): never => {
   process.stderr.write(`vamc (kiln stand-in): error: ${message}\n`)
@@ -88,6 +97,52 @@ const checkCalibration = (dir: string, suffix: string, count: number, seqlen: nu
   }
 }
 
+const warn = (message: string): void => {
+  process.stderr.write(`vamc (kiln stand-in): ${message}\n`)
+}
+
+/** vamc's calibration npz (float32 or int32 token ids, [1, L]) as calibration samples. */
+const readSamples = (dir: string, suffix: string, count: number): CalibrationSample[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith(`.${suffix}`))
+    .sort()
+    .slice(0, count)
+    .map((file) => {
+      const arrays = readNpz(join(dir, file))
+      const row = (key: string) => Int32Array.from(arrays.get(key)!.data as ArrayLike<number>, (v) => Number(v))
+      const attentionMask = row("attention_mask")
+      const padded = attentionMask.indexOf(0)
+      return { inputIds: row("input_ids"), attentionMask, tokenTypeIds: row("token_type_ids"), length: padded === -1 ? attentionMask.length : padded }
+    })
+
+type QuantizeBlock = NonNullable<z.infer<typeof Config>["backend"]["quantize"]>
+
+/** The quantize block applied by kiln's static int8 quantizer; what it cannot follow is said on stderr. */
+const emulateInt8 = async (model: OnnxModel, q: QuantizeBlock, dir: string, samples: readonly CalibrationSample[]): Promise<OnnxModel> => {
+  const weights = model.graph.initializers.map((t) => t.name)
+  const names = (q.exclude_layers ?? []).filter((x): x is string => typeof x === "string")
+  const indices = (q.exclude_layers ?? []).filter((x): x is number => typeof x === "number")
+  if (indices.length > 0) warn(`exclude_layers ${JSON.stringify(indices)}: vamc-internal layer numbers, which the stand-in cannot map to the model; those layers are quantized here`)
+  const found = names.filter((n) => weights.some((w) => w.startsWith(`${n}.`)))
+  const missing = names.filter((n) => !found.includes(n))
+  if (missing.length > 0) warn(`exclude_layers: ${missing.length} names match no weight of this model (e.g. ${missing.slice(0, 3).join(", ")}); they exclude nothing`)
+  if (q.calibrate_mode === "mse" || q.calibrate_mode === "kl_divergence") warn(`calibrate_mode ${q.calibrate_mode} is not emulated; calibrating with percentile`)
+  const { model: quantized } = await quantizeOnnxModel(
+    model,
+    {
+      scheme: "static-int8",
+      method: q.calibrate_mode === "max" ? "max" : "percentile",
+      percentile: (q.calibrate_range ?? 0.99999) * 100,
+      weights: q.quantize_per_channel ? "per-channel" : "per-tensor",
+      smooth: false,
+      calibration: dir,
+      ...(found.length > 0 ? { exclude: { nodes: found.map((n) => `${n}.*`) } } : {}),
+    },
+    { samples, threads: 2 },
+  )
+  return quantized
+}
+
 const compile = async (yamlPath: string): Promise<void> => {
   if (!existsSync(yamlPath)) fail(`${yamlPath}: no such file`)
   let raw: unknown
@@ -140,9 +195,22 @@ const compile = async (yamlPath: string): Promise<void> => {
   mkdirSync(out, { recursive: true })
   const hidden = (output!.dims ?? [])[2]
   writeFileSync(join(out, "mod.so"), "kiln stand-in: nothing was compiled; mod.params holds the ONNX model the stand-in runtime runs on the CPU\n")
-  copyFileSync(checkpoint, join(out, "mod.params"))
-  const data = `${checkpoint}_data`
-  if (existsSync(data)) copyFileSync(data, join(out, "model.onnx_data"))
+  let source = checkpoint
+  const scratch = mkdtempSync(join(tmpdir(), "kiln-vamc-standin-"))
+  try {
+    if (c.backend.dtype === "int8") {
+      const samples = readSamples(resolve(c.dataset!.path), c.dataset!.sampler.suffix ?? "npz", c.dataset!.sampler.get_data_num)
+      source = join(scratch, "model.onnx")
+      await writeModel(await emulateInt8(model!, c.backend.quantize!, resolve(c.dataset!.path), samples), source)
+    }
+    copyFileSync(source, join(out, "mod.params"))
+    const data = `${source}_data`
+    if (existsSync(data)) copyFileSync(data, join(out, "model.onnx_data"))
+  } catch (e) {
+    fail(`int8: ${(e as Error).message}`)
+  } finally {
+    rmSync(scratch, { recursive: true, force: true })
+  }
   writeFileSync(
     join(out, "mod.json"),
     JSON.stringify(
@@ -156,8 +224,11 @@ const compile = async (yamlPath: string): Promise<void> => {
         output_rank: (output!.dims ?? []).length,
         hidden: typeof hidden === "number" ? hidden : null,
         output_layout: c.backend.compile.output_layout ?? null,
-        // Honest about what the stand-in runtime does with it: no int8 or fp16 arithmetic is emulated.
-        computes: "the ONNX model in float32 on the CPU (ONNX Runtime); outputs rounded to fp16; int8 is not emulated",
+        // Honest about what the stand-in runtime does with it.
+        computes:
+          c.backend.dtype === "int8"
+            ? "kiln's static int8 (QDQ) of the model per the quantize block, run by ONNX Runtime on the CPU; outputs rounded to fp16; not the card's int8 kernels or vamc's calibration"
+            : "the ONNX model in float32 on the CPU (ONNX Runtime); outputs rounded to fp16; fp16 arithmetic inside the model is not emulated",
       },
       null,
       2,
