@@ -37,6 +37,8 @@ export const RunRecord = z.looseObject({
   trees: z.array(z.string()),
   counts: z.object({ ran: z.number(), cached: z.number(), remote: z.number() }).optional(),
   ok: z.boolean().optional(),
+  /** The pipeline file and the flags it ran with (how to run it again: `bun run <command…>`). */
+  command: z.array(z.string()).optional(),
   startedAt: z.string().optional(),
   steps: z.array(RunStep).optional(),
   /** What the pipeline asked its report to show (rows, published figures); opaque to the cache. */

@@ -211,7 +211,7 @@ export const executePipeline = async <K extends Kind>(p: Pipeline<K>, file: stri
       const problem = writeLockFile(lockPath, mergeLock(lock, p.name, outcome.locked, args.until !== undefined))
       if (problem !== undefined) stderr.write(`warning: ${problem}\n  hint: make the pipeline's folder writable (or run with --frozen where the lock file is only checked)\n`)
     }
-    const runId = recordRun(cacheRoot, p.name, lockPath, outcome.results, { ok: outcome.ok, startedAt, timing, report: options.report?.spec?.() })
+    const runId = recordRun(cacheRoot, p.name, lockPath, outcome.results, { ok: outcome.ok, startedAt, timing, command: [resolve(file), ...argv], report: options.report?.spec?.() })
     if (options.report !== undefined && runId !== undefined) {
       report = await writeReport(options.report, cacheRoot, runId, options.env ?? process.env, human, stderr)
     }
@@ -274,7 +274,7 @@ const recordRun = (
   pipeline: string,
   lockPath: string,
   results: readonly NodeResult[],
-  run: { readonly ok: boolean; readonly startedAt: Date; readonly timing: Map<string, { startMs?: number; endMs?: number }>; readonly report: unknown },
+  run: { readonly ok: boolean; readonly command: readonly string[]; readonly startedAt: Date; readonly timing: Map<string, { startMs?: number; endMs?: number }>; readonly report: unknown },
 ): string | undefined => {
   try {
     const layout = cacheLayout(cacheRoot)
@@ -288,6 +288,7 @@ const recordRun = (
       // For `kiln cache status`: how this run's steps were resolved.
       counts: { ran: count(results, "ran"), cached: count(results, "cached"), remote: count(results, "remote") },
       ok: run.ok,
+      command: [...run.command],
       startedAt: run.startedAt.toISOString(),
       steps: results.map((r) => runStep(r, run.timing.get(r.id))),
       ...(run.report !== undefined ? { report: run.report } : {}),

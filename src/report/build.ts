@@ -8,12 +8,13 @@ import { ReportError } from "./errors.ts"
 import type { FoundRun } from "./find-run.ts"
 import { renderHtml } from "./html.ts"
 import { renderMarkdown } from "./markdown.ts"
+import { pipelineCommand } from "./sections.ts"
 import type { ReportModel } from "./model.ts"
 import { writeReportFiles, type ReportFiles } from "./write.ts"
 
 export const modelOf = (layout: CacheLayout, run: FoundRun): ReportModel => {
   if (run.record.steps === undefined) {
-    throw new ReportError({ message: `run ${run.id} (${run.record.pipeline}) was recorded by a kiln that kept no step details, so it has no report`, hint: `run the pipeline again: \`bun run ${run.record.lockFile.replace(/\.lock\.json$/, ".ts")}\`` })
+    throw new ReportError({ message: `run ${run.id} (${run.record.pipeline}) was recorded by a kiln that kept no step details, so it has no report`, hint: `run the pipeline again: \`${pipelineCommand(run.record)}\`` })
   }
   return collectReport(layout, run.id, run.record)
 }

@@ -85,7 +85,7 @@ export const reportCli = async (argv: readonly string[], out: Out, err: Out, env
     summary(files.markdown)
     if (model.missing.length > 0) {
       err.write(
-        `warning: ${model.missing.length} output(s) of run ${run.id} are no longer in the cache (garbage-collected?): ${model.missing.map((m) => `${m.node} (${m.step})`).join(", ")}; the report leaves out what they held\n  hint: re-create them by running the pipeline again: \`${pipelineCommand(model.run.lockFile)}\`\n`,
+        `warning: ${model.missing.length} output(s) of run ${run.id} are no longer in the cache (garbage-collected?): ${model.missing.map((m) => `${m.node} (${m.step})`).join(", ")}; the report leaves out what they held\n  hint: re-create them by running the pipeline again: \`${pipelineCommand(model.run)}\`\n`,
       )
     }
     out.write(values.json === true ? JSON.stringify({ ...files, run: run.id, ok: model.run.ok, missing: model.missing.map((m) => m.node) }) + "\n" : `report: ${files.html}\n  markdown: ${files.markdown}\n  json: ${files.json}\n`)

@@ -153,7 +153,7 @@ export const collectReport = (layout: CacheLayout, runId: string, record: RunRec
     format: 1,
     title,
     pipeline: record.pipeline,
-    run: { id: runId, ok: record.ok ?? steps.every((s) => s.status !== "failed"), lockFile: record.lockFile, ...(record.startedAt !== undefined ? { startedAt: record.startedAt } : {}) },
+    run: { id: runId, ok: record.ok ?? steps.every((s) => s.status !== "failed"), lockFile: record.lockFile, ...(record.startedAt !== undefined ? { startedAt: record.startedAt } : {}), ...(record.command !== undefined ? { command: record.command } : {}) },
     steps: [...steps],
     accuracy,
     fidelity,

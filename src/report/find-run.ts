@@ -73,7 +73,7 @@ export const findRun = (layout: CacheLayout, arg: string): FoundRun => {
       if (runs.length === 0) {
         throw new ReportError({
           message: `no run of the lock file ${path} is recorded in the cache ${layout.root}`,
-          hint: `run its pipeline with this cache first (\`bun run ${path.replace(/\.lock\.json$/, ".ts")}\`), or pass --cache-dir to the cache it ran with`,
+          hint: "run its pipeline (the .ts file beside it, with the flags that chose this lock file) with this cache first, or pass --cache-dir to the cache it ran with",
         })
       }
       return runs[runs.length - 1]!

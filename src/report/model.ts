@@ -63,7 +63,7 @@ export const ReportModel = z.object({
   format: z.literal(1),
   title: z.string(),
   pipeline: z.string(),
-  run: z.object({ id: z.string(), ok: z.boolean(), startedAt: z.string().optional(), lockFile: z.string() }),
+  run: z.object({ id: z.string(), ok: z.boolean(), startedAt: z.string().optional(), lockFile: z.string(), command: z.array(z.string()).optional() }),
   steps: z.array(RunStep),
   accuracy: z.array(AccuracyRow),
   fidelity: z.array(FidelityRow),

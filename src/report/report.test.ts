@@ -261,7 +261,7 @@ describe("bad input", () => {
     const neverRan = await kilnReport([join(dir, "other.lock.json"), "--cache-dir", cache])
     expect(neverRan.code).toBe(2)
     expect(neverRan.err).toContain(`no run of the lock file ${join(dir, "other.lock.json")} is recorded in the cache ${cache}`)
-    expect(neverRan.err).toContain(`hint: run its pipeline with this cache first (\`bun run ${join(dir, "other.ts")}\`)`)
+    expect(neverRan.err).toContain("hint: run its pipeline (the .ts file beside it, with the flags that chose this lock file) with this cache first")
     const usage = await kilnReport(["--compare", "a"])
     expect(usage.code).toBe(2)
     expect(usage.err).toContain("--compare a: with one argument, expected a lock file")
@@ -281,7 +281,8 @@ describe("bad input", () => {
     const r = await kilnReport([id, "--cache-dir", layout.root])
     expect(r.code).toBe(2)
     expect(r.err).toContain(`run ${id} (demo) was recorded by a kiln that kept no step details`)
-    expect(r.err).toContain(`hint: run the pipeline again: \`bun run ${join(dir, "pipeline.ts")}\``)
+    // The recorded command: the pipeline file and its flags, without --json.
+    expect(r.err).toContain(`hint: run the pipeline again: \`bun run ${join(dir, "pipeline.ts")} --cache-dir ${layout.root}\``)
   })
 
   test("artifacts garbage-collected: the report is written without them, names which, and how to re-create them (exit 1)", async () => {
@@ -294,7 +295,7 @@ describe("bad input", () => {
     expect(r.code).toBe(1)
     expect(r.err).toContain("2 output(s) of run")
     expect(r.err).toContain("fidelity (fixture), bench (fixture)")
-    expect(r.err).toContain(`hint: re-create them by running the pipeline again: \`bun run ${join(dir, "pipeline.ts")}\``)
+    expect(r.err).toContain(`hint: re-create them by running the pipeline again: \`bun run ${join(dir, "pipeline.ts")} --cache-dir ${layout.root}\``)
     const paths = JSON.parse(r.out) as { json: string; markdown: string; missing: string[] }
     expect(paths.missing).toEqual(["fidelity", "bench"])
     const m = modelAt(paths.json)

@@ -23,8 +23,13 @@ const signed = (v: number, digits = 4): string => `${v >= 0 ? "+" : ""}${v.toFix
 const ms = (v: number): string => (v < 1000 ? `${v} ms` : `${(v / 1000).toFixed(1)} s`)
 const mib = (bytes: number): string => (bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1048576).toFixed(1)} MiB`)
 
-/** The command that re-creates a lock file's artifacts: run its pipeline file. */
-export const pipelineCommand = (lockFile: string): string => `bun run ${lockFile.replace(/\.lock\.json$/, ".ts")}`
+/**
+ * The command that runs a recorded run again (and so re-creates its artifacts): its pipeline file
+ * and flags as recorded, without --json. Runs recorded before kiln kept the command: the pipeline
+ * file beside the lock file (a variant's flags cannot be told from its lock file's name).
+ */
+export const pipelineCommand = (run: { readonly lockFile: string; readonly command?: readonly string[] | undefined }): string =>
+  `bun run ${(run.command ?? [run.lockFile.replace(/(\.[^./]+)?\.lock\.json$/, ".ts")]).filter((a) => a !== "--json").join(" ")}`
 
 export const sections = (m: ReportModel): Section[] => {
   const out: Section[] = []
@@ -50,7 +55,7 @@ export const sections = (m: ReportModel): Section[] => {
       title: "Artifacts no longer in the cache",
       notes: [
         `These outputs of the run were garbage-collected (or the cache was cleared), so the sections they fill are missing: ${m.missing.map((x) => x.node).join(", ")}.`,
-        `Re-create them by running the pipeline again: \`${pipelineCommand(m.run.lockFile)}\` (the steps run again where nothing is cached); its report then names them.`,
+        `Re-create them by running the pipeline again: \`${pipelineCommand(m.run)}\` (the steps run again where nothing is cached); its report then names them.`,
       ],
       tables: [{ headers: ["node", "step", "output tree"], rows: m.missing.map((x) => [x.node, x.step, x.digest.slice(0, 16)]) }],
       blocks: [],
