@@ -6,26 +6,18 @@
 // Credentials come from the environment, never the URL a log might print: KILN_REMOTE_CACHE_TOKEN
 // (bearer) or KILN_REMOTE_CACHE_BASIC ("user:password").
 import * as Effect from "effect/Effect"
+import { withIdleTimeout } from "../idle-timeout.ts"
+import { defaultRetryPolicy, type RetryPolicy, withRetries } from "../retry.ts"
 import { isDigest, type Store, StoreError } from "../store.ts"
 
-export interface HttpStoreOptions {
-  /** Per request until the response headers, and between two chunks of a body (default 30 s). */
-  readonly timeoutMs?: number
-  /** Attempts per request, the first included (default 3). */
-  readonly attempts?: number
-  /** First retry delay; doubled per retry (default 200 ms). */
-  readonly backoffMs?: number
+export interface HttpStoreOptions extends Partial<RetryPolicy> {
   readonly env?: Record<string, string | undefined>
 }
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504])
 
-class Retryable extends Error {}
-
 export const httpStore = (url: URL, options: HttpStoreOptions = {}): Store => {
-  const timeoutMs = options.timeoutMs ?? 30_000
-  const attempts = options.attempts ?? 3
-  const backoffMs = options.backoffMs ?? 200
+  const policy: RetryPolicy = { ...defaultRetryPolicy, ...options }
   const env = options.env ?? process.env
   const base = url.href.replace(/\/+$/, "")
   const describe = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`
@@ -36,27 +28,16 @@ export const httpStore = (url: URL, options: HttpStoreOptions = {}): Store => {
   /** One request with retries; resolves with the response whose status is final (not retryable). */
   const request = (method: string, path: string, body?: () => Blob | Uint8Array, extra: Record<string, string> = {}) =>
     Effect.tryPromise({
-      try: async (signal) => {
-        let lastError = ""
-        for (let attempt = 0; attempt < attempts; attempt++) {
-          if (attempt > 0) await Bun.sleep(backoffMs * 2 ** (attempt - 1))
-          const timeout = AbortSignal.timeout(timeoutMs)
-          try {
-            const response = await fetch(`${base}/${path}`, { method, headers: { ...headers, ...extra }, signal: AbortSignal.any([signal, timeout]), ...(body !== undefined ? { body: body() } : {}) })
-            if (RETRYABLE.has(response.status)) {
-              lastError = `HTTP ${response.status} ${response.statusText}`
-              await response.body?.cancel().catch(() => undefined)
-              continue
-            }
-            return response
-          } catch (error) {
-            if (signal.aborted) throw error
-            lastError = timeout.aborted ? `no response within ${timeoutMs} ms` : String((error as Error)?.message ?? error)
+      try: (signal) =>
+        withRetries(policy, signal, async (attemptSignal) => {
+          const response = await fetch(`${base}/${path}`, { method, headers: { ...headers, ...extra }, signal: attemptSignal, ...(body !== undefined ? { body: body() } : {}) })
+          if (RETRYABLE.has(response.status)) {
+            await response.body?.cancel().catch(() => undefined)
+            throw new Error(`HTTP ${response.status} ${response.statusText}`)
           }
-        }
-        throw new Retryable(lastError)
-      },
-      catch: (cause) => new StoreError({ message: `${describe}: ${method} ${path} failed after ${attempts} attempts: ${(cause as Error)?.message ?? String(cause)}`, cause }),
+          return response
+        }),
+      catch: (cause) => new StoreError({ message: `${describe}: ${method} ${path} ${(cause as Error)?.message ?? String(cause)}`, cause }),
     })
 
   const unexpected = (method: string, path: string, response: Response) =>
@@ -81,7 +62,7 @@ export const httpStore = (url: URL, options: HttpStoreOptions = {}): Store => {
         const response = yield* request("GET", `cas/${digest}`)
         if (response.status === 404) return undefined
         if (!response.ok || response.body === null) return yield* unexpected("GET", `cas/${digest}`, response)
-        return withIdleTimeout(response.body, timeoutMs, `${describe}: blob ${digest}`)
+        return withIdleTimeout(response.body, policy.timeoutMs, `${describe}: blob ${digest}`)
       }),
     putBlob: (digest, path, size) =>
       Effect.gen(function* () {
@@ -105,28 +86,4 @@ export const httpStore = (url: URL, options: HttpStoreOptions = {}): Store => {
         if (!response.ok) return yield* unexpected("PUT", `ac/${key}`, response)
       }),
   }
-}
-
-/** The body, failing when no chunk arrives for `ms` (a stalled server) instead of hanging. */
-const withIdleTimeout = (body: ReadableStream<Uint8Array>, ms: number, what: string): ReadableStream<Uint8Array> => {
-  const reader = body.getReader()
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no data for ${ms} ms`)), ms)
-      })
-      try {
-        const chunk = await Promise.race([reader.read(), stalled])
-        if (chunk.done) controller.close()
-        else controller.enqueue(chunk.value)
-      } catch (error) {
-        await reader.cancel().catch(() => undefined)
-        controller.error(error)
-      } finally {
-        clearTimeout(timer)
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
-  })
 }
