@@ -7,7 +7,7 @@
 // (warm-from-remote ≤ 15 % of cold for bge-small; kiln's download throughput ≥ 70 % of curl's),
 // and each process's peak RSS beside the largest blob (peak RSS must not follow blob size).
 //   bun run bench/remote-cache.ts [--repeats 3] [--only quickstart|bge-small]
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
@@ -61,9 +61,16 @@ if (unavailable !== undefined) {
 }
 
 const repo = resolve(import.meta.dir, "..")
+const work = mkdtempSync(join(tmpdir(), "kiln-bench-remote-"))
+// The pipelines run from a copy of the repo: a run writes the lock file beside its pipeline file,
+// and the bench must never touch the committed ones (nor race a test reading them). Same content,
+// so the same code digests and keys as in the repo.
+const checkout = join(work, "repo")
+for (const path of ["src", "stdlib", "examples", "bench", "package.json", "bun.lock", "tsconfig.json"]) cpSync(join(repo, path), join(checkout, path), { recursive: true })
+symlinkSync(join(repo, "node_modules"), join(checkout, "node_modules"))
 const pipelines = [
-  { name: "quickstart", file: join(repo, "examples/quickstart.ts") },
-  { name: "bge-small", file: join(repo, "bench/pipelines/bge-small-shaped.ts") },
+  { name: "quickstart", file: join(checkout, "examples/quickstart.ts") },
+  { name: "bge-small", file: join(checkout, "bench/pipelines/bge-small-shaped.ts") },
 ].filter((p) => values.only === undefined || p.name === values.only)
 const repeats = Number(values.repeats)
 const KEY = "bench-signing-key"
@@ -71,16 +78,15 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const mib = (bytes: number) => bytes / 2 ** 20
 
 printMachine()
-const work = mkdtempSync(join(tmpdir(), "kiln-bench-remote-"))
 const nginx = await startNginx(join(work, "nginx"))
 
-/** One whole-process run; its lock file is restored afterwards (the bench must not edit the repo). */
+/** One whole-process run, in the copy of the repo; its lock file is restored afterwards, so each run starts from the committed one. */
 const runPipeline = (file: string, cache: string, remote: string) => {
   const lock = file.replace(/\.ts$/, ".lock.json")
   const before = existsSync(lock) ? readFileSync(lock) : undefined
   const started = performance.now()
   const proc = Bun.spawnSync(["bun", "run", file, "--json", "--cache-dir", cache, "--remote-cache", remote], {
-    cwd: repo,
+    cwd: checkout,
     env: { ...process.env, KILN_CACHE_SIGNING_KEY: KEY, KILN_REMOTE_CACHE: undefined },
     stdout: "pipe",
     stderr: "pipe",
