@@ -3,14 +3,17 @@
 // requests), both on Bun.serve in their own process, loaded over loopback by autocannon at 1, 8 and
 // 64 concurrent clients sending 1–4 sentences per POST /embed. Reports throughput and p50 / p99
 // latency per server, the median kiln/peer ratio of like-for-like runs, and at 1 client the
-// latency of a direct Embedder.embed call plus the HTTP round trip of GET /health.
+// latency of a direct Embedder.embed call plus the HTTP round trip of GET /health. Then the batching
+// ceiling: direct Embedder.embed sentences/s over pools of 256 sentences cut into length-sorted
+// batches of 1…32 rows (what length-aware batching can give at best on this machine), vs one
+// request's sentences per call (what the unbatched server does).
 // Goals (issue 14): at 64 clients ≥ 3× the unbatched throughput with p99 ≤ 2× kiln's single-client
 // p99; at 1 client, latency within 10 % of direct Embedder.embed + HTTP overhead.
 // The model is a bge-small-en-v1.5-shaped synthetic checkpoint (with the real bge-base-en-v1.5
 // tokenizer and STS-B sentences from ../shared/data when present, generated ones otherwise),
 // exported and compiled (CLS output only) by kiln.
 //   bun run bench/serve.ts [--size bge-small|tiny] [--seconds 10] [--repeats 3] [--clients 1,8,64] [--threads 2]
-//                          [--max-batch-tokens 256] [--max-wait-ms 2]
+//                          [--max-batch-tokens 256] [--max-wait-ms 2] [--instances 1]
 import autocannon from "autocannon"
 import { existsSync, rmSync } from "node:fs"
 import { mkdtemp } from "node:fs/promises"
@@ -25,7 +28,10 @@ import { synthesizeCheckpoint } from "../src/synth/index.ts"
 import { printMachine, writeResult } from "./machine.ts"
 
 const USAGE = `Usage: bun run bench/serve.ts [--size bge-small|tiny] [--seconds 10] [--repeats 3] [--clients 1,8,64]
-                          [--threads 2] [--max-batch-tokens 256] [--max-wait-ms 2]`
+                          [--threads 2] [--max-batch-tokens 256] [--max-wait-ms 2] [--instances 1]
+
+--threads is the intra-op threads in total; --instances N sessions (worker threads) share them, in
+kiln serve and in the unbatched peer alike (e.g. --instances 2 --threads 2: one thread each).`
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +42,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     "max-batch-tokens": { type: "string", default: "256" },
     "max-wait-ms": { type: "string", default: "2" },
+    instances: { type: "string", default: "1" },
     spin: { type: "boolean", default: false },
     // Internal: run the unbatched peer server in this process (the bench starts it as a child).
     "peer-server": { type: "string" },
@@ -47,6 +54,7 @@ if (values.help) {
   process.exit(0)
 }
 const threads = Number(values.threads)
+const instances = Number(values.instances)
 /**
  * ORT's intra-op threads spin after each run by default; on a 2-core machine that starves the HTTP
  * thread and the load generator, so the bundle turns spinning off unless --spin.
@@ -55,7 +63,7 @@ const spin = values.spin === true
 
 /** The peer: Bun.serve, POST /embed → Embedder.embed(inputs), one request's texts at a time. */
 const runPeerServer = async (bundle: string): Promise<void> => {
-  const embedder = await Embedder.load(bundle, { threads, instances: 1, workers: true })
+  const embedder = await Embedder.load(bundle, { threads, instances, workers: true })
   const server = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
@@ -162,12 +170,12 @@ async function main(): Promise<void> {
 
     const kiln = await startProcess([
       "bun", "run", join(import.meta.dir, "..", "src", "cli", "kiln.ts"), "serve", bundle, "--port", "0", "--threads", String(threads),
-      "--max-batch-tokens", values["max-batch-tokens"]!, "--max-wait-ms", values["max-wait-ms"]!, "--no-access-log",
+      "--max-batch-tokens", values["max-batch-tokens"]!, "--max-wait-ms", values["max-wait-ms"]!, "--instances", String(instances), "--no-access-log",
     ])
-    const peer = await startProcess(["bun", "run", import.meta.path, "--peer-server", bundle, "--threads", String(threads)])
+    const peer = await startProcess(["bun", "run", import.meta.path, "--peer-server", bundle, "--threads", String(threads), "--instances", String(instances)])
     const rows: { clients: number; kiln: Run[]; peer: Run[] }[] = []
     let health: Run
-    let ceiling: { perRequest: number; batched64: number }
+    let ceiling: { perRequest: number; byBatch: { batch: number; sentencesPerSecond: number }[] }
     try {
       // Warm both (first runs allocate ORT's arenas).
       await load(kiln.url, "/embed", bodies, 8, 2)
@@ -194,7 +202,7 @@ async function main(): Promise<void> {
     }
 
     // Direct calls, same bundle and threads, same request bodies, one at a time, after the servers stopped.
-    const embedder = await Embedder.load(bundle, { threads, instances: 1, workers: true })
+    const embedder = await Embedder.load(bundle, { threads, instances, workers: true })
     const direct: number[] = []
     let directSentences = 0
     const directStart = performance.now()
@@ -206,20 +214,28 @@ async function main(): Promise<void> {
         directSentences += requests[i % requests.length]!.length
       }
       const directMs = performance.now() - directStart
-      // The most batching can give on this machine: the same sentences, 64 requests' worth per call.
-      const batchedStart = performance.now()
-      let batchedSentences = 0
-      for (let i = 0; performance.now() - batchedStart < seconds * 1000; i++) {
-        const group = requests.slice((i * 64) % requests.length, ((i * 64) % requests.length) + 64).flat()
-        await embedder.embed(group, { batchSize: 256 })
-        batchedSentences += group.length
+      // The most batching can give on this machine: the same sentences, 256 at a time, in
+      // length-sorted batches of `batch` rows (as length-aware batching forms them at best).
+      const byBatch: { batch: number; sentencesPerSecond: number }[] = []
+      for (const batch of [1, 2, 4, 8, 16, 32]) {
+        const pool = requests.flat()
+        const started = performance.now()
+        let count = 0
+        for (let i = 0; performance.now() - started < (seconds * 1000) / 2; i++) {
+          const group = pool.slice((i * 256) % pool.length, ((i * 256) % pool.length) + 256)
+          await embedder.embed(group, { batchSize: batch })
+          count += group.length
+        }
+        byBatch.push({ batch, sentencesPerSecond: count / ((performance.now() - started) / 1000) })
       }
-      ceiling = { perRequest: directSentences / (directMs / 1000), batched64: batchedSentences / ((performance.now() - batchedStart) / 1000) }
+      ceiling = { perRequest: directSentences / (directMs / 1000), byBatch }
     } finally {
       await embedder.close()
     }
     const directP50 = median(direct)
-    console.log(`direct Embedder.embed: ${ceiling.perRequest.toFixed(1)} sentences/s one request per call, ${ceiling.batched64.toFixed(1)} sentences/s 64 requests per call (${(ceiling.batched64 / ceiling.perRequest).toFixed(2)}×: the most batching can give here)`)
+    const best = ceiling.byBatch.reduce((m, x) => (x.sentencesPerSecond > m.sentencesPerSecond ? x : m))
+    console.log(`direct Embedder.embed: ${ceiling.perRequest.toFixed(1)} sentences/s one request per call; length-sorted batches of ${ceiling.byBatch.map((x) => `${x.batch}: ${x.sentencesPerSecond.toFixed(1)}`).join(", ")} sentences/s`)
+    console.log(`batching ceiling here: ${(best.sentencesPerSecond / ceiling.perRequest).toFixed(2)}× the unbatched sentences/s (best at ${best.batch} rows)`)
 
     const table = rows.map(({ clients, kiln: k, peer: p }) => ({
       clients,
@@ -229,7 +245,7 @@ async function main(): Promise<void> {
     }))
     // Other processes on the machine skew absolute figures; the ratios compare runs made side by side.
     console.log(`\nload average during the run: ${loadavg().map((l) => l.toFixed(1)).join(" ")}`)
-    console.log(`kiln serve vs one request at a time, ${meanSentences.toFixed(2)} sentences/request, ${seconds} s × ${repeats} runs each, ${threads} threads`)
+    console.log(`kiln serve vs one request at a time, ${meanSentences.toFixed(2)} sentences/request, ${seconds} s × ${repeats} runs each, ${threads} threads over ${instances} instance(s)`)
     console.log("clients | kiln req/s  p50 ms  p99 ms | unbatched req/s  p50 ms  p99 ms | throughput ratio (median of runs)")
     for (const t of table) {
       console.log(
@@ -244,7 +260,7 @@ async function main(): Promise<void> {
     if (single) console.log(`goal 1 client: kiln p50 ${single.kiln.p50} ms ≤ 1.1 × (${directP50.toFixed(2)} + ${health.p50}) = ${(1.1 * overheadBudget).toFixed(2)} ms: ${single.kiln.p50 <= 1.1 * overheadBudget ? "met" : "NOT met"}`)
     console.log(`goal ${most.clients} clients: throughput ${most.throughputRatio.toFixed(2)}× ≥ 3×: ${most.throughputRatio >= 3 ? "met" : "NOT met"}`)
     if (single) console.log(`goal ${most.clients} clients: p99 ${most.kiln.p99} ms ≤ 2 × single-client p99 ${single.kiln.p99} ms: ${most.kiln.p99 <= 2 * single.kiln.p99 ? "met" : "NOT met"}`)
-    const path = await writeResult("serve", { size, realData, seconds, repeats, threads, meanSentences, maxBatchTokens: Number(values["max-batch-tokens"]), maxWaitMs: Number(values["max-wait-ms"]), table, directP50Ms: directP50, httpP50Ms: health.p50, directSentencesPerSecond: ceiling, loadAverage: loadavg() })
+    const path = await writeResult("serve", { size, realData, seconds, repeats, threads, instances, meanSentences, maxBatchTokens: Number(values["max-batch-tokens"]), maxWaitMs: Number(values["max-wait-ms"]), table, directP50Ms: directP50, httpP50Ms: health.p50, directSentencesPerSecond: ceiling, loadAverage: loadavg() })
     console.log(`\nwrote ${path}`)
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -13,7 +13,9 @@ export const ServeOptions = z.strictObject({
   /**
    * Padded tokens (rows × longest row) per batch. Measured with bench/serve.ts on the 2-core dev
    * machine (bge-small, 64 clients): 256 → 1.21× the unbatched peer's throughput, 512 → 0.74×,
-   * 2048 → 0.34× — ORT on CPU gets slower per token in big padded batches, so small batches win
+   * 2048 → 0.34×; re-measured under heavy load: 128 → 0.83×, 256 → 1.25×, 512 → 0.65×. ORT on CPU
+   * is fastest per sentence in length-sorted batches of 8–16 STS-B sentences (≈ 120–240 padded
+   * tokens; the bench's batching-ceiling line) and slower in bigger ones, so small batches win
    * there; raise it on machines where big batches pay (an accelerator).
    */
   maxBatchTokens: Positive.default(256),
