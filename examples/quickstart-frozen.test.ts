@@ -43,7 +43,7 @@ test("the committed quickstart lock file passes --frozen in a fresh checkout and
   const r = frozenRun("cache-here")
   if (r.code !== 0) console.error(r.stderr)
   expect(r.code).toBe(0)
-  expect(r.summary.steps.length).toBe(16)
+  expect(r.summary.steps.length).toBe(19)
   expect(r.summary.steps.every((s) => s.status === "ran" || s.status === "cached")).toBe(true)
 }, 300_000)
 

@@ -125,10 +125,11 @@ describe.skipIf(standInPython() === null)("examples/quickstart.ts --target vacc 
     expect(summary.ok).toBe(true)
     const runsOn = Object.fromEntries(summary.steps.filter((s) => s.runsOn !== undefined).map((s) => [s.id, s.runsOn]))
     expect(runsOn).toEqual({
-      compile: "vacc", deploy: "vacc", evaluate: "vacc", fidelity: "vacc", bench: "vacc",
-      "compile-int8": "vacc", "deploy-int8": "vacc", "evaluate-int8": "vacc", "fidelity-int8": "vacc", "bench-int8": "vacc",
+      compile: "vacc", deploy: "vacc", embed: "vacc", bench: "vacc",
+      "compile-int8": "vacc", "deploy-int8": "vacc", "embed-int8": "vacc", "bench-int8": "vacc",
       // The fp32 reference is the same device export, run by ONNX Runtime here.
-      "deploy-fp32-plain": "cpu",
+      "deploy-fp32-plain": "cpu", "embed-fp32-plain": "cpu",
+      // evaluate and fidelity read embeddings; they run no model, so they name no target.
     })
     const out = (id: string, name: string) => readFileSync(join(summary.steps.find((s) => s.id === id)!.outputs.out!.path, name), "utf8")
     expect(JSON.parse(out("compile-int8", join("vacc", "model.json"))).dtype).toBe("int8")

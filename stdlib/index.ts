@@ -5,6 +5,7 @@ export { synthCheckpoint, SynthCheckpointError, synthCheckpointParams } from "./
 export { rerankDataset, stsDataset, SynthDatasetError, synthRerank, synthSts } from "./steps/datasets.ts"
 export { compile, CompileError } from "./steps/compile.ts"
 export { deploy, DeployError } from "./steps/deploy.ts"
+export { embed, EmbedError, embedParams } from "./steps/embed.ts"
 export { evaluate, EvaluateError, evaluateRerank } from "./steps/evaluate.ts"
 export { fidelity, FidelityError } from "./steps/fidelity.ts"
 export { bench, BenchError } from "./steps/bench.ts"

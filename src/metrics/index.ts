@@ -16,5 +16,5 @@ export {
 export { normaliseGold, stsScores, type StsScoreOptions, type StsScores } from "./sts.ts"
 export { averagePrecision, reciprocalRank, rerankingScores, type RerankingScores, type ScoredQuery } from "./reranking.ts"
 export { embeddingFidelity, rerankerFidelity, type EmbeddingFidelity, type RerankerFidelity } from "./fidelity.ts"
-export { percentile } from "./percentile.ts"
+export { percentile, percentileOfSorted } from "./percentile.ts"
 export { latencyStats, type LatencyOptions, type LatencyStats } from "./latency.ts"

@@ -99,7 +99,8 @@ export const collectReport = (layout: CacheLayout, runId: string, record: RunRec
     if (ev !== undefined) {
       const metrics = ev.metrics as Record<string, unknown>
       const metric = typeof metrics.map === "number" ? "map" : "cosine_spearman"
-      const runsOn = byId.get(row.evaluate!)?.runsOn
+      // evaluate reads an embed step's artifact: the target is the one that embedded.
+      const runsOn = byId.get(row.evaluate!)?.runsOn ?? (row.embed !== undefined ? byId.get(row.embed)?.runsOn : undefined)
       accuracy.push({
         label: row.label,
         node: row.evaluate!,

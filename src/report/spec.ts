@@ -10,6 +10,8 @@ export const Published = z.object({ metric: z.string(), value: z.number(), sourc
 export const ReportRow = z.object({
   label: z.string().min(1),
   evaluate: z.string().optional(),
+  /** The embed node whose embeddings the evaluation read: where the deployment ran (evaluate itself runs no model). */
+  embed: z.string().optional(),
   fidelity: z.string().optional(),
   bench: z.string().optional(),
   quantize: z.string().optional(),

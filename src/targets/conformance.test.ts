@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { pipeline } from "../engine/index.ts"
 import { closeDeployment, openDeployment, type Deployment } from "../evaluate/index.ts"
 import { Reranker } from "../runtime/index.ts"
-import { bench, compile, deploy, evaluate, exportOnnx, synthCheckpoint, synthSts } from "../../stdlib/index.ts"
+import { bench, compile, deploy, embed, evaluate, exportOnnx, synthCheckpoint, synthSts } from "../../stdlib/index.ts"
 import { cleanup, runCaptured, tempDir, type CapturedRun } from "../../tests/support.ts"
 import { BenchReport, deviceExportParams, registeredTargets, standInPython } from "./index.ts"
 import { useStandIns } from "./testing/stand-in-env.ts"
@@ -28,10 +28,10 @@ const exports = Object.fromEntries(
 const branch = (task: "embedding" | "reranker", target: string) => {
   const exported = exports[task]!
   const deployed = deploy({}).as(`deploy-${task}-${target}`).to(compile({ target, ...(target === "cpu" ? { allowMissing: ["attention"] } : {}) }).as(`compile-${task}-${target}`).to(exported))
-  return pipeline("conformance", deployed).fork(
-    evaluate({ target }, { dataset: pairs }).as(`evaluate-${task}-${target}`),
-    bench({ target, batch: [1], iterations: 3, seconds: 5 }, { dataset: pairs }).as(`bench-${task}-${target}`),
-  )
+  const embedded = embed({ target }, { dataset: pairs }).as(`embed-${task}-${target}`).to(deployed)
+  return pipeline("conformance", deployed)
+    .fork(bench({ target, batch: [1], iterations: 3, seconds: 5 }, { dataset: pairs }).as(`bench-${task}-${target}`))
+    .also(evaluate({}, { dataset: pairs }).as(`evaluate-${task}-${target}`).to(embedded))
 }
 
 describe.skipIf(!numpy)("every registered target", () => {

@@ -1,14 +1,15 @@
 // The one function every model pipeline is built by: a preset and a precision in, the chain out —
 // the checkpoint from the Hub (or a local folder, checked against the preset), export, then for
 // fp16 / int8 calibrate + quantize, compile for the target, deploy with the preset's query
-// instruction, and evaluate on the preset's evaluation set; fidelity against the fp32 deployment
-// (against the plain export for fp32) gates the run, and bench measures it.
+// instruction, embed the evaluation set (and the calibration pairs) once per deployment, evaluate
+// from those embeddings; fidelity of the embeddings against the fp32 deployment's (the plain
+// export's for fp32) gates the run, and bench measures it.
 // On target vacc (a VastAI card, or kiln's stand-ins) the chain is the seed's device flow: the
 // device export (static-shape-ready int32 inputs, no pooler, dense CLS for bge-m3), vamc fp16 at
 // every device seqlen of the preset, or int8 from calibrate → quantize (vamc's quantize block
-// with the preset's mixed-precision exclude list) at the calibration seqlen; evaluation and
-// fidelity through vaststreamx against the same export on ONNX Runtime; bench through vamp.
-import type { Applied, Node, Pipeline } from "../../src/engine/index.ts"
+// with the preset's mixed-precision exclude list) at the calibration seqlen; embeddings through
+// vaststreamx, fidelity against the same export's on ONNX Runtime; bench through vamp.
+import type { Node, Pipeline } from "../../src/engine/index.ts"
 import { chooseTarget, deviceExportParams } from "../../src/targets/index.ts"
 import { pipeline } from "../../src/engine/index.ts"
 import type { HubSettings } from "../../src/hub/index.ts"
@@ -16,6 +17,7 @@ import { bench } from "../steps/bench.ts"
 import { compile } from "../steps/compile.ts"
 import { rerankDataset, stsDataset } from "../steps/datasets.ts"
 import { deploy } from "../steps/deploy.ts"
+import { embed } from "../steps/embed.ts"
 import { evaluate, evaluateRerank } from "../steps/evaluate.ts"
 import { exportOnnx } from "../steps/export-onnx.ts"
 import { fidelity } from "../steps/fidelity.ts"
@@ -51,7 +53,7 @@ export class PresetRunError extends Error {
 }
 
 /** Node ids the run's report reads. */
-export const reportNodes = { evaluate: "evaluate", evaluateFp32: "evaluate-fp32", fidelity: "fidelity", bench: "bench" } as const
+export const reportNodes = { evaluate: "evaluate", evaluateFp32: "evaluate-fp32", embed: "embed", embedFp32: "embed-fp32", fidelity: "fidelity", bench: "bench" } as const
 
 /** Fidelity floors by precision: what a deployment must keep of its reference. */
 const gate = (preset: ModelPreset, precision: Precision): { min: Record<string, number>; maxDrop?: Record<string, number> } =>
@@ -79,16 +81,28 @@ export const presetPipeline = (preset: ModelPreset, run: PresetRun): Pipeline<"d
     return stsSets.get(name)!
   }
   const evalSpec = datasetPresets[preset.evalSet]
-  const pairs = run.calibrationFile !== undefined ? stsDataset(run.calibrationFile, "calibration-pairs") : stsSet(preset.calibrationSet)
-  const evaluation =
-    evalSpec.kind === "rerank"
-      ? ((dataset) => (id: string) => evaluateRerank({}, { dataset }).as(id))(run.evalFile !== undefined ? rerankDataset(run.evalFile, "eval-set") : hubRerankDataset(evalSpec, hubOptions))
-      : ((dataset) => (id: string) => evaluate({}, { dataset }).as(id))(run.evalFile !== undefined ? stsDataset(run.evalFile, "eval-set") : stsSet(preset.evalSet))
+  const evalRerank = evalSpec.kind === "rerank" ? (run.evalFile !== undefined ? rerankDataset(run.evalFile, "eval-set") : hubRerankDataset(evalSpec, hubOptions)) : undefined
+  const evalSts = evalSpec.kind === "rerank" ? undefined : run.evalFile !== undefined ? stsDataset(run.evalFile, "eval-set") : stsSet(preset.evalSet)
+  // One file for both (--eval and --calibration the same path) is one dataset node, embedded once.
+  const pairs =
+    run.calibrationFile === undefined ? stsSet(preset.calibrationSet) : run.calibrationFile === run.evalFile && evalSts !== undefined ? evalSts : stsDataset(run.calibrationFile, "calibration-pairs")
+  // Each deployment embeds each dataset once ("embed<who>", "-pairs" when the calibration pairs
+  // are not the evaluation set); evaluate and fidelity read those embeddings.
+  const embedded = new Map<string, Node<"embeddings">>()
+  const embedOf = (deployed: Node<"deployment">, who: string, dataset: Node<"sts-dataset">) => {
+    const id = `embed${who}${dataset === evalSts ? "" : "-pairs"}`
+    if (!embedded.has(id)) embedded.set(id, embed({}, { dataset }).as(id).to(deployed))
+    return embedded.get(id)!
+  }
+  const evaluation = (id: string, deployed: Node<"deployment">, who: string) =>
+    evalRerank !== undefined ? evaluateRerank({}, { dataset: evalRerank }).as(id).to(deployed) : evaluate({}, { dataset: evalSts! }).as(id).to(embedOf(deployed, who, evalSts!))
+  const fidelityOf = (deployed: Node<"deployment">, reference: Node<"deployment">, who: string, precision: Precision) =>
+    fidelity(gate(preset, precision), { reference: embedOf(reference, who, pairs), dataset: pairs }).to(embedOf(deployed, "", pairs))
 
   const target = chooseTarget(run.target).target.name
   const name = `${preset.name}-${run.precision}`
   const variant = { variant: run.variant }
-  if (target === "vacc") return vaccPipeline(preset, run, { model, pairs, evaluation, name, variant })
+  if (target === "vacc") return vaccPipeline(preset, run, { model, pairs, evaluation, fidelityOf, name, variant })
 
   const exported = exportOnnx({ task: preset.task }).to(model)
   // An embedding model's users read only the CLS embedding: compile keeps it alone, and the last
@@ -99,10 +113,8 @@ export const presetPipeline = (preset: ModelPreset, run: PresetRun): Pipeline<"d
 
   if (run.precision === "fp32") {
     const plain = deployFor().as("deploy-export").to(exported)
-    return pipeline(name, exported, variant)
-      .then(compileFor())
-      .then(deployFor())
-      .fork(evaluation(reportNodes.evaluate), fidelity(gate(preset, "fp32"), { reference: plain, dataset: pairs }), benchFor())
+    const chain = pipeline(name, exported, variant).then(compileFor()).then(deployFor())
+    return chain.also(evaluation(reportNodes.evaluate, chain.tail, ""), fidelityOf(chain.tail, plain, "-export", "fp32"), benchFor().to(chain.tail))
   }
 
   const fp32 = deployFor().as("deploy-fp32").to(compileFor().as("compile-fp32").to(exported))
@@ -111,12 +123,13 @@ export const presetPipeline = (preset: ModelPreset, run: PresetRun): Pipeline<"d
     run.precision === "fp16"
       ? ({ scheme: "fp16" } as const)
       : ({ scheme: "static-int8", method: preset.int8.method, exclude: "auto", budget: preset.int8.budget } as const)
-  return pipeline(name, exported, variant)
-    .then(quantize(scheme, { calibration }))
-    .then(compileFor())
-    .then(deployFor())
-    .fork(evaluation(reportNodes.evaluate), fidelity(gate(preset, run.precision), { reference: fp32, dataset: pairs }), benchFor())
-    .also(evaluation(reportNodes.evaluateFp32).to(fp32))
+  const chain = pipeline(name, exported, variant).then(quantize(scheme, { calibration })).then(compileFor()).then(deployFor())
+  return chain.also(
+    evaluation(reportNodes.evaluate, chain.tail, ""),
+    fidelityOf(chain.tail, fp32, "-fp32", run.precision),
+    benchFor().to(chain.tail),
+    evaluation(reportNodes.evaluateFp32, fp32, "-fp32"),
+  )
 }
 
 /** vamc's calibrate_mode for the preset's int8 method (vamc knows max and percentile). */
@@ -128,30 +141,35 @@ const vaccQuantizePreset = (preset: ModelPreset) => (preset.name === "bge-m3" ||
 const vaccPipeline = (
   preset: ModelPreset,
   run: PresetRun,
-  shared: { model: Node<"hf-checkpoint">; pairs: Node<"sts-dataset">; evaluation: (id: string) => Applied<"deployment", "eval-report">; name: string; variant: { variant?: string | undefined } },
+  shared: {
+    model: Node<"hf-checkpoint">
+    pairs: Node<"sts-dataset">
+    evaluation: (id: string, deployed: Node<"deployment">, who: string) => Node<"eval-report">
+    fidelityOf: (deployed: Node<"deployment">, reference: Node<"deployment">, who: string, precision: Precision) => Node<"eval-report">
+    name: string
+    variant: { variant?: string | undefined }
+  },
 ): Pipeline<"deployment"> => {
-  const { model, pairs, evaluation, name, variant } = shared
+  const { model, pairs, evaluation, fidelityOf, name, variant } = shared
   if (run.precision === "fp32") throw new PresetRunError(`${preset.name}: the card runs fp16 or int8 (vamc's backend dtypes), not fp32; use --precision fp16 or int8 with --target vacc`)
   // bge-m3 on the card is its dense CLS embedding (the vendor compiles that output only).
   const exported = exportOnnx(deviceExportParams(preset.task === "reranker" ? "reranker" : "embedding")).to(model)
   const deployFor = () => deploy(preset.instruction !== undefined ? { instruction: preset.instruction } : {})
   // The fp32 reference is the same export on ONNX Runtime here: fidelity then measures the card alone.
   const reference = deployFor().as("deploy-fp32").to(exported)
-  const checks = [evaluation(reportNodes.evaluate), fidelity(gate(preset, run.precision), { reference, dataset: pairs }), bench({ batch: [1, 8] }, { dataset: pairs })] as const
-  if (run.precision === "fp16") {
-    return pipeline(name, exported, variant)
-      .then(compile({ target: "vacc", seqlens: [...preset.deviceSeqlens] }))
-      .then(deployFor())
-      .fork(...checks)
-      .also(evaluation(reportNodes.evaluateFp32).to(reference))
-  }
-  // int8: vamc calibrates on the calibrate step's npz samples, at their seqlen.
-  const calibration = calibrate({ samples: 100, seqlen: preset.seqlen }, { dataset: pairs }).to(exported)
   const vaccPreset = vaccQuantizePreset(preset)
-  return pipeline(name, exported, variant)
-    .then(quantize({ target: "vacc", ...(vaccPreset !== undefined ? { preset: vaccPreset } : { calibrateMode: vamcCalibrateMode(preset) }) }, { calibration }))
-    .then(compile({ target: "vacc", seqlens: [preset.seqlen] }))
-    .then(deployFor())
-    .fork(...checks)
-    .also(evaluation(reportNodes.evaluateFp32).to(reference))
+  const compiled =
+    run.precision === "fp16"
+      ? pipeline(name, exported, variant).then(compile({ target: "vacc", seqlens: [...preset.deviceSeqlens] }))
+      : // int8: vamc calibrates on the calibrate step's npz samples, at their seqlen.
+        pipeline(name, exported, variant)
+          .then(quantize({ target: "vacc", ...(vaccPreset !== undefined ? { preset: vaccPreset } : { calibrateMode: vamcCalibrateMode(preset) }) }, { calibration: calibrate({ samples: 100, seqlen: preset.seqlen }, { dataset: pairs }).to(exported) }))
+          .then(compile({ target: "vacc", seqlens: [preset.seqlen] }))
+  const chain = compiled.then(deployFor())
+  return chain.also(
+    evaluation(reportNodes.evaluate, chain.tail, ""),
+    fidelityOf(chain.tail, reference, "-fp32", run.precision),
+    bench({ batch: [1, 8] }, { dataset: pairs }).to(chain.tail),
+    evaluation(reportNodes.evaluateFp32, reference, "-fp32"),
+  )
 }

@@ -43,8 +43,8 @@ export const presetReportSpec = (preset: ModelPreset, precision: Precision) => {
   return {
     title: `${preset.repo} ${precision}`,
     rows: [
-      { label: precision, evaluate: reportNodes.evaluate, fidelity: reportNodes.fidelity, bench: reportNodes.bench, ...(precision === "int8" ? { quantize: "quantize" } : {}), ...published(precision) },
-      ...(precision !== "fp32" ? [{ label: "fp32", evaluate: reportNodes.evaluateFp32, ...published("fp32") }] : []),
+      { label: precision, evaluate: reportNodes.evaluate, embed: reportNodes.embed, fidelity: reportNodes.fidelity, bench: reportNodes.bench, ...(precision === "int8" ? { quantize: "quantize" } : {}), ...published(precision) },
+      ...(precision !== "fp32" ? [{ label: "fp32", evaluate: reportNodes.evaluateFp32, embed: reportNodes.embedFp32, ...published("fp32") }] : []),
     ],
   }
 }

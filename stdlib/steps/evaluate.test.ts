@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { cleanup, runCaptured, tempDir } from "../../tests/support.ts"
 import { pipeline } from "../../src/engine/index.ts"
 import { useStandIns } from "../../src/targets/testing/stand-in-env.ts"
-import { deploy, evaluate, evaluateRerank, exportOnnx, synthCheckpoint, synthRerank, synthSts } from "../index.ts"
+import { deploy, embed, evaluateRerank, exportOnnx, synthCheckpoint, synthRerank, synthSts } from "../index.ts"
 
 const dirs: string[] = []
 afterEach(() => cleanup(...dirs.splice(0)))
@@ -30,13 +30,13 @@ describe("evaluate on the wrong target", () => {
   // The vacc stand-ins make the target's tools discoverable, so the step gets as far as its input.
   useStandIns()
 
-  test("a CPU deployment evaluated with target vacc fails naming the folder, with the target's hint", async () => {
+  test("a CPU deployment embedded with target vacc fails naming the folder, with the target's hint", async () => {
     const dir = tempDir()
     dirs.push(dir)
     const model = deploy({}).to(exportOnnx({ task: "embedding" }).to(synthCheckpoint({ arch: "bert", size: "tiny", seed: 4 })))
-    const r = await runCaptured(pipeline("wrong-target", model).then(evaluate({ target: "vacc" }, { dataset: synthSts({ pairs: 8 }) })), dir)
+    const r = await runCaptured(pipeline("wrong-target", model).then(embed({ target: "vacc" }, { dataset: synthSts({ pairs: 8 }) })), dir)
     expect(r.code).toBe(1)
-    const error = r.json.steps.find((s) => s.id === "evaluate")!.error! as { message: string; hint?: string }
+    const error = r.json.steps.find((s) => s.id === "embed")!.error! as { message: string; hint?: string }
     expect(error.message).toContain("was made for target cpu, but the step asks for vacc")
     expect(error.hint).toBe('set target: "cpu" or "auto"')
     expect(r.stderr).toContain('hint: set target: "cpu" or "auto"')

@@ -1,19 +1,21 @@
-// The evaluation steps: a deployment's quality on an STS dataset (evaluate) or a reranking
-// dataset (evaluateRerank), written to eval.json. Kind: "deployment" → "eval-report".
+// The evaluation steps: a deployment's quality on an STS dataset, read from its embeddings
+// artifact (evaluate), or on a reranking dataset, running the deployment (evaluateRerank); written
+// to eval.json. Kinds: "embeddings" (+ "sts-dataset") → "eval-report"; "deployment" → "eval-report".
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { defineStep } from "../../src/engine/index.ts"
-import { evaluateReranking, evaluateSts, loadRerankDataset, loadStsDataset, type Deployment, type Metrics } from "../../src/evaluate/index.ts"
+import { evaluateReranking, loadRerankDataset, loadStsDataset, readEmbeddings, stsOfEmbeddings } from "../../src/evaluate/index.ts"
 import { TargetParam } from "../../src/targets/index.ts"
-import { attempt, type StepErrorFields } from "./attempt.ts"
+import { attempt, attemptSync, type StepErrorFields } from "./attempt.ts"
 import { deploymentsFingerprint, deploymentsResources, deploymentTarget, runsOnDeployment } from "./on-target.ts"
 import { withDeployments } from "./with-deployments.ts"
 import { writeJson } from "./write-report.ts"
 
-/** How the evaluation steps fail: the dataset's or runtime's message, naming the file or row, or the target's. */
+/** How the evaluation steps fail: the dataset's, artifact's or runtime's message, naming the file or row, or the target's. */
 export class EvaluateError extends Data.TaggedError("EvaluateError")<StepErrorFields> {}
 
+/** The params of a step that runs a deployment. */
 export const evalParams = z.object({
   /** Absent or "auto": the deployment's own target; a name must match it. */
   target: TargetParam.optional(),
@@ -22,35 +24,45 @@ export const evalParams = z.object({
   threads: z.number().int().positive().default(2),
 })
 
-/** An evaluation of one deployment on one kind of dataset, written to eval.json. */
-const evaluationStep = <const Name extends string, const Dataset extends string, T>(
-  name: Name,
-  dataset: Dataset,
-  kind: string,
-  load: (path: string, limit?: number) => Promise<T>,
-  measure: (d: Deployment, data: T, batchSize: number, signal: AbortSignal) => Promise<Metrics>,
-) =>
-  defineStep({
-    name,
-    version: 1,
-    params: evalParams,
-    inputs: { deployment: "deployment", dataset },
-    main: "deployment",
-    output: "eval-report",
-    // On an accelerator the runtime's versions shape the numbers, and the step holds a die — as
-    // the deployment's own target decides, whatever "auto" would pick on this machine.
-    fingerprint: (p, inputs) => deploymentsFingerprint([deploymentTarget(p.target, inputs.deployment)]),
-    resources: (p, inputs) => deploymentsResources([deploymentTarget(p.target, inputs.deployment)]),
-    runsOn: (_p, inputs) => runsOnDeployment(inputs.deployment),
-    run: (ctx) =>
-      Effect.gen(function* () {
-        const p = ctx.params
-        const data = yield* attempt(EvaluateError, () => load(ctx.inputs.dataset.path, p.limit))
-        const metrics = yield* withDeployments(EvaluateError, [ctx.inputs.deployment.path], p.threads, ([d], signal) => measure(d!, data, p.batchSize, signal), p.target)
-        yield* ctx.log(`${kind}: ${JSON.stringify(metrics)}`)
-        yield* writeJson(EvaluateError, ctx.outDir, "eval.json", { kind, metrics })
-      }),
-  })
+/** The params of a step that reads embeddings: which of the dataset's pairs it scores. */
+export const readParams = z.object({ limit: z.number().int().positive().optional() })
 
-export const evaluate = evaluationStep("evaluate", "sts-dataset", "sts", loadStsDataset, evaluateSts)
-export const evaluateRerank = evaluationStep("evaluateRerank", "rerank-dataset", "reranking", loadRerankDataset, evaluateReranking)
+/** STS metrics of the deployment whose embeddings of the dataset are `embeddings` (the embed step's output on the same dataset). */
+export const evaluate = defineStep({
+  name: "evaluate",
+  version: 2,
+  params: readParams,
+  inputs: { embeddings: "embeddings", dataset: "sts-dataset" },
+  main: "embeddings",
+  output: "eval-report",
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const pairs = yield* attempt(EvaluateError, () => loadStsDataset(ctx.inputs.dataset.path, ctx.params.limit))
+      const metrics = yield* attemptSync(EvaluateError, () => stsOfEmbeddings(readEmbeddings(ctx.inputs.embeddings.path), pairs))
+      yield* ctx.log(`sts: ${JSON.stringify(metrics)}`)
+      yield* writeJson(EvaluateError, ctx.outDir, "eval.json", { kind: "sts", metrics })
+    }),
+})
+
+/** MAP and MRR@10 of a deployment on a reranking dataset (queries embedded with the instruction, passages without). */
+export const evaluateRerank = defineStep({
+  name: "evaluateRerank",
+  version: 1,
+  params: evalParams,
+  inputs: { deployment: "deployment", dataset: "rerank-dataset" },
+  main: "deployment",
+  output: "eval-report",
+  // On an accelerator the runtime's versions shape the numbers, and the step holds a die — as
+  // the deployment's own target decides, whatever "auto" would pick on this machine.
+  fingerprint: (p, inputs) => deploymentsFingerprint([deploymentTarget(p.target, inputs.deployment)]),
+  resources: (p, inputs) => deploymentsResources([deploymentTarget(p.target, inputs.deployment)]),
+  runsOn: (_p, inputs) => runsOnDeployment(inputs.deployment),
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const p = ctx.params
+      const queries = yield* attempt(EvaluateError, () => loadRerankDataset(ctx.inputs.dataset.path, p.limit))
+      const metrics = yield* withDeployments(EvaluateError, [ctx.inputs.deployment.path], p.threads, ([d], signal) => evaluateReranking(d!, queries, p.batchSize, signal), p.target)
+      yield* ctx.log(`reranking: ${JSON.stringify(metrics)}`)
+      yield* writeJson(EvaluateError, ctx.outDir, "eval.json", { kind: "reranking", metrics })
+    }),
+})

@@ -1,9 +1,10 @@
-// The fidelity step's accuracy gate: it fails when a candidate drifts from its reference, naming
-// the metric, its value and the budget.
+// The fidelity step: its accuracy gate fails when a candidate drifts from its reference, naming
+// the metric, its value and the budget; and it reads both deployments' embeddings, so its figures
+// equal the old computation that ran both deployments again.
 import { afterEach, describe, expect, test } from "bun:test"
 import { cleanup, runCaptured, tempDir } from "../../tests/support.ts"
 import { pipeline } from "../../src/engine/index.ts"
-import { deploy, exportOnnx, fidelity, synthCheckpoint, synthSts } from "../index.ts"
+import { deploy, embed, exportOnnx, fidelity, synthCheckpoint, synthSts } from "../index.ts"
 
 const dirs: string[] = []
 afterEach(() => cleanup(...dirs.splice(0)))
@@ -12,8 +13,8 @@ describe("fidelity step", () => {
   test("the fidelity gate fails naming the metric, its value and the budget", async () => {
     const dir = tempDir()
     dirs.push(dir)
-    const model = (seed: number) => deploy({}).to(exportOnnx({ task: "embedding" }).to(synthCheckpoint({ arch: "bert", size: "tiny", seed })))
     const pairs = synthSts({ pairs: 32 })
+    const model = (seed: number) => embed({}, { dataset: pairs }).as(`embed-${seed}`).to(deploy({}).as(`deploy-${seed}`).to(exportOnnx({ task: "embedding" }).as(`export-${seed}`).to(synthCheckpoint({ arch: "bert", size: "tiny", seed }).as(`ckpt-${seed}`))))
     const p = pipeline("gate", model(1)).then(fidelity({ min: { cosine_mean: 0.9999 } }, { reference: model(2), dataset: pairs }))
     const r = await runCaptured(p, dir)
     expect(r.code).toBe(1)

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path"
 import { local, pipeline } from "../../engine/index.ts"
 import { writeNpz } from "../../numpy/index.ts"
 import { renderVaccQuantizeYaml, vaccQuantizeConfig } from "../../quant/vacc-config.ts"
-import { bench, compile, deploy, evaluate, exportOnnx, synthCheckpoint, synthSts } from "../../../stdlib/index.ts"
+import { bench, compile, deploy, embed, exportOnnx, synthCheckpoint, synthSts } from "../../../stdlib/index.ts"
 import { cleanup, runCaptured, tempDir, type CapturedRun } from "../../../tests/support.ts"
 import { openDeploymentSession } from "../open-session.ts"
 import { useStandIns, withEnv } from "../testing/stand-in-env.ts"
@@ -138,14 +138,14 @@ dataset:
   }, 60_000)
 
   test("the runner crashes mid-batch: an error with its stderr tail, no result cached", async () => {
-    const p = pipeline("faults", outputNode()).then(evaluate({ batchSize: 2 }, { dataset: pairs }).as("evaluate-crash"))
+    const p = pipeline("faults", outputNode()).then(embed({ batchSize: 2 }, { dataset: pairs }).as("embed-crash"))
     const r = await withEnv({ KILN_STANDIN_CRASH_AFTER: "2" }, () => runCaptured(p, dir))
     expect(r.code).toBe(1)
-    const message = stepError(r, "evaluate-crash")
+    const message = stepError(r, "embed-crash")
     expect(message).toMatch(/the vaststreamx runner exited \(exit code 134\); its stderr ends:/)
     expect(message).toContain("run err, err code: 803012")
     const again = await runCaptured(p, dir)
-    expect(again.status["evaluate-crash"]).toBe("ran")
+    expect(again.status["embed-crash"]).toBe("ran")
   }, 60_000)
 
   test("set_device fails when the die is busy: the error names the die and set_device", async () => {
@@ -223,10 +223,10 @@ printf 'number of samples in each process: 4\nnumber of process:1\n\n- number of
         file,
         `import { main } from "${repo}/src/cli/index.ts"
 import { pipeline } from "${repo}/src/engine/index.ts"
-import { bench, compile, deploy, evaluate, exportOnnx, synthCheckpoint, synthSts } from "${repo}/stdlib/index.ts"
+import { bench, compile, deploy, embed, exportOnnx, synthCheckpoint, synthSts } from "${repo}/stdlib/index.ts"
 import { deviceExportParams } from "${repo}/src/targets/index.ts"
 const exported = exportOnnx(deviceExportParams("embedding", ${L})).to(synthCheckpoint({ arch: "xlm-roberta", size: "tiny", task: "embedding", seed: 4 }))
-export default main(import.meta, pipeline("ctrlc", exported).then(compile({ target: "vacc" })).then(deploy({})).then(evaluate({}, { dataset: synthSts({ pairs: 12, seed: 4 }) })))
+export default main(import.meta, pipeline("ctrlc", exported).then(compile({ target: "vacc" })).then(deploy({})).then(embed({}, { dataset: synthSts({ pairs: 12, seed: 4 }) })))
 `,
       )
       return { file, own }
