@@ -1,7 +1,8 @@
-// Steps over deployments (evaluate, fidelity, bench) key on and hold what the deployment's own
+// Steps over deployments (embed, evaluateRerank, bench) key on and hold what the deployment's own
 // target needs: a vacc deployment's results depend on the installed vaststreamx / SDK / driver,
 // so those versions are in the key whatever "auto" would pick on this machine, and the step holds
-// a die; a CPU deployment's evaluation keys on its inputs only, even where a card is available.
+// a die; a CPU deployment's embeddings key on its inputs only, even where a card is available.
+// evaluate and fidelity read embeddings artifacts: they run no model and key on nothing more.
 import { afterAll, describe, expect, test } from "bun:test"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join, relative, resolve } from "node:path"
@@ -10,7 +11,7 @@ import type { AnyStep } from "../../src/engine/index.ts"
 import { chooseTarget, standInFiles } from "../../src/targets/index.ts"
 import { useStandIns, withEnv } from "../../src/targets/testing/stand-in-env.ts"
 import { cleanup, tempDir } from "../../tests/support.ts"
-import { bench, compile, evaluate, fidelity } from "../index.ts"
+import { bench, compile, embed, evaluate, evaluateRerank, fidelity } from "../index.ts"
 
 const projectRoot = resolve(import.meta.dir, "../..")
 const root = tempDir()
@@ -37,20 +38,22 @@ const key = (step: { readonly definition: AnyStep }, params: object, inputs: Rec
 describe("steps over a deployment key on its own target's tools", () => {
   useStandIns()
 
-  test("evaluate: a vacc deployment keys on vamc / vaststreamx / SDK / driver versions and holds a die; a CPU one keys on nothing, though auto would pick vacc here", () => {
+  test("embed: a vacc deployment keys on vamc / vaststreamx / SDK / driver versions and holds a die; a CPU one keys on nothing, though auto would pick vacc here", () => {
     expect(chooseTarget("auto").target.name).toBe("vacc")
-    const onCard = key(evaluate, {}, { deployment: vaccDeployment, dataset: root })
-    expect(Object.keys(onCard.fingerprint).sort()).toEqual(["driver", "sdk", "vamc", "vamp", "vaststreamx"])
-    expect(onCard.fingerprint.vaststreamx).toContain("stand-in")
-    expect(onCard.resources).toBe("device")
-    expect(key(evaluate, {}, { deployment: cpuDeployment, dataset: root })).toEqual({ fingerprint: {}, resources: "cpu" })
+    for (const step of [embed, evaluateRerank]) {
+      const onCard = key(step, {}, { deployment: vaccDeployment, dataset: root })
+      expect(Object.keys(onCard.fingerprint).sort()).toEqual(["driver", "sdk", "vamc", "vamp", "vaststreamx"])
+      expect(onCard.fingerprint.vaststreamx).toContain("stand-in")
+      expect(onCard.resources).toBe("device")
+      expect(key(step, {}, { deployment: cpuDeployment, dataset: root })).toEqual({ fingerprint: {}, resources: "cpu" })
+    }
   }, PROBE_TIMEOUT)
 
-  test("fidelity: a vacc candidate against a CPU reference keys on the vacc tools; bench names the deployment's target and the host", () => {
-    const f = key(fidelity, {}, { deployment: vaccDeployment, reference: cpuDeployment, dataset: root })
-    expect(f.fingerprint.vaststreamx).toContain("stand-in")
-    expect(f.resources).toBe("device")
-    expect(key(fidelity, {}, { deployment: cpuDeployment, reference: cpuDeployment, dataset: root })).toEqual({ fingerprint: {}, resources: "cpu" })
+  test("evaluate and fidelity read embeddings: no tools in their key, no die held; bench names the deployment's target and the host", () => {
+    for (const step of [evaluate, fidelity]) {
+      expect(step.definition.fingerprint).toBeUndefined()
+      expect(step.definition.resources ?? "cpu").toBe("cpu")
+    }
     const b = key(bench, {}, { deployment: vaccDeployment, dataset: root })
     expect(b.fingerprint.target).toBe("vacc")
     expect(b.fingerprint.host).toBeString()
@@ -59,19 +62,19 @@ describe("steps over a deployment key on its own target's tools", () => {
   }, PROBE_TIMEOUT)
 
   test("another SDK version on the same deployment is another key", async () => {
-    const before = key(evaluate, {}, { deployment: vaccDeployment, dataset: root }).fingerprint
+    const before = key(embed, {}, { deployment: vaccDeployment, dataset: root }).fingerprint
     const sdk = join(root, "sdk")
     mkdirSync(sdk, { recursive: true })
     writeFileSync(join(sdk, "version.txt"), "ai-v3.1.0-20251013\n")
-    const after = await withEnv({ KILN_VASTSTREAM_DIR: sdk }, async () => key(evaluate, {}, { deployment: vaccDeployment, dataset: root }).fingerprint)
+    const after = await withEnv({ KILN_VASTSTREAM_DIR: sdk }, async () => key(embed, {}, { deployment: vaccDeployment, dataset: root }).fingerprint)
     expect(after.sdk).toBe("ai-v3.1.0-20251013")
     expect(after.sdk).not.toBe(before.sdk)
   }, PROBE_TIMEOUT)
 
-  test("without the toolchain, a vacc deployment's evaluation cannot be keyed: the error names the missing tool and its variable", async () => {
+  test("without the toolchain, a vacc deployment's embeddings cannot be keyed: the error names the missing tool and its variable", async () => {
     const error = await withEnv({ KILN_VAMC: join(root, "no-vamc") }, async () => {
       try {
-        key(evaluate, {}, { deployment: vaccDeployment, dataset: root })
+        key(embed, {}, { deployment: vaccDeployment, dataset: root })
         return undefined
       } catch (e) {
         return e as { message: string; hint?: string }
@@ -79,18 +82,18 @@ describe("steps over a deployment key on its own target's tools", () => {
     })
     expect(error?.message).toContain("KILN_VAMC")
     // A CPU deployment needs no tools.
-    await withEnv({ KILN_VAMC: join(root, "no-vamc") }, async () => expect(key(evaluate, {}, { deployment: cpuDeployment, dataset: root }).fingerprint).toEqual({}))
+    await withEnv({ KILN_VAMC: join(root, "no-vamc") }, async () => expect(key(embed, {}, { deployment: cpuDeployment, dataset: root }).fingerprint).toEqual({}))
   }, PROBE_TIMEOUT)
 
   test("a deployment asked to run on another target is refused when keyed, naming the folder", () => {
-    expect(() => key(evaluate, { target: "cpu" }, { deployment: vaccDeployment, dataset: root })).toThrow("was made for target vacc, but the step asks for cpu")
+    expect(() => key(embed, { target: "cpu" }, { deployment: vaccDeployment, dataset: root })).toThrow("was made for target vacc, but the step asks for cpu")
   })
 })
 
 describe("the code digest of steps that run the vacc tools", () => {
   test("covers the vaststreamx runner and every stand-in file (Python and shell scripts, the stand-ins' entry points), which no TypeScript import runs", async () => {
     const digester = makeCodeDigester({ stateDir: join(root, "code-state") })
-    const modules = [compile, evaluate, fidelity, bench].map((s) => s.definition.module!)
+    const modules = [compile, embed, evaluateRerank, bench].map((s) => s.definition.module!)
     await digester.prepare(modules)
     for (const module of modules) {
       const files = Object.keys(digester.digestOf(module).files)
