@@ -15,6 +15,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import { cacheLayout } from "../src/cache/layout.ts"
 import { downloadBlob } from "../src/store/download.ts"
+import { PARALLEL_TRANSFERS } from "../src/store/tier.ts"
 import { openStore } from "../src/store/index.ts"
 import { nginxUnavailable, startNginx } from "../src/store/testing/nginx.ts"
 import { printMachine, writeResult } from "./machine.ts"
@@ -46,9 +47,10 @@ if (values.download !== undefined) {
   const digests = readFileSync(list, "utf8").trim().split("\n")
   const started = performance.now()
   await Effect.runPromise(
-    Effect.gen(function* () {
-      for (const digest of digests) if ((yield* downloadBlob(layout, store, digest)) !== "stored") throw new Error(`missing ${digest}`)
-    }).pipe(Effect.provide(NodeFileSystem.layer)),
+    // As many at once as the tier fetches a tree's blobs (src/store/tier.ts).
+    Effect.forEach(digests, (digest) => Effect.map(downloadBlob(layout, store, digest), (got) => {
+      if (got !== "stored") throw new Error(`missing ${digest}`)
+    }), { concurrency: PARALLEL_TRANSFERS, discard: true }).pipe(Effect.provide(NodeFileSystem.layer)),
   )
   console.log(JSON.stringify({ ms: performance.now() - started }))
   process.exit(0)
