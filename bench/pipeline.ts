@@ -1,0 +1,183 @@
+// Benchmark: the headline command at its real shape — the bge-m3 int8 chain of
+// pipelines/bge-m3-int8.ts (presetPipeline: export, calibrate, quantize with the sensitivity search,
+// compile, deploy, evaluate int8 and fp32, fidelity, bench, and the run's report) on a synthetic
+// bge-m3 (24 layers × 1024, generated XLM-R tokenizer, outlier channels) and ~3,100 sentence pairs
+// (STS-B dev + test from --data when present, topped up with generated pairs; all generated
+// otherwise), cold cache, in its own process. Reports each step's wall time (from the run's --json
+// summary), the whole process's wall time, and — the peer in the same run — a plain copy of the
+// checkpoint's weights (read/write + fsync on the same disk), with total ÷ copy.
+//   bun run bench/pipeline.ts [--quick] [--pairs 3108] [--repeats 1] [--dir DIR] [--data DIR] [--keep]
+// --quick: a 12-layer × 384 bge-m3-layout model and 300 pairs, for development (minutes, not half an hour).
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { parseArgs } from "node:util"
+import { printMachine, writeResult } from "./machine.ts"
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    pairs: { type: "string" },
+    repeats: { type: "string", default: "1" },
+    dir: { type: "string" },
+    data: { type: "string", default: resolve(import.meta.dir, "..", "..", "shared", "data") },
+    keep: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+    child: { type: "string" }, // internal: run the pipeline once, print the --json summary's steps
+  },
+})
+
+if (values.help) {
+  console.log(`bun run bench/pipeline.ts [--quick] [--pairs 3108] [--repeats 1] [--dir DIR] [--data DIR] [--keep]
+  The headline run: pipelines/bge-m3-int8.ts's chain (presetPipeline bge-m3, int8 on the CPU, its report
+  included) on a synthetic bge-m3 with outlier channels, cold cache, in its own process; each step's wall
+  time, the process's total, and the peer: a plain copy of the weights (total ÷ copy).
+  --quick    a 12-layer × 384 bge-m3-layout model and 300 pairs (development)
+  --pairs    sentence pairs for calibration, evaluation and fidelity (default 3108, the size of STS12; 300 with --quick):
+             STS-B dev + test from --data, topped up with generated pairs (all generated when --data has none)
+  --repeats  cold runs; the table shows medians
+  --dir      where the checkpoint (kept across runs) and the caches go (default $KILN_BENCH_DIR or the temp dir);
+             --keep leaves the run's cache there`)
+  process.exit(0)
+}
+
+interface Job {
+  readonly modelDir: string
+  readonly pairs: string
+  readonly work: string
+}
+
+if (values.child !== undefined) {
+  // Child mode: the whole chain as the pipeline file runs it, with the report hook of presetMain.
+  const { executePipeline } = await import("../src/cli/index.ts")
+  const { modelPreset, presetPipeline, presetReportSpec } = await import("../stdlib/presets/index.ts")
+  const { runReport } = await import("../stdlib/report.ts")
+  const { readConfigJson } = await import("../src/checkpoint/index.ts")
+  const { resolveFamily } = await import("../src/families/index.ts")
+  const job = JSON.parse(values.child) as Job
+  // The preset with the checkpoint's dimensions: the real bge-m3's, or --quick's smaller ones.
+  const read = readConfigJson(job.modelDir)
+  const config = resolveFamily(read.json, read.file).config
+  const base = modelPreset("bge-m3")
+  const preset = {
+    ...base,
+    shape: { ...base.shape, hiddenSize: config.hiddenSize, numLayers: config.numLayers, numHeads: config.numHeads, intermediateSize: config.intermediateSize, vocabSize: config.vocabSize, maxPositions: config.maxPositions },
+  } as typeof base
+  const p = presetPipeline(preset, { precision: "int8", target: "cpu", modelDir: job.modelDir, calibrationFile: job.pairs, evalFile: job.pairs })
+  let stdout = ""
+  let stderr = ""
+  const result = await executePipeline(p, join(job.work, "pipeline.ts"), ["--json", "--cache-dir", join(job.work, "cache")], {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    report: runReport(() => presetReportSpec(preset, "int8")),
+  })
+  if (result.exitCode !== 0) {
+    console.error(stderr)
+    console.error(stdout)
+    process.exit(1)
+  }
+  const summary = JSON.parse(stdout.trimEnd().split("\n").pop()!) as { steps: { id: string; status: string; ms: number }[] }
+  console.log(JSON.stringify({ steps: summary.steps.map((s) => ({ id: s.id, status: s.status, ms: s.ms })) }))
+  process.exit(0)
+}
+
+const { syntheticStsPairs, loadStsBenchmark } = await import("../src/datasets/index.ts")
+const { synthesizeCheckpoint } = await import("../src/synth/index.ts")
+
+const quick = values.quick
+const pairCount = Number(values.pairs ?? (quick ? 300 : 3108))
+const repeats = Number(values.repeats)
+if (!Number.isInteger(pairCount) || pairCount < 10) throw new Error(`--pairs must be an integer ≥ 10, got ${values.pairs}`)
+if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a positive integer, got ${values.repeats}`)
+
+const dir = resolve(values.dir ?? join(process.env.KILN_BENCH_DIR ?? tmpdir(), "kiln-bench-pipeline"))
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+/** A plain user-space copy with fsync at the end, in ms. */
+const plainCopy = (from: string, to: string): number => {
+  const started = performance.now()
+  const input = openSync(from, "r")
+  const output = openSync(to, "w")
+  const buffer = Buffer.allocUnsafe(16 << 20)
+  for (;;) {
+    const n = readSync(input, buffer, 0, buffer.length, null)
+    if (n === 0) break
+    let done = 0
+    while (done < n) done += writeSync(output, buffer, done, n - done)
+  }
+  fsyncSync(output)
+  closeSync(input)
+  closeSync(output)
+  rmSync(to, { force: true })
+  return performance.now() - started
+}
+
+printMachine()
+mkdirSync(dir, { recursive: true })
+
+// The pairs: STS-B dev + test (real sentences, real lengths), then generated pairs up to --pairs.
+const stsb = join(values.data!, "sts", "stsbenchmark")
+const real = existsSync(join(stsb, "sts-dev.csv")) ? [...(await loadStsBenchmark(join(stsb, "sts-dev.csv"))), ...(await loadStsBenchmark(join(stsb, "sts-test.csv")))] : []
+const chosen = [...real.slice(0, pairCount).map((p) => ({ sentence1: p.sentence1, sentence2: p.sentence2, score: p.score })), ...syntheticStsPairs(Math.max(0, pairCount - real.length), 13)]
+const pairs = join(dir, `pairs-${pairCount}.jsonl`)
+writeFileSync(pairs, chosen.map((p) => JSON.stringify(p)).join("\n") + "\n")
+const source = real.length === 0 ? `${pairCount} generated pairs (no STS-B under ${stsb})` : `${Math.min(real.length, pairCount)} STS-B dev+test pairs${pairCount > real.length ? ` + ${pairCount - real.length} generated` : ""}`
+
+const size = quick ? "bge-small" : "bge-m3"
+const modelDir = join(dir, "checkpoints", `xlm-roberta-${size}-m3-outliers`)
+if (!existsSync(join(modelDir, "config.json"))) {
+  console.log(`synthesizing a bge-m3-layout ${size} checkpoint with outlier channels into ${modelDir} (kept for later runs) …`)
+  const started = performance.now()
+  rmSync(modelDir, { recursive: true, force: true })
+  await synthesizeCheckpoint({ arch: "xlm-roberta", size, task: "m3", outliers: true, seed: 1, out: modelDir })
+  console.log(`  done in ${seconds(performance.now() - started)}`)
+}
+const weights = readdirSync(modelDir).filter((f) => /\.(safetensors|bin)$/.test(f)).map((f) => join(modelDir, f))
+const weightBytes = weights.reduce((sum, f) => sum + statSync(f).size, 0)
+const config = JSON.parse(readFileSync(join(modelDir, "config.json"), "utf8")) as { num_hidden_layers: number; hidden_size: number; vocab_size: number }
+const shape = `xlm-roberta ${config.num_hidden_layers}×${config.hidden_size}, vocab ${config.vocab_size}, ${(weightBytes / 2 ** 20).toFixed(0)} MiB fp32`
+console.log(`model: ${shape}; pairs: ${source}`)
+
+interface Run {
+  readonly totalMs: number
+  readonly copyMs: number
+  readonly steps: readonly { id: string; status: string; ms: number }[]
+}
+const runs: Run[] = []
+for (let r = 0; r < repeats; r++) {
+  const work = join(dir, "run")
+  rmSync(work, { recursive: true, force: true })
+  mkdirSync(work, { recursive: true })
+  const copyMs = weights.reduce((sum, f) => sum + plainCopy(f, join(work, "copy.bin")), 0)
+  console.log(`run ${r + 1}/${repeats}: plain copy of the weights ${seconds(copyMs)}; running the chain (cold cache) …`)
+  const started = performance.now()
+  const child = Bun.spawnSync(["bun", import.meta.path, "--child", JSON.stringify({ modelDir, pairs, work } satisfies Job)], { stdout: "pipe", stderr: "pipe" })
+  const totalMs = performance.now() - started
+  if (child.exitCode !== 0) throw new Error(`the pipeline failed (exit ${child.exitCode}):\n${child.stderr.toString()}${child.stdout.toString()}`)
+  const { steps } = JSON.parse(child.stdout.toString().trim().split("\n").pop()!) as { steps: Run["steps"] }
+  const notRan = steps.filter((s) => s.status !== "ran" && !/dataset|pairs|eval-set/.test(s.id) && s.id !== "bge-m3")
+  if (notRan.length > 0) console.log(`  warning: not run cold: ${notRan.map((s) => `${s.id} (${s.status})`).join(", ")}`)
+  for (const s of steps) console.log(`  ${s.id.padEnd(24)} ${s.status.padEnd(7)} ${seconds(s.ms).padStart(9)}`)
+  console.log(`run ${r + 1}/${repeats}: whole process ${seconds(totalMs)} (${(totalMs / copyMs).toFixed(0)}× the weights copy)`)
+  runs.push({ totalMs, copyMs, steps })
+  if (!values.keep) rmSync(work, { recursive: true, force: true })
+}
+
+const ids = runs[0]!.steps.map((s) => s.id)
+const stepMs = (id: string) => median(runs.map((r) => r.steps.find((s) => s.id === id)?.ms ?? 0))
+const totalMs = median(runs.map((r) => r.totalMs))
+const copyMs = median(runs.map((r) => r.copyMs))
+console.log(`\n${quick ? "--quick: " : ""}bge-m3 int8 chain (${shape}), ${source}, cold cache, ${repeats === 1 ? "one run" : `median of ${repeats} runs`}`)
+const width = Math.max(...ids.map((id) => id.length), 22)
+for (const id of ids) console.log(`  ${id.padEnd(width)} ${seconds(stepMs(id)).padStart(9)}  ${((stepMs(id) / totalMs) * 100).toFixed(1).padStart(5)}% of the total`)
+console.log(`  ${"whole process".padEnd(width)} ${seconds(totalMs).padStart(9)}  (steps overlap where the graph lets them)`)
+console.log(`  ${"peer: copy of the weights".padEnd(width)} ${seconds(copyMs).padStart(9)}  total ÷ copy = ${(totalMs / copyMs).toFixed(1)}×`)
+if (!values.keep) rmSync(join(dir, "run"), { recursive: true, force: true })
+console.log(
+  `results: ${await writeResult(quick ? "pipeline-quick" : "pipeline", { quick, pairs: pairCount, source, shape, repeats, totalMs, copyMs, steps: Object.fromEntries(ids.map((id) => [id, stepMs(id)])), runs })}`,
+)
