@@ -4,7 +4,7 @@
 // cache. Stores move bytes and nothing else: verifying digests and signatures is the tier's job,
 // so a lying store cannot get anything past it.
 import * as Data from "effect/Data"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 
 export class StoreError extends Data.TaggedError("StoreError")<{
   readonly message: string
@@ -24,4 +24,8 @@ export interface Store {
   readonly putAction: (key: string, bytes: Uint8Array) => Effect.Effect<void, StoreError>
 }
 
-export const isDigest = (text: string): boolean => /^[0-9a-f]{64}$/.test(text)
+const isDigest = (text: string): boolean => /^[0-9a-f]{64}$/.test(text)
+
+/** Fails unless `text` is a sha256 in hex: a store never builds a path or object key from anything else. */
+export const checkedDigest = (describe: string, what: string, text: string): Effect.Effect<void, StoreError> =>
+  isDigest(text) ? Effect.void : Effect.fail(new StoreError({ message: `${describe}: ${text} is not a sha256 ${what}` }))

@@ -8,7 +8,7 @@
 import * as Effect from "effect/Effect"
 import { withIdleTimeout } from "../idle-timeout.ts"
 import { defaultRetryPolicy, type RetryPolicy, withRetries } from "../retry.ts"
-import { isDigest, type Store, StoreError } from "../store.ts"
+import { checkedDigest, type Store, StoreError } from "../store.ts"
 
 export interface HttpStoreOptions extends Partial<RetryPolicy> {
   readonly env?: Record<string, string | undefined>
@@ -43,8 +43,7 @@ export const httpStore = (url: URL, options: HttpStoreOptions = {}): Store => {
   const unexpected = (method: string, path: string, response: Response) =>
     new StoreError({ message: `${describe}: ${method} ${path} answered HTTP ${response.status} ${response.statusText}` })
 
-  const checked = (what: string, text: string) =>
-    isDigest(text) ? Effect.void : Effect.fail(new StoreError({ message: `${describe}: ${text} is not a sha256 ${what}` }))
+  const checked = (what: string, text: string) => checkedDigest(describe, what, text)
 
   return {
     describe,

@@ -10,7 +10,7 @@
 import * as Effect from "effect/Effect"
 import { withIdleTimeout } from "../idle-timeout.ts"
 import { defaultRetryPolicy, Final, type RetryPolicy, withRetries } from "../retry.ts"
-import { isDigest, type Store, StoreError } from "../store.ts"
+import { checkedDigest, type Store, StoreError } from "../store.ts"
 
 export interface S3StoreOptions extends Partial<RetryPolicy> {
   readonly env?: Record<string, string | undefined>
@@ -71,8 +71,7 @@ export const s3Store = (url: URL, options: S3StoreOptions = {}): Store | { reado
       catch: (cause) => new StoreError({ message: `${describe}: ${what} ${path} ${(cause as Error)?.message ?? String(cause)}`, cause }),
     })
 
-  const checked = (what: string, text: string) =>
-    isDigest(text) ? Effect.void : Effect.fail(new StoreError({ message: `${describe}: ${text} is not a sha256 ${what}` }))
+  const checked = (what: string, text: string) => checkedDigest(describe, what, text)
 
   return {
     describe,
