@@ -6,7 +6,12 @@
 // otherwise), cold cache, in its own process. Reports each step's wall time (from the run's --json
 // summary), the whole process's wall time, and — the peer in the same run — a plain copy of the
 // checkpoint's weights (read/write + fsync on the same disk), with total ÷ copy.
-//   bun run bench/pipeline.ts [--quick] [--pairs 3108] [--repeats 1] [--dir DIR] [--data DIR] [--keep]
+// Then the sensitivity search alone, before vs after in the same run: the quantize step's library
+// call (quantizeModel, the preset's static int8 with exclude "auto", calibration as the calibrate
+// step writes it) with every configuration a full pass of the whole switchable model (the peer:
+// the search as it was) and through layer segments that re-run only from the first layer a
+// configuration changes (kiln's default); wall times, their ratio, and how far the two records differ.
+//   bun run bench/pipeline.ts [--quick] [--pairs 3108] [--repeats 1] [--no-chain] [--no-search] [--dir DIR] [--data DIR] [--keep]
 // --quick: a 12-layer × 384 bge-m3-layout model and 300 pairs, for development (minutes, not half an hour).
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -22,6 +27,8 @@ const { values } = parseArgs({
     dir: { type: "string" },
     data: { type: "string", default: resolve(import.meta.dir, "..", "..", "shared", "data") },
     keep: { type: "boolean", default: false },
+    "no-chain": { type: "boolean", default: false },
+    "no-search": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
     child: { type: "string" }, // internal: run the pipeline once, print the --json summary's steps
   },
@@ -31,11 +38,14 @@ if (values.help) {
   console.log(`bun run bench/pipeline.ts [--quick] [--pairs 3108] [--repeats 1] [--dir DIR] [--data DIR] [--keep]
   The headline run: pipelines/bge-m3-int8.ts's chain (presetPipeline bge-m3, int8 on the CPU, its report
   included) on a synthetic bge-m3 with outlier channels, cold cache, in its own process; each step's wall
-  time, the process's total, and the peer: a plain copy of the weights (total ÷ copy).
+  time, the process's total, and the peer: a plain copy of the weights (total ÷ copy). Then the
+  sensitivity search alone (quantizeModel as the quantize step calls it): every configuration a
+  whole-model pass (the search before) vs layer segments re-run from the first changed layer (now).
   --quick    a 12-layer × 384 bge-m3-layout model and 300 pairs (development)
   --pairs    sentence pairs for calibration, evaluation and fidelity (default 3108, the size of STS12; 300 with --quick):
              STS-B dev + test from --data, topped up with generated pairs (all generated when --data has none)
-  --repeats  cold runs; the table shows medians
+  --repeats  cold runs of the chain, and runs of each search; the tables show medians
+  --no-chain / --no-search   skip the whole chain / the search comparison
   --dir      where the checkpoint (kept across runs) and the caches go (default $KILN_BENCH_DIR or the temp dir);
              --keep leaves the run's cache there`)
   process.exit(0)
@@ -148,36 +158,99 @@ interface Run {
   readonly copyMs: number
   readonly steps: readonly { id: string; status: string; ms: number }[]
 }
-const runs: Run[] = []
-for (let r = 0; r < repeats; r++) {
-  const work = join(dir, "run")
-  rmSync(work, { recursive: true, force: true })
-  mkdirSync(work, { recursive: true })
-  const copyMs = weights.reduce((sum, f) => sum + plainCopy(f, join(work, "copy.bin")), 0)
-  console.log(`run ${r + 1}/${repeats}: plain copy of the weights ${seconds(copyMs)}; running the chain (cold cache) …`)
-  const started = performance.now()
-  const child = Bun.spawnSync(["bun", import.meta.path, "--child", JSON.stringify({ modelDir, pairs, work } satisfies Job)], { stdout: "pipe", stderr: "pipe" })
-  const totalMs = performance.now() - started
-  if (child.exitCode !== 0) throw new Error(`the pipeline failed (exit ${child.exitCode}):\n${child.stderr.toString()}${child.stdout.toString()}`)
-  const { steps } = JSON.parse(child.stdout.toString().trim().split("\n").pop()!) as { steps: Run["steps"] }
-  const notRan = steps.filter((s) => s.status !== "ran" && !/dataset|pairs|eval-set/.test(s.id) && s.id !== "bge-m3")
-  if (notRan.length > 0) console.log(`  warning: not run cold: ${notRan.map((s) => `${s.id} (${s.status})`).join(", ")}`)
-  for (const s of steps) console.log(`  ${s.id.padEnd(24)} ${s.status.padEnd(7)} ${seconds(s.ms).padStart(9)}`)
-  console.log(`run ${r + 1}/${repeats}: whole process ${seconds(totalMs)} (${(totalMs / copyMs).toFixed(0)}× the weights copy)`)
-  runs.push({ totalMs, copyMs, steps })
-  if (!values.keep) rmSync(work, { recursive: true, force: true })
+
+/** The whole chain, cold, in its own process: each step's time, the total, and the weights copy. */
+const chain = async () => {
+  const runs: Run[] = []
+  for (let r = 0; r < repeats; r++) {
+    const work = join(dir, "run")
+    rmSync(work, { recursive: true, force: true })
+    mkdirSync(work, { recursive: true })
+    const copyMs = weights.reduce((sum, f) => sum + plainCopy(f, join(work, "copy.bin")), 0)
+    console.log(`run ${r + 1}/${repeats}: plain copy of the weights ${seconds(copyMs)}; running the chain (cold cache) …`)
+    const started = performance.now()
+    const child = Bun.spawnSync(["bun", import.meta.path, "--child", JSON.stringify({ modelDir, pairs, work } satisfies Job)], { stdout: "pipe", stderr: "pipe" })
+    const totalMs = performance.now() - started
+    if (child.exitCode !== 0) throw new Error(`the pipeline failed (exit ${child.exitCode}):\n${child.stderr.toString()}${child.stdout.toString()}`)
+    const { steps } = JSON.parse(child.stdout.toString().trim().split("\n").pop()!) as { steps: Run["steps"] }
+    for (const s of steps) console.log(`  ${s.id.padEnd(24)} ${s.status.padEnd(7)} ${seconds(s.ms).padStart(9)}`)
+    console.log(`run ${r + 1}/${repeats}: whole process ${seconds(totalMs)} (${(totalMs / copyMs).toFixed(0)}× the weights copy)`)
+    runs.push({ totalMs, copyMs, steps })
+    if (!values.keep) rmSync(work, { recursive: true, force: true })
+  }
+  const ids = runs[0]!.steps.map((s) => s.id)
+  const stepMs = (id: string) => median(runs.map((r) => r.steps.find((s) => s.id === id)?.ms ?? 0))
+  const totalMs = median(runs.map((r) => r.totalMs))
+  const copyMs = median(runs.map((r) => r.copyMs))
+  console.log(`\n${quick ? "--quick: " : ""}bge-m3 int8 chain (${shape}), ${source}, cold cache, ${repeats === 1 ? "one run" : `median of ${repeats} runs`}`)
+  const width = Math.max(...ids.map((id) => id.length), 25)
+  for (const id of ids) console.log(`  ${id.padEnd(width)} ${seconds(stepMs(id)).padStart(9)}  ${((stepMs(id) / totalMs) * 100).toFixed(1).padStart(5)}% of the total  (${runs[0]!.steps.find((s) => s.id === id)!.status})`)
+  console.log(`  ${"whole process".padEnd(width)} ${seconds(totalMs).padStart(9)}  (steps overlap where the graph lets them; the report is written after them)`)
+  console.log(`  ${"peer: copy of the weights".padEnd(width)} ${seconds(copyMs).padStart(9)}  total ÷ copy = ${(totalMs / copyMs).toFixed(1)}×`)
+  return { totalMs, copyMs, steps: Object.fromEntries(ids.map((id) => [id, stepMs(id)])), runs }
 }
 
-const ids = runs[0]!.steps.map((s) => s.id)
-const stepMs = (id: string) => median(runs.map((r) => r.steps.find((s) => s.id === id)?.ms ?? 0))
-const totalMs = median(runs.map((r) => r.totalMs))
-const copyMs = median(runs.map((r) => r.copyMs))
-console.log(`\n${quick ? "--quick: " : ""}bge-m3 int8 chain (${shape}), ${source}, cold cache, ${repeats === 1 ? "one run" : `median of ${repeats} runs`}`)
-const width = Math.max(...ids.map((id) => id.length), 22)
-for (const id of ids) console.log(`  ${id.padEnd(width)} ${seconds(stepMs(id)).padStart(9)}  ${((stepMs(id) / totalMs) * 100).toFixed(1).padStart(5)}% of the total`)
-console.log(`  ${"whole process".padEnd(width)} ${seconds(totalMs).padStart(9)}  (steps overlap where the graph lets them)`)
-console.log(`  ${"peer: copy of the weights".padEnd(width)} ${seconds(copyMs).padStart(9)}  total ÷ copy = ${(totalMs / copyMs).toFixed(1)}×`)
-if (!values.keep) rmSync(join(dir, "run"), { recursive: true, force: true })
-console.log(
-  `results: ${await writeResult(quick ? "pipeline-quick" : "pipeline", { quick, pairs: pairCount, source, shape, repeats, totalMs, copyMs, steps: Object.fromEntries(ids.map((id) => [id, stepMs(id)])), runs })}`,
-)
+/**
+ * The sensitivity search alone, as the quantize step runs it (quantizeModel, 2 threads, the preset's
+ * int8 options on the calibrate step's set), with the whole switchable model per configuration (the
+ * search before) and with layer segments (now), alternating; the two records compared.
+ */
+const search = async () => {
+  const { exportEncoder } = await import("../src/export/index.ts")
+  const { writeCalibrationSet } = await import("../src/calibration/index.ts")
+  const { loadTokenizer } = await import("../src/tokenize/index.ts")
+  const { quantizeModel } = await import("../src/quant/index.ts")
+  const { modelPreset } = await import("../stdlib/presets/index.ts")
+  const preset = modelPreset("bge-m3")
+  const exported = join(dir, "exports", `xlm-roberta-${size}-m3-outliers`)
+  if (!existsSync(join(exported, "kiln.json"))) {
+    console.log(`exporting the checkpoint for the search comparison into ${exported} (kept for later runs) …`)
+    rmSync(exported, { recursive: true, force: true })
+    await exportEncoder({ checkpointDir: modelDir, outDir: exported, task: "m3" })
+  }
+  // What the calibrate step writes for the preset: 100 distinct texts at the preset's seqlen.
+  const work = join(dir, "search")
+  rmSync(work, { recursive: true, force: true })
+  const calibration = join(work, "calibration")
+  const tokenizer = await loadTokenizer(exported, { maxLength: preset.seqlen })
+  const texts = [...new Set(chosen.flatMap((p) => [p.sentence1, p.sentence2]))].slice(0, 100)
+  writeCalibrationSet(tokenizer.encode(texts, { padding: "max_length", maxLength: preset.seqlen }), calibration, { seqlen: preset.seqlen, padId: tokenizer.padTokenId })
+  const modes = ["switchable", "segmented"] as const
+  const times: Record<(typeof modes)[number], number[]> = { switchable: [], segmented: [] }
+  const records: Record<string, { steps: { keptFloat: readonly string[]; mean: number; min: number }[]; groups: { group: string; loss: number }[]; keptFloat: { group: string }[] }> = {}
+  const searchLines: Record<string, string> = {}
+  for (let r = 0; r < repeats; r++)
+    for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) {
+      const out = join(work, mode)
+      rmSync(out, { recursive: true, force: true })
+      const started = performance.now()
+      const result = await quantizeModel(
+        join(exported, "onnx", "model.onnx"),
+        out,
+        { scheme: "static-int8", calibration, method: preset.int8.method, exclude: "auto", budget: preset.int8.budget },
+        { threads: 2, tmpDir: join(work, "scratch"), candidates: mode, log: (line) => /configurations measured in/.test(line) && (searchLines[mode] = line.replace(/^sensitivity: /, "")) },
+      )
+      const ms = performance.now() - started
+      times[mode].push(ms)
+      records[mode] = result.record.details.sensitivity as (typeof records)[string]
+      console.log(`search run ${r + 1}/${repeats}, ${mode === "switchable" ? "whole model per configuration (before)" : "layer segments (now)"}: quantize ${seconds(ms)}, kept float ${JSON.stringify(records[mode]!.keptFloat.map((k) => k.group))}`)
+      rmSync(out, { recursive: true, force: true })
+    }
+  const before = records.switchable!
+  const after = records.segmented!
+  const sameSteps = before.steps.length === after.steps.length && before.steps.every((s, i) => s.keptFloat.join() === after.steps[i]!.keptFloat.join())
+  const maxMeanDiff = Math.max(0, ...before.steps.map((s, i) => Math.abs(s.mean - (after.steps[i]?.mean ?? NaN))), ...before.groups.map((g) => Math.abs(g.loss - (after.groups.find((x) => x.group === g.group)?.loss ?? NaN))))
+  const beforeMs = median(times.switchable)
+  const afterMs = median(times.segmented)
+  console.log(`\nsensitivity search (quantizeModel: calibration + search + the chosen model), ${shape}, ${before.groups.length} groups, ${before.steps.length} configurations after the probes${repeats > 1 ? `, median of ${repeats}` : ""}`)
+  console.log(`  whole switchable model per configuration (before)  ${seconds(beforeMs).padStart(9)}`)
+  console.log(`  layer segments from the first changed layer (now)  ${seconds(afterMs).padStart(9)}  now ÷ before = ${(afterMs / beforeMs).toFixed(2)}×`)
+  for (const mode of modes) console.log(`  ${mode}: ${searchLines[mode]}`)
+  console.log(`  records: ${sameSteps ? "the same configurations measured" : "DIFFERENT configurations measured"}, same kept groups: ${JSON.stringify(before.keptFloat) === JSON.stringify(after.keptFloat)}, largest |Δ| of a measured mean or group loss: ${maxMeanDiff.toExponential(2)}`)
+  if (!values.keep) rmSync(work, { recursive: true, force: true })
+  return { beforeMs, afterMs, ratio: afterMs / beforeMs, times, sameSteps, sameKept: JSON.stringify(before.keptFloat) === JSON.stringify(after.keptFloat), maxMeanDiff, searchLines }
+}
+
+const chainResult = values["no-chain"] ? undefined : await chain()
+const searchResult = values["no-search"] ? undefined : await search()
+console.log(`results: ${await writeResult(quick ? "pipeline-quick" : "pipeline", { quick, pairs: pairCount, source, shape, repeats, chain: chainResult, search: searchResult })}`)

@@ -55,6 +55,32 @@ export const runOutput = async (
 }
 
 /**
+ * The batches held-out samples run in: with `batch` > 1 and dynamic axes, longest first in batches
+ * padded to their longest sample (as the runtime does); otherwise one sample at a time. `rows` are
+ * the batch's sample indices, in row order.
+ */
+export const heldOutBatches = (inputs: readonly ValueInfo[], samples: readonly CalibrationSample[], batch = HELD_OUT_BATCH): { readonly rows: readonly number[]; readonly feeds: Record<string, ort.Tensor> }[] => {
+  if (batch > 1 && batchable(inputs)) {
+    const order = samples.map((_, i) => i).sort((a, b) => samples[b]!.length - samples[a]!.length || a - b)
+    const batches: { rows: number[]; feeds: Record<string, ort.Tensor> }[] = []
+    for (let start = 0; start < order.length; start += batch) {
+      const rows = order.slice(start, start + batch)
+      batches.push({ rows, feeds: batchFeeds(inputs, rows.map((r) => samples[r]!), `held-out samples ${rows.join(", ")}`) })
+    }
+    return batches
+  }
+  return samples.map((sample, i) => ({ rows: [i], feeds: sampleFeeds(inputs, sample, `held-out sample ${i}`).feeds }))
+}
+
+/** Splits one batch's output `data` into a row per sample, stored at `out[rows[j]]`. */
+export const scatterRows = (data: ArrayLike<number>, rows: readonly number[], out: Float32Array[]): void => {
+  const width = data.length / rows.length
+  const copy = (from: number, to: number): Float32Array =>
+    data instanceof Float32Array ? data.slice(from, to) : Float32Array.from((data as ArrayLike<number> & { slice(a: number, b: number): ArrayLike<number> }).slice(from, to))
+  rows.forEach((r, j) => (out[r] = copy(j * width, (j + 1) * width)))
+}
+
+/**
  * `runOutput` on an open session: `inputs` are the token inputs the samples feed, `extra` any
  * other feeds (the same for every batch).
  */
@@ -66,25 +92,8 @@ export const runSessionOutput = async (
   batch = HELD_OUT_BATCH,
   extra: Readonly<Record<string, ort.Tensor>> = {},
 ): Promise<Float32Array[]> => {
-  const copy = (data: unknown, from: number, to: number): Float32Array =>
-    data instanceof Float32Array ? data.slice(from, to) : Float32Array.from((data as ArrayLike<number> & { slice(a: number, b: number): ArrayLike<number> }).slice(from, to))
   const out: Float32Array[] = new Array(samples.length)
-  if (batch > 1 && batchable(inputs)) {
-    const order = samples.map((_, i) => i).sort((a, b) => samples[b]!.length - samples[a]!.length || a - b)
-    for (let start = 0; start < order.length; start += batch) {
-      const rows = order.slice(start, start + batch)
-      const feeds = batchFeeds(inputs, rows.map((r) => samples[r]!), `held-out samples ${rows.join(", ")}`)
-      const data = (await session.run({ ...feeds, ...extra }, [output]))[output]!.data as ArrayLike<number>
-      const width = data.length / rows.length
-      rows.forEach((r, j) => (out[r] = copy(data, j * width, (j + 1) * width)))
-    }
-    return out
-  }
-  for (const [i, sample] of samples.entries()) {
-    const { feeds } = sampleFeeds(inputs, sample, `held-out sample ${i}`)
-    const data = (await session.run({ ...feeds, ...extra }, [output]))[output]!.data as ArrayLike<number>
-    out[i] = copy(data, 0, data.length)
-  }
+  for (const { rows, feeds } of heldOutBatches(inputs, samples, batch)) scatterRows((await session.run({ ...feeds, ...extra }, [output]))[output]!.data as ArrayLike<number>, rows, out)
   return out
 }
 

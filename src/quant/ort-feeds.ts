@@ -42,10 +42,17 @@ export const sampleFeeds = (inputs: readonly ValueInfo[], sample: CalibrationSam
   return { feeds, seq, length: sample.length }
 }
 
-/** A CPU session on a model file; the caller releases it. */
-export const openSession = async (path: string, options: { threads?: number } = {}): Promise<ort.InferenceSession> => {
+/**
+ * A CPU session on a model file; the caller releases it. `spin: false` stops its threads spinning
+ * while they wait for work: sessions that run one after another (layer segments) would otherwise
+ * take the cores from each other.
+ */
+export const openSession = async (path: string, options: { threads?: number; spin?: boolean } = {}): Promise<ort.InferenceSession> => {
   try {
-    return await createOrtSession(path, options.threads !== undefined ? { threads: options.threads } : {})
+    return await createOrtSession(path, {
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.spin === false ? { configEntries: { "session.intra_op.allow_spinning": "0" } } : {}),
+    })
   } catch (cause) {
     throw new QuantError("bad-params", path, `ONNX Runtime could not load the model: ${(cause as Error).message}`)
   }

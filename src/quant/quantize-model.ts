@@ -38,6 +38,8 @@ export interface QuantizeContext {
    * which are not a calibration-set folder.
    */
   readonly samples?: readonly CalibrationSample[]
+  /** How the sensitivity search runs its configurations (sensitivity.ts); not an option users set — benchmarks compare the ways. */
+  readonly candidates?: "segmented" | "switchable" | "rebuild"
 }
 
 export interface QuantizedOnnxModel {
@@ -207,6 +209,7 @@ const int8 = async (original: OnnxModel, options: DynamicInt8Options | StaticInt
       ...(threads !== undefined ? { threads } : {}),
       ...(context.log ? { log: context.log } : {}),
       ...(context.signal ? { signal: context.signal } : {}),
+      ...(context.candidates ? { candidates: context.candidates } : {}),
     })
     exclusions = search.exclusions
     details.sensitivity = search.record

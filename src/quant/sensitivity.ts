@@ -3,7 +3,10 @@
 // order of loss per multiply-accumulate — cheap, sensitive groups first — until the budget holds,
 // then try the costliest kept groups back in int8. Every measurement is recorded in kiln.json.
 // All measurements run on one switchable model (switchable-int8.ts) loaded once, each configuration
-// a feed of per-group flags; only the chosen configuration is then built as its own model.
+// a feed of per-group flags; only the chosen configuration is then built as its own model. The
+// switchable model runs as a chain of layer segments (segmented-held-out.ts): a configuration
+// starts at the first layer whose switches differ from the configuration measured before it, from
+// the values stored there, so probing one group re-runs only about the layers from its own on.
 
 import { rmSync } from "node:fs"
 import { join } from "node:path"
@@ -13,8 +16,10 @@ import type { Exclusions } from "./exclude.ts"
 import { measureHeldOutFidelity, withHeldOutSession, type HeldOutFidelity } from "./held-out-fidelity.ts"
 import type { ActivationMode } from "./int8-rewrite.ts"
 import type { Int8Planner } from "./int8-planner.ts"
+import { nodeLayerIndex } from "./layer-index.ts"
 import { groupTargets } from "./matmul-groups.ts"
 import { QuantError } from "./quant-error.ts"
+import { withSegmentedHeldOut } from "./segmented-held-out.ts"
 import { switchFlags } from "./switchable-int8.ts"
 import type { Budget, SensitivityOptions } from "./quantize-options.ts"
 
@@ -100,11 +105,13 @@ export const searchExclusions = async (options: {
   /** Aborted when the caller gives up: the search stops before measuring its next configuration. */
   readonly signal?: AbortSignal
   /**
-   * "switchable" (default): one model with every group both ways, configurations chosen by feeds.
-   * "rebuild": each configuration built, written and loaded as its own model (slow; the reference
-   * the switchable model is tested against).
+   * "segmented" (default): the switchable model (every group both ways, configurations chosen by
+   * feeds) run as layer segments, each configuration from the first layer it changes.
+   * "switchable": the same model whole, every configuration a full pass (what "segmented" is tested
+   * and benchmarked against). "rebuild": each configuration built, written and loaded as its own
+   * model (slow; the reference the switchable model is tested against).
    */
-  readonly candidates?: "switchable" | "rebuild"
+  readonly candidates?: "segmented" | "switchable" | "rebuild"
 }): Promise<{ exclusions: Exclusions; record: SensitivityRecord; fidelity: HeldOutFidelity | undefined }> => {
   const { planner, activations, base, budget } = options
   const search: SensitivityOptions = options.search ?? { unit: "matmul", probe: "alone", prune: 4 }
@@ -267,18 +274,54 @@ export const searchExclusions = async (options: {
   }
   const switchable = planner.buildSwitchable(activations, base, groups)
   const dir = join(options.tmpDir, "candidates-switchable")
+  const started = performance.now()
+  const flagsOf = (keptFloat: readonly string[]) => switchFlags(switchable, keptFloat)
   try {
-    return await withHeldOutSession(
-      switchable.model,
-      [switchable.input],
-      options.reference,
-      options.samples,
-      options.output,
-      dir,
-      (measure) => runSearch((keptFloat) => measure({ [switchable.input]: new ort.Tensor("bool", switchFlags(switchable, keptFloat), [switchable.groups.length]) })),
-      options.threads,
-      options.batch,
+    if (options.candidates === "switchable") {
+      let runs = 0
+      const result = await withHeldOutSession(
+        switchable.model,
+        [switchable.input],
+        options.reference,
+        options.samples,
+        options.output,
+        dir,
+        (measure) => runSearch((keptFloat) => (runs++, measure({ [switchable.input]: new ort.Tensor("bool", flagsOf(keptFloat), [switchable.groups.length]) }))),
+        options.threads,
+        options.batch,
+      )
+      options.log?.(`sensitivity: ${runs} configurations measured in ${((performance.now() - started) / 1000).toFixed(1)} s, each a pass of the whole switchable model`)
+      return result
+    }
+    // Layers are read off the original model's nodes (names, weights); the rewrite's own nodes follow their consumers.
+    const original = new Set(planner.model.graph.nodes.map((n) => n.name))
+    const weights = new Set(planner.model.graph.initializers.map((t) => t.name))
+    let runs = 0
+    let segmentsRun = 0
+    let segmentsTotal = 0
+    const result = await withSegmentedHeldOut(
+      {
+        model: switchable.model,
+        switchInput: switchable.input,
+        layerOf: (node) => (original.has(node.name) ? nodeLayerIndex(node, (x) => weights.has(x)) : undefined),
+        reference: options.reference,
+        samples: options.samples,
+        output: options.output,
+        dir,
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        ...(options.batch !== undefined ? { batch: options.batch } : {}),
+      },
+      (measure) =>
+        runSearch(async (keptFloat) => {
+          const run = await measure(flagsOf(keptFloat))
+          runs++
+          segmentsRun += run.segments - run.from
+          segmentsTotal += run.segments
+          return run.fidelity
+        }),
     )
+    options.log?.(`sensitivity: ${runs} configurations measured in ${((performance.now() - started) / 1000).toFixed(1)} s through ${segmentsTotal / Math.max(runs, 1)} layer segments, ${segmentsRun} of ${segmentsTotal} segment runs needed (${((segmentsRun / Math.max(segmentsTotal, 1)) * 100).toFixed(0)}%; the rest reused from the configuration before)`)
+    return result
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
