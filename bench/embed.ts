@@ -9,7 +9,12 @@
 // figure is the fastest kiln Embedder configuration using `--threads` threads in total.
 // Each runner gets the texts in calls of `--segment` texts (default: all of them in one call, as a user
 // embeds a corpus; kiln sorts by length within a call, so smaller segments cost it padding).
-//   bun run bench/embed.ts [--texts 2000] [--repeats 5] [--threads 2] [--batch 32] [--segment N]
+// Part "evaluation" (bench/embed-evaluation.ts): the full evaluation of a deployment against its
+// reference (evaluate + fidelity) on up to --pairs STS-B pairs (dev + test hold 2,879), re-embedding
+// as the old steps did vs reading the embed step's artifacts, same run; the headline is the median
+// of per-round after / before. Goal: ≤ 0.3.
+//   bun run bench/embed.ts [--part runners|evaluation|all] [--texts 2000] [--repeats 5] [--threads 2] [--batch 32] [--segment N]
+//                          [--chain int8|fp32|both] [--pairs 3000] [--eval-repeats 3]
 import { env, pipeline } from "@huggingface/transformers"
 import { readFileSync, rmSync } from "node:fs"
 import { mkdtemp } from "node:fs/promises"
@@ -21,10 +26,16 @@ import { exportEncoder } from "../src/export/index.ts"
 import { embeddingFidelity } from "../src/metrics/index.ts"
 import { compileForCpu, Embedder, writeBundle } from "../src/runtime/index.ts"
 import { synthesizeCheckpoint } from "../src/synth/index.ts"
+import { runEvaluationBench } from "./embed-evaluation.ts"
 import { printMachine, writeResult } from "./machine.ts"
 
 const { values } = parseArgs({
   options: {
+    help: { type: "boolean", default: false },
+    part: { type: "string", default: "all" },
+    chain: { type: "string", default: "both" },
+    pairs: { type: "string", default: "3000" },
+    "eval-repeats": { type: "string", default: "3" },
     texts: { type: "string", default: "2000" },
     repeats: { type: "string", default: "5" },
     threads: { type: "string", default: "2" },
@@ -42,6 +53,35 @@ const tokenizerDir = join(shared, "tokenizers", "bge-base-en-v1.5")
 const stsFile = join(shared, "sts", "stsbenchmark", "sts-test.csv")
 /** Practical fp32 MatMul ceiling of the 2-core dev machine (DESIGN.md §7). */
 const ceilingGflops = 280
+
+if (values.help) {
+  console.log(readFileSync(import.meta.path, "utf8").split("\n").filter((l) => l.startsWith("//")).map((l) => l.slice(3)).join("\n"))
+  process.exit(0)
+}
+if (!["runners", "evaluation", "all"].includes(values.part!) || !["int8", "fp32", "both"].includes(values.chain!)) {
+  console.error("--part is runners, evaluation or all; --chain is int8, fp32 or both")
+  process.exit(2)
+}
+if (values.part !== "runners") {
+  printMachine()
+  const chains = values.chain === "both" ? (["int8", "fp32"] as const) : [values.chain as "int8" | "fp32"]
+  const results = []
+  for (const chain of chains) {
+    results.push(
+      await runEvaluationBench({
+        chain,
+        pairs: Number(values.pairs),
+        repeats: Number(values["eval-repeats"]),
+        threads,
+        batchSize,
+        tokenizerDir,
+        stsFiles: [join(shared, "sts", "stsbenchmark", "sts-dev.csv"), stsFile],
+      }),
+    )
+  }
+  console.log(`wrote ${await writeResult("embed-evaluation", { benchmark: "embed-evaluation", settings: { threads, batchSize }, results })}`)
+  if (values.part === "evaluation") process.exit(0)
+}
 
 const dir = await mkdtemp(join(process.env.KILN_BENCH_DIR ?? tmpdir(), "kiln-bench-embed-"))
 const seconds = (ms: number) => (ms / 1000).toFixed(2)
