@@ -176,6 +176,12 @@ describe.skipIf(standInPython() === null)("model presets on target vacc (kiln's 
         // evaluate and fidelity read the embed steps' artifacts: the embedding ran on the card, the reference's here.
         expect(runsOn).toMatchObject({ compile: "vacc", deploy: "vacc", embed: "vacc", bench: "vacc", "deploy-fp32": "cpu", "embed-fp32": "cpu" })
         expect(runsOn.evaluate).toBeUndefined()
+        // The report's accuracy rows still say where each deployment ran: from the embed node they read.
+        const report = ReportModel.parse(JSON.parse(readFileSync((r.json as unknown as { report: { json: string } }).report.json, "utf8")))
+        expect(report.accuracy.map((a) => [a.label, a.runsOn])).toEqual([
+          ["fp16", "vacc"],
+          ["fp32", "cpu"],
+        ])
         const model = JSON.parse(outputOf(r, "compile", "vacc/model.json"))
         expect(model).toMatchObject({ task: "embedding", dtype: "fp16" })
         expect(model.models.map((m: { seqlen: number }) => m.seqlen)).toEqual([16, 32])
