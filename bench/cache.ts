@@ -8,8 +8,14 @@ import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { sha256File } from "../src/cache/file-digest.ts"
 import { printMachine, writeResult } from "./machine.ts"
+import { median } from "./measure.ts"
 
-const { values } = parseArgs({ options: { "size-gib": { type: "string", default: "2" }, repeats: { type: "string", default: "5" } } })
+const { values } = parseArgs({ options: { "size-gib": { type: "string", default: "2" }, repeats: { type: "string", default: "5" }, help: { type: "boolean", short: "h" } } })
+if (values.help) {
+  console.log(`Usage: bun run bench/cache.ts [--size-gib 2] [--repeats 5]
+  a pipeline over a generated file: first run, no-op re-run as a whole process, vs sha256 of the file`)
+  process.exit(0)
+}
 const sizeGiB = Number(values["size-gib"])
 const repeats = Number(values.repeats)
 const repo = resolve(import.meta.dir, "..")
@@ -40,8 +46,6 @@ const timeProcess = (args: string[]): number => {
   if (proc.exitCode !== 0) throw new Error(`bun run ${args.join(" ")} failed:\n${proc.stderr.toString()}`)
   return ms
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 try {
   const data = join(dir, "weights.bin")

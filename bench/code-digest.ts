@@ -15,6 +15,7 @@ import type { AnyStep } from "../src/engine/index.ts"
 import { prepareStepCode } from "../src/engine/step-code.ts"
 import * as stdlib from "../stdlib/index.ts"
 import { printMachine, writeResult } from "./machine.ts"
+import { median } from "./measure.ts"
 
 const { values } = parseArgs({
   options: { repeats: { type: "string", default: "7" }, help: { type: "boolean", default: false }, child: { type: "string" }, peer: { type: "string" } },
@@ -63,7 +64,6 @@ if (values.peer !== undefined) {
 }
 
 const repeats = Number(values.repeats)
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const child = (...args: string[]): { ms: number; cpuMs: number; threadMs: number; files: string[] } => {
   const proc = Bun.spawnSync(["bun", "run", import.meta.path, ...args], { stdout: "pipe", stderr: "pipe" })
   if (proc.exitCode !== 0) throw new Error(`bench child failed:\n${proc.stderr.toString()}`)

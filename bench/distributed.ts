@@ -31,6 +31,7 @@ import { openStore, pushAction } from "../src/store/index.ts"
 import { nginxUnavailable, startNginx } from "../src/store/testing/nginx.ts"
 import { printMachine, writeResult } from "./machine.ts"
 import { quantizeSweep, SWEEP } from "./pipelines/quantize-sweep.ts"
+import { median } from "./measure.ts"
 
 const { values } = parseArgs({
   options: {
@@ -66,10 +67,6 @@ const nginx = await startNginx(join(work, "nginx"))
 const remote = `${nginx.url}/bench`
 const quiet = { write: () => true }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2
-}
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!
 
 const startWorker = async (name: string, cacheDir: string, remoteUrl = remote) => {

@@ -38,6 +38,7 @@ import {
   type Deployment,
 } from "../src/evaluate/index.ts"
 import { calibrate, compile, deploy, exportOnnx, quantize, synthCheckpoint, synthSts } from "../stdlib/index.ts"
+import { median } from "./measure.ts"
 
 export interface EvaluationOptions {
   readonly chain: "int8" | "fp32"
@@ -50,10 +51,6 @@ export interface EvaluationOptions {
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1)
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
-}
 
 /** Builds the chain's two deployments with kiln's steps; returns their folders. */
 const buildDeployments = async (o: EvaluationOptions, scratch: string) => {

@@ -6,11 +6,12 @@
 //   bun run bench/export.ts [--dir DIR] [--task m3|embedding] [--dtype fp32|fp16] [--rounds N] [--keep]
 // The checkpoint is synthesized once into DIR (default $KILN_BENCH_DIR or the temp dir) and reused
 // while present; everything big is removed at the end unless --keep.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs"
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { printMachine, writeResult } from "./machine.ts"
+import { plainCopy } from "./measure.ts"
 
 const { values } = parseArgs({
   options: {
@@ -20,8 +21,14 @@ const { values } = parseArgs({
     keep: { type: "boolean", default: false },
     rounds: { type: "string", default: "3" },
     child: { type: "string" }, // internal: run one export and print its figures as JSON
+    help: { type: "boolean", short: "h" },
   },
 })
+if (values.help) {
+  console.log(`Usage: bun run bench/export.ts [--dir DIR] [--task m3|embedding] [--dtype fp32|fp16] [--rounds N] [--keep]
+  export of a synthetic bge-m3-size checkpoint vs a plain copy of its weights, alternating; peak RSS`)
+  process.exit(0)
+}
 
 const repo = resolve(import.meta.dir, "..")
 
@@ -67,23 +74,6 @@ const readThrough = (path: string): void => {
   closeSync(fd)
 }
 
-/** A plain user-space copy (16 MiB reads and writes, fsync at the end, as the ONNX writer does). */
-const plainCopy = (from: string, to: string): number => {
-  const started = performance.now()
-  const input = openSync(from, "r")
-  const output = openSync(to, "w")
-  const buffer = Buffer.allocUnsafe(16 << 20)
-  for (;;) {
-    const n = readSync(input, buffer, 0, buffer.length, null)
-    if (n === 0) break
-    let done = 0
-    while (done < n) done += writeSync(output, buffer, done, n - done)
-  }
-  fsyncSync(output)
-  closeSync(input)
-  closeSync(output)
-  return performance.now() - started
-}
 
 const cpCopy = (from: string, to: string): number => {
   const started = performance.now()

@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import { fetchSnapshot, hubRepo, hubSettingsFromEnv } from "../src/hub/index.ts"
 import { startFakeHub } from "../src/hub/testing/fake-hub.ts"
 import { printMachine, writeResult } from "./machine.ts"
+import { median } from "./measure.ts"
 
 const { values } = parseArgs({
   options: {
@@ -120,11 +121,6 @@ try {
 } finally {
   server.kill()
   rmSync(work, { recursive: true, force: true })
-}
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 const medianRatio = median(rows.map((r) => r.kiln.ms / r.curl.ms))
 const floorRatio = median(rows.map((r) => r.floor.ms / r.curl.ms))

@@ -13,11 +13,12 @@
 // configuration changes (kiln's default); wall times, their ratio, and how far the two records differ.
 //   bun run bench/pipeline.ts [--quick] [--pairs 3108] [--repeats 1] [--no-chain] [--no-search] [--dir DIR] [--data DIR] [--keep]
 // --quick: a 12-layer × 384 bge-m3-layout model and 300 pairs, for development (minutes, not half an hour).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { printMachine, writeResult } from "./machine.ts"
+import { median, plainCopy } from "./measure.ts"
 
 const { values } = parseArgs({
   options: {
@@ -102,30 +103,7 @@ if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must b
 
 const dir = resolve(values.dir ?? join(process.env.KILN_BENCH_DIR ?? tmpdir(), "kiln-bench-pipeline"))
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
 
-/** A plain user-space copy with fsync at the end, in ms. */
-const plainCopy = (from: string, to: string): number => {
-  const started = performance.now()
-  const input = openSync(from, "r")
-  const output = openSync(to, "w")
-  const buffer = Buffer.allocUnsafe(16 << 20)
-  for (;;) {
-    const n = readSync(input, buffer, 0, buffer.length, null)
-    if (n === 0) break
-    let done = 0
-    while (done < n) done += writeSync(output, buffer, done, n - done)
-  }
-  fsyncSync(output)
-  closeSync(input)
-  closeSync(output)
-  rmSync(to, { force: true })
-  return performance.now() - started
-}
 
 printMachine()
 mkdirSync(dir, { recursive: true })

@@ -12,11 +12,12 @@
 // the sensitivity search runs many trial passes): --models picks presets. Checkpoints are
 // synthesized into DIR (default $KILN_BENCH_DIR or the temp dir), reused while present, and
 // removed at the end unless --keep.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { printMachine, writeResult } from "./machine.ts"
+import { median, plainCopy } from "./measure.ts"
 
 const { values } = parseArgs({
   options: {
@@ -95,30 +96,7 @@ if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must b
 const dir = resolve(values.dir ?? join(process.env.KILN_BENCH_DIR ?? tmpdir(), "kiln-bench-presets"))
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
 
-/** A plain user-space copy with fsync at the end (what the ONNX writer does), in ms. */
-const plainCopy = (from: string, to: string): number => {
-  const started = performance.now()
-  const input = openSync(from, "r")
-  const output = openSync(to, "w")
-  const buffer = Buffer.allocUnsafe(16 << 20)
-  for (;;) {
-    const n = readSync(input, buffer, 0, buffer.length, null)
-    if (n === 0) break
-    let done = 0
-    while (done < n) done += writeSync(output, buffer, done, n - done)
-  }
-  fsyncSync(output)
-  closeSync(input)
-  closeSync(output)
-  rmSync(to, { force: true })
-  return performance.now() - started
-}
 
 interface Row {
   preset: string

@@ -48,8 +48,16 @@ const { values } = parseArgs({
     keep: { type: "boolean", default: false },
     only: { type: "string" },
     method: { type: "string", default: "percentile" },
+    help: { type: "boolean", short: "h" },
   },
 })
+if (values.help) {
+  console.log(`Usage: bun run bench/quantize.ts [--dir DIR] [--data DIR] [--texts 500] [--calibration 640] [--reranker-calibration 160]
+                             [--seqlen 128] [--rounds 5] [--threads 2] [--no-reranker] [--keep] [--only gptq[,…]] [--method percentile]
+  fp16 / dynamic / static / mixed int8 (with and without smoothing, GPTQ) vs fp32 on a bge-small-shaped model with outlier
+  channels: fidelity, speed measured alternately with fp32, calibration + quantization time; then a reranker`)
+  process.exit(0)
+}
 
 const threads = Number(values.threads)
 const evalCount = Number(values.texts)

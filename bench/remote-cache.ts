@@ -19,6 +19,7 @@ import { PARALLEL_TRANSFERS } from "../src/store/tier.ts"
 import { openStore } from "../src/store/index.ts"
 import { nginxUnavailable, startNginx } from "../src/store/testing/nginx.ts"
 import { printMachine, writeResult } from "./machine.ts"
+import { median } from "./measure.ts"
 
 const { values } = parseArgs({
   options: {
@@ -76,7 +77,6 @@ const pipelines = [
 ].filter((p) => values.only === undefined || p.name === values.only)
 const repeats = Number(values.repeats)
 const KEY = "bench-signing-key"
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const mib = (bytes: number) => bytes / 2 ** 20
 
 printMachine()

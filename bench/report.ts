@@ -14,6 +14,7 @@ import { cacheLayout } from "../src/cache/layout.ts"
 import { listRunIds } from "../src/cache/run-records.ts"
 import { reportRun } from "../src/report/index.ts"
 import { printMachine, writeResult } from "./machine.ts"
+import { median } from "./measure.ts"
 
 const { values } = parseArgs({ options: { repeats: { type: "string", default: "5" }, help: { type: "boolean", default: false } } })
 if (values.help) {
@@ -26,7 +27,6 @@ if (values.help) {
 const repo = resolve(import.meta.dir, "..")
 const repeats = Math.max(1, Number(values.repeats))
 const cache = mkdtempSync(join(tmpdir(), "kiln-bench-report-"))
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const timedProcess = (argv: string[]): number => {
   const t0 = performance.now()

@@ -26,6 +26,7 @@ import { compileForCpu, Embedder, writeBundle } from "../src/runtime/index.ts"
 import { servedTexts } from "../src/serve/testing/served-fixture.ts"
 import { synthesizeCheckpoint } from "../src/synth/index.ts"
 import { printMachine, writeResult } from "./machine.ts"
+import { median } from "./measure.ts"
 
 const USAGE = `Usage: bun run bench/serve.ts [--size bge-small|tiny] [--seconds 10] [--repeats 3] [--clients 1,8,64]
                           [--threads 2] [--max-batch-tokens 256] [--max-wait-ms 2] [--instances 1]
@@ -114,11 +115,6 @@ async function startProcess(cmd: string[]): Promise<{ url: string; stop: () => P
   }
 }
 
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
 
 async function load(url: string, path: string, bodies: readonly string[] | undefined, connections: number, seconds: number): Promise<Run> {
   let next = 0

@@ -23,6 +23,7 @@ import { synthesizeCheckpoint } from "../src/synth/index.ts"
 import { deviceExportParams, standInEnvironment, standInPython } from "../src/targets/index.ts"
 import { compile, deploy, exportOnnx } from "../stdlib/index.ts"
 import { printMachine, writeResult } from "./machine.ts"
+import { median } from "./measure.ts"
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +55,6 @@ if (standInPython() === null) throw new Error("bench/target.ts needs a python3 w
 
 const dir = await mkdtemp(join(process.env.KILN_BENCH_DIR ?? tmpdir(), "kiln-bench-target-"))
 Object.assign(process.env, standInEnvironment())
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 try {
   printMachine()
