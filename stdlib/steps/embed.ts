@@ -10,7 +10,7 @@ import { defineStep } from "../../src/engine/index.ts"
 import { embedPairs, loadStsDataset, writeEmbeddings } from "../../src/evaluate/index.ts"
 import { attempt, type StepErrorFields } from "./attempt.ts"
 import { evalParams } from "./evaluate.ts"
-import { deploymentsFingerprint, deploymentsResources, deploymentTarget, runsOnDeployment } from "./on-target.ts"
+import { overDeployment } from "./on-target.ts"
 import { withDeployments } from "./with-deployments.ts"
 
 /** How the embed step fails: the dataset's, runtime's or target's message, naming the file or row. */
@@ -31,11 +31,7 @@ export const embed = defineStep({
   inputs: { deployment: "deployment", dataset: "sts-dataset" },
   main: "deployment",
   output: "embeddings",
-  // On an accelerator the runtime's versions shape the vectors, and the step holds a die — as the
-  // deployment's own target decides, whatever "auto" would pick on this machine.
-  fingerprint: (p, inputs) => deploymentsFingerprint([deploymentTarget(p.target, inputs.deployment)]),
-  resources: (p, inputs) => deploymentsResources([deploymentTarget(p.target, inputs.deployment)]),
-  runsOn: (_p, inputs) => runsOnDeployment(inputs.deployment),
+  ...overDeployment,
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params

@@ -8,7 +8,7 @@ import { defineStep } from "../../src/engine/index.ts"
 import { evaluateReranking, loadRerankDataset, loadStsDataset, readEmbeddings, stsOfEmbeddings } from "../../src/evaluate/index.ts"
 import { TargetParam } from "../../src/targets/index.ts"
 import { attempt, attemptSync, type StepErrorFields } from "./attempt.ts"
-import { deploymentsFingerprint, deploymentsResources, deploymentTarget, runsOnDeployment } from "./on-target.ts"
+import { overDeployment } from "./on-target.ts"
 import { withDeployments } from "./with-deployments.ts"
 import { writeJson } from "./write-report.ts"
 
@@ -52,11 +52,7 @@ export const evaluateRerank = defineStep({
   inputs: { deployment: "deployment", dataset: "rerank-dataset" },
   main: "deployment",
   output: "eval-report",
-  // On an accelerator the runtime's versions shape the numbers, and the step holds a die — as
-  // the deployment's own target decides, whatever "auto" would pick on this machine.
-  fingerprint: (p, inputs) => deploymentsFingerprint([deploymentTarget(p.target, inputs.deployment)]),
-  resources: (p, inputs) => deploymentsResources([deploymentTarget(p.target, inputs.deployment)]),
-  runsOn: (_p, inputs) => runsOnDeployment(inputs.deployment),
+  ...overDeployment,
   run: (ctx) =>
     Effect.gen(function* () {
       const p = ctx.params

@@ -40,3 +40,14 @@ export const deploymentsFingerprint = (targets: readonly Target[]): Record<strin
 
 /** "device" when any of them runs on an accelerator (the step holds a die), else "cpu". */
 export const deploymentsResources = (targets: readonly Target[]): ResourceClass => (targets.some((t) => t.resources === "device") ? "device" : "cpu")
+
+/**
+ * Fingerprint, resource class and place of a step over one deployment (its `deployment` input):
+ * those of the deployment's own target, whatever "auto" would pick on this machine — on an
+ * accelerator the runtime's versions shape the results, and the step holds a die.
+ */
+export const overDeployment = {
+  fingerprint: (p: { readonly target?: string | undefined }, inputs: { readonly deployment: string }) => deploymentsFingerprint([deploymentTarget(p.target, inputs.deployment)]),
+  resources: (p: { readonly target?: string | undefined }, inputs: { readonly deployment: string }) => deploymentsResources([deploymentTarget(p.target, inputs.deployment)]),
+  runsOn: (_p: unknown, inputs: { readonly deployment: string }) => runsOnDeployment(inputs.deployment),
+}
